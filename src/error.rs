@@ -1,0 +1,379 @@
+//! The crate's one error type.
+//!
+//! Every fallible operation returns [`Error`]. Its variants name the layer that failed
+//! (decoding, algorithms, cryptographic checks, the SCEP protocol, policy, limits, the
+//! HTTP shapes) and carry the element or attribute concerned, so that a caller can act on
+//! it, log it precisely, or map it to a SCEP `failInfo`.
+
+use core::fmt;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input could not be decoded: `element` names the structure or attribute.
+    Decode {
+        /// The ASN.1 element, attribute or text field being decoded (e.g. `"SignedData"`,
+        /// `"transactionID attribute"`).
+        element: &'static str,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// A value could not be encoded (usually a value too large for its ASN.1 type).
+    Encode {
+        /// The element being encoded.
+        element: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An algorithm was not recognised, or was refused.
+    Algorithm(AlgorithmError),
+    /// A cryptographic check failed.
+    Crypto(CryptoError),
+    /// The message is well-formed but breaks the SCEP protocol.
+    Protocol(ProtocolError),
+    /// A configurable policy refused the message or the peer.
+    Policy(PolicyError),
+    /// Input exceeded a configured limit.
+    Limit {
+        /// What was limited (e.g. `"message size"`, `"nesting depth"`).
+        what: &'static str,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// An HTTP request or response did not have the shape SCEP needs.
+    Http(HttpError),
+    /// A key or certificate given by the caller cannot be used for what was asked.
+    Key {
+        /// What was wrong with it.
+        detail: String,
+    },
+}
+
+/// Algorithm errors: unknown, unsupported, refused or inconsistent algorithms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AlgorithmError {
+    /// The algorithm identifier is not one this crate implements.
+    Unsupported {
+        /// Where the algorithm was found (e.g. `"SignerInfo.digestAlgorithm"`).
+        element: &'static str,
+        /// The dotted OID that was found.
+        oid: String,
+    },
+    /// The algorithm is known but refused because it is insecure (RFC 8894 section 2.9).
+    Refused {
+        /// The algorithm's name (e.g. `"DES-CBC"`, `"MD5"`).
+        algorithm: &'static str,
+        /// Where it was found.
+        element: &'static str,
+    },
+    /// The algorithm's parameters are malformed (e.g. an IV of the wrong length).
+    BadParameters {
+        /// Where the algorithm was found.
+        element: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The signature algorithm does not fit the signer's public key (e.g. ECDSA with an RSA key).
+    KeyMismatch {
+        /// The signature algorithm's name.
+        algorithm: &'static str,
+        /// The key type found.
+        key: String,
+    },
+}
+
+/// Failures of cryptographic checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// No certificate matching the SignerInfo's signer identifier was found, neither in the
+    /// message nor among the certificates supplied by the caller.
+    SignerNotFound,
+    /// The signature over the signed attributes does not verify.
+    BadSignature,
+    /// The messageDigest attribute does not equal the digest of the encapsulated content.
+    MessageDigestMismatch,
+    /// The content could not be decrypted: wrong key, wrong password, corrupted key or
+    /// bad padding. Deliberately one kind for all of these (no padding oracle).
+    DecryptionFailed,
+    /// None of the message's RecipientInfos is addressed to the key or password given.
+    NoMatchingRecipient,
+    /// Signing failed in the signer (e.g. an HSM refused).
+    SigningFailed(String),
+    /// Encryption failed (e.g. the recipient's RSA key is too small for the content key).
+    EncryptionFailed(String),
+}
+
+/// Violations of the SCEP protocol by a well-formed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A required authenticated attribute is missing.
+    MissingAttribute(&'static str),
+    /// An authenticated attribute appears more than once, or has more than one value.
+    DuplicateAttribute(&'static str),
+    /// The message type is not the one this operation expects.
+    UnexpectedMessageType {
+        /// What was expected.
+        expected: &'static str,
+        /// What was found (numeric value).
+        found: u32,
+    },
+    /// The recipientNonce does not echo the senderNonce of our request.
+    RecipientNonceMismatch,
+    /// The transactionID does not match ours.
+    TransactionIdMismatch,
+    /// The message carries a content that its type or status forbids, or lacks one it needs.
+    UnexpectedContent(&'static str),
+    /// A pkiStatus FAILURE without a failInfo, or a failInfo with another status.
+    InconsistentStatus(&'static str),
+    /// The SignedData's encapsulated content is not of type id-data.
+    WrongContentType(&'static str),
+}
+
+/// Policy refusals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The CA does not announce `SCEPStandard` and the policy requires it (downgrade guard).
+    ScepStandardRequired,
+    /// No content-encryption algorithm is supported by both sides under the policy.
+    NoCommonCipher,
+    /// No digest algorithm is supported by both sides under the policy.
+    NoCommonDigest,
+    /// The operation is not supported by the CA's announced capabilities.
+    NotSupportedByCa(&'static str),
+}
+
+/// Errors in the HTTP request/response shapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The request has no `operation` query parameter.
+    MissingOperation,
+    /// The `operation` is not one SCEP defines.
+    UnknownOperation(String),
+    /// A PKIOperation GET has no `message` parameter.
+    MissingMessage,
+    /// The `message` parameter or a body is not valid base64.
+    BadBase64,
+    /// The query string is malformed (bad percent-encoding).
+    BadQuery,
+    /// The method is not allowed for the operation.
+    MethodNotAllowed(String),
+    /// The body exceeds the configured limit.
+    BodyTooLarge {
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+    /// The response's content type does not match the operation.
+    UnexpectedContentType(String),
+    /// The response's HTTP status is not 200.
+    Status(u16),
+}
+
+impl Error {
+    /// Builds a decode error for `element`.
+    pub(crate) fn decode(element: &'static str, detail: impl fmt::Display) -> Self {
+        Error::Decode {
+            element,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Builds an encode error for `element`.
+    pub(crate) fn encode(element: &'static str, detail: impl fmt::Display) -> Self {
+        Error::Encode {
+            element,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Builds a key error.
+    pub(crate) fn key(detail: impl fmt::Display) -> Self {
+        Error::Key {
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Builds an "unsupported algorithm" error.
+    pub(crate) fn unsupported(element: &'static str, oid: &der::asn1::ObjectIdentifier) -> Self {
+        Error::Algorithm(AlgorithmError::Unsupported {
+            element,
+            oid: oid.to_string(),
+        })
+    }
+
+    /// Returns the SCEP `failInfo` a server should answer with for this error, when one fits
+    /// (RFC 8894 section 3.2.1.4).
+    pub fn fail_info(&self) -> Option<crate::FailInfo> {
+        use crate::FailInfo;
+        match self {
+            Error::Algorithm(_) => Some(FailInfo::BadAlg),
+            Error::Crypto(CryptoError::SigningFailed(_) | CryptoError::EncryptionFailed(_)) => {
+                None
+            }
+            Error::Crypto(_) => Some(FailInfo::BadMessageCheck),
+            Error::Decode { .. } | Error::Protocol(_) | Error::Limit { .. } => {
+                Some(FailInfo::BadRequest)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Decode { element, detail } => write!(f, "cannot decode {element}: {detail}"),
+            Error::Encode { element, detail } => write!(f, "cannot encode {element}: {detail}"),
+            Error::Algorithm(e) => e.fmt(f),
+            Error::Crypto(e) => e.fmt(f),
+            Error::Protocol(e) => e.fmt(f),
+            Error::Policy(e) => e.fmt(f),
+            Error::Limit { what, limit } => write!(f, "{what} exceeds the limit of {limit}"),
+            Error::Http(e) => e.fmt(f),
+            Error::Key { detail } => write!(f, "unusable key or certificate: {detail}"),
+        }
+    }
+}
+
+impl fmt::Display for AlgorithmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlgorithmError::Unsupported { element, oid } => {
+                write!(f, "unsupported algorithm {oid} in {element}")
+            }
+            AlgorithmError::Refused { algorithm, element } => write!(
+                f,
+                "{algorithm} in {element} is refused: it is insecure and RFC 8894 section 2.9 \
+                 says it must not be used"
+            ),
+            AlgorithmError::BadParameters { element, detail } => {
+                write!(f, "bad algorithm parameters in {element}: {detail}")
+            }
+            AlgorithmError::KeyMismatch { algorithm, key } => {
+                write!(f, "signature algorithm {algorithm} does not fit a {key} key")
+            }
+        }
+    }
+}
+
+impl fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CryptoError::SignerNotFound => f.write_str(
+                "the signer's certificate is neither in the message nor among the supplied certificates",
+            ),
+            CryptoError::BadSignature => f.write_str("the SignerInfo signature does not verify"),
+            CryptoError::MessageDigestMismatch => f.write_str(
+                "the messageDigest attribute does not match the digest of the content",
+            ),
+            CryptoError::DecryptionFailed => f.write_str(
+                "the content could not be decrypted (wrong key or password, or corrupted data)",
+            ),
+            CryptoError::NoMatchingRecipient => {
+                f.write_str("no RecipientInfo is addressed to the given key or password")
+            }
+            CryptoError::SigningFailed(d) => write!(f, "signing failed: {d}"),
+            CryptoError::EncryptionFailed(d) => write!(f, "encryption failed: {d}"),
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::MissingAttribute(a) => {
+                write!(f, "the required authenticated attribute {a} is missing")
+            }
+            ProtocolError::DuplicateAttribute(a) => {
+                write!(f, "the authenticated attribute {a} appears more than once")
+            }
+            ProtocolError::UnexpectedMessageType { expected, found } => {
+                write!(f, "expected a {expected} message, found messageType {found}")
+            }
+            ProtocolError::RecipientNonceMismatch => {
+                f.write_str("the recipientNonce does not echo our senderNonce")
+            }
+            ProtocolError::TransactionIdMismatch => {
+                f.write_str("the transactionID does not match ours")
+            }
+            ProtocolError::UnexpectedContent(d) => write!(f, "unexpected content: {d}"),
+            ProtocolError::InconsistentStatus(d) => write!(f, "inconsistent pkiStatus: {d}"),
+            ProtocolError::WrongContentType(d) => write!(f, "wrong content type: {d}"),
+        }
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyError::ScepStandardRequired => f.write_str(
+                "the CA does not announce SCEPStandard, which the policy requires (possible downgrade)",
+            ),
+            PolicyError::NoCommonCipher => {
+                f.write_str("no content-encryption algorithm is acceptable to both sides")
+            }
+            PolicyError::NoCommonDigest => {
+                f.write_str("no digest algorithm is acceptable to both sides")
+            }
+            PolicyError::NotSupportedByCa(op) => {
+                write!(f, "the CA does not announce support for {op}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::MissingOperation => f.write_str("the query has no operation parameter"),
+            HttpError::UnknownOperation(op) => write!(f, "unknown SCEP operation {op:?}"),
+            HttpError::MissingMessage => {
+                f.write_str("a PKIOperation GET request has no message parameter")
+            }
+            HttpError::BadBase64 => f.write_str("the message is not valid base64"),
+            HttpError::BadQuery => f.write_str("the query string is malformed"),
+            HttpError::MethodNotAllowed(m) => write!(f, "method {m} is not allowed here"),
+            HttpError::BodyTooLarge { limit } => {
+                write!(f, "the body exceeds the limit of {limit} bytes")
+            }
+            HttpError::UnexpectedContentType(t) => write!(f, "unexpected content type {t:?}"),
+            HttpError::Status(s) => write!(f, "the server answered with HTTP status {s}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<AlgorithmError> for Error {
+    fn from(e: AlgorithmError) -> Self {
+        Error::Algorithm(e)
+    }
+}
+impl From<CryptoError> for Error {
+    fn from(e: CryptoError) -> Self {
+        Error::Crypto(e)
+    }
+}
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+impl From<PolicyError> for Error {
+    fn from(e: PolicyError) -> Self {
+        Error::Policy(e)
+    }
+}
+impl From<HttpError> for Error {
+    fn from(e: HttpError) -> Self {
+        Error::Http(e)
+    }
+}

@@ -1,0 +1,47 @@
+//! # scep — the Simple Certificate Enrolment Protocol (RFC 8894) in pure Rust
+//!
+//! (Crate documentation is completed with the README example once the pipelines land.)
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+pub mod ber;
+pub mod caps;
+pub mod csr;
+pub mod error;
+pub mod http;
+pub mod limits;
+pub mod message;
+pub mod oids;
+pub mod pipeline;
+pub mod types;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use error::{Error, Result};
+pub use limits::Limits;
+pub use pipeline::{
+    ContentCipher, DecryptOptions, DigestAlgorithm, EnvelopeKey, KeyAlgorithm, KeyDecryptor,
+    MessageSigner, Recipient,
+};
+pub use types::{FailInfo, MessageType, Nonce, PkiStatus, TransactionId};
+
+/// Re-exports of the crates whose types appear in this crate's API.
+pub mod reexports {
+    pub use der;
+    pub use p256;
+    pub use rand_core;
+    pub use rsa;
+    pub use x509_cert::spki;
+    pub use x509_cert;
+}

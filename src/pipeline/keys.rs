@@ -1,0 +1,212 @@
+//! The two key traits the pipelines need, and signature verification.
+//!
+//! Signing goes through [`MessageSigner`] and key-transport decryption through
+//! [`KeyDecryptor`], so that a key held in an HSM, a TPM or a cloud KMS can be used without
+//! this crate seeing it. Both are implemented for the RustCrypto key types:
+//! [`rsa::RsaPrivateKey`] and [`p256::ecdsa::SigningKey`].
+
+use der::{Decode, Encode};
+use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+
+use crate::error::{AlgorithmError, CryptoError, Error, Result};
+use crate::oids;
+use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm};
+
+/// A private key that signs SCEP messages.
+///
+/// The pipeline hashes the DER-encoded signed attributes with the negotiated digest and asks
+/// the signer to sign that hash. Implement this for a key held elsewhere (HSM, KMS).
+pub trait MessageSigner {
+    /// The key's algorithm, which selects the SignerInfo `signatureAlgorithm`.
+    fn key_algorithm(&self) -> KeyAlgorithm;
+
+    /// Signs `hashed`, the output of `digest` over the data to be signed.
+    ///
+    /// RSA keys return a PKCS #1 v1.5 signature (the DigestInfo for `digest` inside);
+    /// ECDSA keys return a DER-encoded `ECDSA-Sig-Value`.
+    fn sign_prehashed(&self, digest: DigestAlgorithm, hashed: &[u8]) -> Result<Vec<u8>>;
+
+    /// The DER SubjectPublicKeyInfo of the key, used to build CSRs and self-signed
+    /// certificates and to check that a certificate belongs to this key.
+    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned>;
+}
+
+/// A private key that can decrypt an RSA PKCS #1 v1.5 key-transport RecipientInfo.
+pub trait KeyDecryptor {
+    /// Decrypts the `encryptedKey` of a KeyTransRecipientInfo.
+    ///
+    /// Implementations should use implicit rejection (return a deterministic synthetic key
+    /// instead of an error on bad padding), as `rsa::RsaPrivateKey` does; the pipeline treats
+    /// an error and a wrong key the same way in any case.
+    fn decrypt_key(&self, encrypted_key: &[u8]) -> Result<Vec<u8>>;
+
+    /// The DER SubjectPublicKeyInfo of the key, to match it to a recipient certificate.
+    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned>;
+}
+
+fn rsa_scheme(digest: DigestAlgorithm) -> Pkcs1v15Sign {
+    match digest {
+        DigestAlgorithm::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),
+        DigestAlgorithm::Sha224 => Pkcs1v15Sign::new::<sha2::Sha224>(),
+        DigestAlgorithm::Sha256 => Pkcs1v15Sign::new::<sha2::Sha256>(),
+        DigestAlgorithm::Sha384 => Pkcs1v15Sign::new::<sha2::Sha384>(),
+        DigestAlgorithm::Sha512 => Pkcs1v15Sign::new::<sha2::Sha512>(),
+    }
+}
+
+fn rsa_spki(key: &RsaPublicKey) -> Result<SubjectPublicKeyInfoOwned> {
+    use rsa::pkcs8::EncodePublicKey;
+    let der = key
+        .to_public_key_der()
+        .map_err(|e| Error::encode("RSA SubjectPublicKeyInfo", e))?;
+    SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
+        .map_err(|e| Error::encode("RSA SubjectPublicKeyInfo", e))
+}
+
+impl MessageSigner for RsaPrivateKey {
+    fn key_algorithm(&self) -> KeyAlgorithm {
+        KeyAlgorithm::Rsa
+    }
+
+    fn sign_prehashed(&self, digest: DigestAlgorithm, hashed: &[u8]) -> Result<Vec<u8>> {
+        // With rsa's default `getrandom` feature, `sign` blinds the private-key operation.
+        self.sign(rsa_scheme(digest), hashed)
+            .map_err(|e| CryptoError::SigningFailed(e.to_string()).into())
+    }
+
+    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
+        rsa_spki(self.as_public_key())
+    }
+}
+
+impl KeyDecryptor for RsaPrivateKey {
+    fn decrypt_key(&self, encrypted_key: &[u8]) -> Result<Vec<u8>> {
+        self.decrypt(Pkcs1v15Encrypt, encrypted_key)
+            .map_err(|_| CryptoError::DecryptionFailed.into())
+    }
+
+    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
+        rsa_spki(self.as_public_key())
+    }
+}
+
+impl MessageSigner for p256::ecdsa::SigningKey {
+    fn key_algorithm(&self) -> KeyAlgorithm {
+        KeyAlgorithm::EcdsaP256
+    }
+
+    fn sign_prehashed(&self, _digest: DigestAlgorithm, hashed: &[u8]) -> Result<Vec<u8>> {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        let sig: p256::ecdsa::Signature = self
+            .sign_prehash(hashed)
+            .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+
+    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
+        use p256::pkcs8::EncodePublicKey;
+        let der = self
+            .verifying_key()
+            .to_public_key_der()
+            .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))?;
+        SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
+            .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))
+    }
+}
+
+impl<T: MessageSigner + ?Sized> MessageSigner for &T {
+    fn key_algorithm(&self) -> KeyAlgorithm {
+        (**self).key_algorithm()
+    }
+    fn sign_prehashed(&self, digest: DigestAlgorithm, hashed: &[u8]) -> Result<Vec<u8>> {
+        (**self).sign_prehashed(digest, hashed)
+    }
+    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
+        (**self).public_key_info()
+    }
+}
+
+/// The key algorithm of a SubjectPublicKeyInfo, or an error naming `element`.
+pub(crate) fn spki_algorithm(
+    element: &'static str,
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<KeyAlgorithm> {
+    let oid = spki.algorithm.oid;
+    if oid == oids::RSA_ENCRYPTION {
+        return Ok(KeyAlgorithm::Rsa);
+    }
+    if oid == oids::EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok());
+        return match curve {
+            Some(c) if c == oids::SECP256R1 => Ok(KeyAlgorithm::EcdsaP256),
+            Some(c) => Err(Error::unsupported(element, &c)),
+            None => Err(AlgorithmError::BadParameters {
+                element,
+                detail: "EC public key without a named curve".into(),
+            }
+            .into()),
+        };
+    }
+    Err(Error::unsupported(element, &oid))
+}
+
+/// Decodes an RSA public key from a SubjectPublicKeyInfo.
+pub(crate) fn rsa_public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey> {
+    use rsa::pkcs8::DecodePublicKey;
+    let der = spki
+        .to_der()
+        .map_err(|e| Error::encode("SubjectPublicKeyInfo", e))?;
+    RsaPublicKey::from_public_key_der(&der).map_err(|e| Error::decode("RSA public key", e))
+}
+
+/// Verifies `signature` over the hash `hashed` (computed with `digest`) with the public key
+/// in `spki`, for the key algorithm `alg`.
+pub(crate) fn verify_prehashed(
+    spki: &SubjectPublicKeyInfoOwned,
+    alg: KeyAlgorithm,
+    digest: DigestAlgorithm,
+    hashed: &[u8],
+    signature: &[u8],
+) -> Result<()> {
+    let key_alg = spki_algorithm("signer certificate public key", spki)?;
+    if key_alg != alg {
+        return Err(AlgorithmError::KeyMismatch {
+            algorithm: alg.name(),
+            key: key_alg.name().into(),
+        }
+        .into());
+    }
+    match alg {
+        KeyAlgorithm::Rsa => {
+            let key = rsa_public_key(spki)?;
+            key.verify(rsa_scheme(digest), hashed, signature)
+                .map_err(|_| CryptoError::BadSignature.into())
+        }
+        KeyAlgorithm::EcdsaP256 => {
+            use p256::ecdsa::signature::hazmat::PrehashVerifier;
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
+                .map_err(|e| Error::decode("EC public key", e))?;
+            let sig = p256::ecdsa::Signature::from_der(signature)
+                .map_err(|_| Error::Crypto(CryptoError::BadSignature))?;
+            key.verify_prehash(hashed, &sig)
+                .map_err(|_| CryptoError::BadSignature.into())
+        }
+    }
+}
+
+/// Encrypts a content-encryption key to an RSA public key with PKCS #1 v1.5.
+pub(crate) fn rsa_encrypt_key<R: rand_core::CryptoRng + ?Sized>(
+    spki: &SubjectPublicKeyInfoOwned,
+    key: &[u8],
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    let public = rsa_public_key(spki)?;
+    public
+        .encrypt(rng, Pkcs1v15Encrypt, key)
+        .map_err(|e| CryptoError::EncryptionFailed(e.to_string()).into())
+}

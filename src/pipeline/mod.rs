@@ -1,0 +1,14 @@
+//! The CMS pipeline: the only place that touches CMS.
+//!
+//! `seal` = EnvelopedData (RSA key transport or PasswordRecipientInfo) then SignedData with
+//! the SCEP authenticated attributes. `open` = parse (accepting BER), find the signer,
+//! verify the signature and messageDigest, then decrypt.
+
+pub mod algorithms;
+pub mod envelope;
+pub mod keys;
+pub mod signed;
+
+pub use algorithms::{ContentCipher, DigestAlgorithm, KeyAlgorithm};
+pub use envelope::{DecryptOptions, Decrypted, EnvelopeInfo, EnvelopeKey, Recipient, RecipientKind};
+pub use keys::{KeyDecryptor, MessageSigner};

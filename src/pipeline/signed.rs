@@ -1,0 +1,1 @@
+//! SignedData (RFC 5652 section 5).
