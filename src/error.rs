@@ -94,6 +94,9 @@ pub enum CryptoError {
     /// No certificate matching the SignerInfo's signer identifier was found, neither in the
     /// message nor among the certificates supplied by the caller.
     SignerNotFound,
+    /// The message was signed by a certificate that is not among those trusted for it
+    /// (e.g. a GetNextCACert response not signed by the current CA).
+    UntrustedSigner,
     /// The signature over the signed attributes does not verify.
     BadSignature,
     /// The messageDigest attribute does not equal the digest of the encapsulated content.
@@ -215,9 +218,7 @@ impl Error {
         use crate::FailInfo;
         match self {
             Error::Algorithm(_) => Some(FailInfo::BadAlg),
-            Error::Crypto(CryptoError::SigningFailed(_) | CryptoError::EncryptionFailed(_)) => {
-                None
-            }
+            Error::Crypto(CryptoError::SigningFailed(_) | CryptoError::EncryptionFailed(_)) => None,
             Error::Crypto(_) => Some(FailInfo::BadMessageCheck),
             Error::Decode { .. } | Error::Protocol(_) | Error::Limit { .. } => {
                 Some(FailInfo::BadRequest)
@@ -258,7 +259,10 @@ impl fmt::Display for AlgorithmError {
                 write!(f, "bad algorithm parameters in {element}: {detail}")
             }
             AlgorithmError::KeyMismatch { algorithm, key } => {
-                write!(f, "signature algorithm {algorithm} does not fit a {key} key")
+                write!(
+                    f,
+                    "signature algorithm {algorithm} does not fit a {key} key"
+                )
             }
         }
     }
@@ -270,6 +274,9 @@ impl fmt::Display for CryptoError {
             CryptoError::SignerNotFound => f.write_str(
                 "the signer's certificate is neither in the message nor among the supplied certificates",
             ),
+            CryptoError::UntrustedSigner => {
+                f.write_str("the message is signed by a certificate that is not trusted for it")
+            }
             CryptoError::BadSignature => f.write_str("the SignerInfo signature does not verify"),
             CryptoError::MessageDigestMismatch => f.write_str(
                 "the messageDigest attribute does not match the digest of the content",
@@ -296,7 +303,10 @@ impl fmt::Display for ProtocolError {
                 write!(f, "the authenticated attribute {a} appears more than once")
             }
             ProtocolError::UnexpectedMessageType { expected, found } => {
-                write!(f, "expected a {expected} message, found messageType {found}")
+                write!(
+                    f,
+                    "expected a {expected} message, found messageType {found}"
+                )
             }
             ProtocolError::RecipientNonceMismatch => {
                 f.write_str("the recipientNonce does not echo our senderNonce")

@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod attributes;
 pub mod ber;
 pub mod caps;
 pub mod csr;
@@ -42,6 +43,6 @@ pub mod reexports {
     pub use p256;
     pub use rand_core;
     pub use rsa;
-    pub use x509_cert::spki;
     pub use x509_cert;
+    pub use x509_cert::spki;
 }

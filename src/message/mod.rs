@@ -1,1 +1,428 @@
-//! Typed SCEP messages.
+//! Typed SCEP messages, sealed and opened.
+//!
+//! A pkiMessage (RFC 8894 section 3.2) is a SignedData whose signed attributes carry the
+//! SCEP fields and whose content is a pkcsPKIEnvelope (EnvelopedData) holding the payload.
+//!
+//! **Sealing** (building): describe the message ([`OutgoingRequest`] or [`OutgoingCertRep`])
+//! and give [`SealParams`] (signer, certificate, digest, cipher) and a [`Recipient`].
+//!
+//! **Opening** (parsing) goes in three steps, so that a server can look at who is asking
+//! before paying for RSA:
+//! 1. [`PkiMessage::decode`]: parse (BER accepted) and read the attributes; nothing is
+//!    trusted yet.
+//! 2. [`PkiMessage::verify`]: find the signer certificate (in the message or among the
+//!    certificates supplied) and check the signature and messageDigest.
+//! 3. [`VerifiedMessage::request`] / [`VerifiedMessage::cert_rep`]: decrypt and decode the
+//!    typed payload.
+
+pub mod ca_certs;
+pub mod cert_rep;
+pub mod request;
+
+pub use ca_certs::{CaCertificates, NextCaCertificates};
+pub use cert_rep::CertRepContent;
+pub use request::{IssuerAndSubject, RequestContent};
+
+use rand_core::CryptoRng;
+use x509_cert::Certificate;
+
+use crate::attributes::ScepAttributes;
+use crate::error::{Error, ProtocolError, Result};
+use crate::limits::Limits;
+use crate::pipeline::envelope::{self, DecryptOptions, Decrypted, EnvelopeInfo, EnvelopeKey};
+use crate::pipeline::signed::{self, ParsedSignedData, SignRequest};
+use crate::pipeline::{ContentCipher, DigestAlgorithm, KeyAlgorithm, MessageSigner, Recipient};
+use crate::types::{MessageType, Nonce, PkiStatus, TransactionId};
+
+/// How to sign and encrypt an outgoing message.
+#[derive(Clone, Copy)]
+pub struct SealParams<'a> {
+    /// The signing key.
+    pub signer: &'a dyn MessageSigner,
+    /// The signer's certificate (always included in the message).
+    pub signer_certificate: &'a Certificate,
+    /// Further certificates to include (e.g. a CA chain for a CertRep).
+    pub extra_certificates: &'a [Certificate],
+    /// The digest for the signature and messageDigest.
+    pub digest: DigestAlgorithm,
+    /// The content-encryption algorithm of the envelope.
+    pub cipher: ContentCipher,
+}
+
+impl<'a> SealParams<'a> {
+    /// Parameters with SHA-256 and AES-128-CBC, the RFC 8894 `SCEPStandard` baseline.
+    pub fn new(signer: &'a dyn MessageSigner, signer_certificate: &'a Certificate) -> Self {
+        SealParams {
+            signer,
+            signer_certificate,
+            extra_certificates: &[],
+            digest: DigestAlgorithm::Sha256,
+            cipher: ContentCipher::Aes128Cbc,
+        }
+    }
+}
+
+/// A request to seal: PKCSReq, RenewalReq, CertPoll, GetCert or GetCRL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingRequest {
+    /// The transaction ID (the same for a request and its polls).
+    pub transaction_id: TransactionId,
+    /// A fresh sender nonce; keep it to check the CertRep's recipientNonce.
+    pub sender_nonce: Nonce,
+    /// The payload.
+    pub content: RequestContent,
+}
+
+impl OutgoingRequest {
+    /// Seals the request: the payload is enveloped for `recipient` (the CA or RA
+    /// encryption certificate) and signed per `params`. Returns the DER pkiMessage.
+    pub fn seal<R: CryptoRng + ?Sized>(
+        &self,
+        params: &SealParams<'_>,
+        recipient: Recipient<'_>,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        let payload = self.content.to_der()?;
+        let attrs = ScepAttributes::request(
+            self.content.message_type(),
+            self.transaction_id.clone(),
+            self.sender_nonce.clone(),
+        );
+        seal_message(&attrs, Some(&payload), params, recipient, rng)
+    }
+}
+
+/// A CertRep to seal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingCertRep {
+    /// The request's transaction ID.
+    pub transaction_id: TransactionId,
+    /// A fresh sender nonce.
+    pub sender_nonce: Nonce,
+    /// The request's senderNonce, echoed.
+    pub recipient_nonce: Nonce,
+    /// The status and its content.
+    pub content: CertRepContent,
+}
+
+impl OutgoingCertRep {
+    /// Builds the reply to a request: same transactionID, the request's senderNonce as
+    /// recipientNonce, and a fresh senderNonce.
+    pub fn reply_to<R: CryptoRng + ?Sized>(
+        request: &ScepAttributes,
+        content: CertRepContent,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let recipient_nonce = request
+            .sender_nonce
+            .clone()
+            .ok_or(ProtocolError::MissingAttribute("senderNonce"))?;
+        Ok(OutgoingCertRep {
+            transaction_id: request.transaction_id.clone(),
+            sender_nonce: Nonce::generate(rng),
+            recipient_nonce,
+            content,
+        })
+    }
+
+    /// Seals the CertRep. A SUCCESS is enveloped for `recipient` (normally the request's
+    /// signer certificate, or the challenge password for signers whose key cannot decrypt);
+    /// FAILURE and PENDING carry no envelope and ignore it.
+    pub fn seal<R: CryptoRng + ?Sized>(
+        &self,
+        params: &SealParams<'_>,
+        recipient: Recipient<'_>,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        let mut attrs = ScepAttributes::request(
+            MessageType::CertRep,
+            self.transaction_id.clone(),
+            self.sender_nonce.clone(),
+        );
+        attrs.recipient_nonce = Some(self.recipient_nonce.clone());
+        attrs.pki_status = Some(self.content.status());
+        match &self.content {
+            CertRepContent::Success { certificates, crls } => {
+                let payload = signed::certs_only(certificates, crls)?;
+                seal_message(&attrs, Some(&payload), params, recipient, rng)
+            }
+            CertRepContent::Failure {
+                fail_info,
+                fail_info_text,
+            } => {
+                attrs.fail_info = Some(*fail_info);
+                attrs.fail_info_text = fail_info_text.clone();
+                seal_message(&attrs, None, params, recipient, rng)
+            }
+            CertRepContent::Pending => seal_message(&attrs, None, params, recipient, rng),
+        }
+    }
+}
+
+fn seal_message<R: CryptoRng + ?Sized>(
+    attrs: &ScepAttributes,
+    payload: Option<&[u8]>,
+    params: &SealParams<'_>,
+    recipient: Recipient<'_>,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    let envelope = match payload {
+        Some(p) => Some(envelope::seal(p, params.cipher, recipient, rng)?),
+        None => None,
+    };
+    signed::sign(SignRequest {
+        content: envelope.as_deref(),
+        attributes: attrs.to_attributes()?,
+        digest: params.digest,
+        signer: params.signer,
+        signer_certificate: params.signer_certificate,
+        extra_certificates: params.extra_certificates,
+    })
+}
+
+/// A received pkiMessage: decoded, attributes read, **not yet verified**.
+#[derive(Debug, Clone)]
+pub struct PkiMessage {
+    parsed: ParsedSignedData,
+    attributes: ScepAttributes,
+    digest: DigestAlgorithm,
+    key_algorithm: KeyAlgorithm,
+    limits: Limits,
+}
+
+impl PkiMessage {
+    /// Decodes a pkiMessage (BER or DER) and reads its SCEP attributes.
+    ///
+    /// Refuses MD5 and unknown algorithms here, before any verification work.
+    pub fn decode(input: &[u8], limits: &Limits) -> Result<Self> {
+        let parsed = signed::parse(input, limits)?;
+        let si = match parsed.signer_infos.as_slice() {
+            [si] => si,
+            [] => {
+                return Err(ProtocolError::UnexpectedContent(
+                    "a pkiMessage has one SignerInfo; this SignedData has none",
+                )
+                .into());
+            }
+            _ => {
+                return Err(ProtocolError::UnexpectedContent(
+                    "a pkiMessage has one SignerInfo; this SignedData has several",
+                )
+                .into());
+            }
+        };
+        let (digest, key_algorithm) = signed::signer_algorithms(si)?;
+        let attrs = si
+            .signed_attrs
+            .as_ref()
+            .ok_or(ProtocolError::MissingAttribute("signedAttrs"))?;
+        let attributes = ScepAttributes::from_attributes(attrs.iter())?;
+        if parsed.content_type != crate::oids::ID_DATA {
+            return Err(ProtocolError::WrongContentType("eContentType is not id-data").into());
+        }
+        Ok(PkiMessage {
+            parsed,
+            attributes,
+            digest,
+            key_algorithm,
+            limits: *limits,
+        })
+    }
+
+    /// The SCEP attributes (unverified until [`PkiMessage::verify`] succeeds).
+    pub fn attributes(&self) -> &ScepAttributes {
+        &self.attributes
+    }
+
+    /// The messageType.
+    pub fn message_type(&self) -> MessageType {
+        self.attributes.message_type
+    }
+
+    /// The transactionID.
+    pub fn transaction_id(&self) -> &TransactionId {
+        &self.attributes.transaction_id
+    }
+
+    /// The certificates carried in the SignedData.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.parsed.certificates
+    }
+
+    /// The digest algorithm of the SignerInfo.
+    pub fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest
+    }
+
+    /// The signature key algorithm of the SignerInfo.
+    pub fn key_algorithm(&self) -> KeyAlgorithm {
+        self.key_algorithm
+    }
+
+    /// The certificate the SignerInfo names, found among the message's certificates or
+    /// `extra` (e.g. the CA certificates from GetCACert, for CertReps that carry none).
+    pub fn signer_certificate<'a>(&'a self, extra: &'a [Certificate]) -> Option<&'a Certificate> {
+        let si = self.parsed.signer_infos.first()?;
+        signed::find_signer(&si.sid, &self.parsed.certificates, extra)
+    }
+
+    /// The encapsulated pkcsPKIEnvelope, if any (unverified).
+    pub fn envelope(&self) -> Option<&[u8]> {
+        self.parsed.content.as_deref()
+    }
+
+    /// What the envelope says about itself (cipher, recipients), without decrypting.
+    pub fn envelope_info(&self) -> Option<Result<EnvelopeInfo>> {
+        self.envelope().map(|e| envelope::inspect(e, &self.limits))
+    }
+
+    /// Verifies the signature and messageDigest. The signer certificate is looked up in the
+    /// message and in `extra`.
+    ///
+    /// This checks that the message was signed by the holder of that certificate's key; it
+    /// does not decide whether that certificate is trusted: a server checks a RenewalReq's
+    /// signer against its CA, a client checks a CertRep's signer against the CA/RA
+    /// certificates it selected (see [`VerifiedMessage::signer`]).
+    pub fn verify(self, extra: &[Certificate]) -> Result<VerifiedMessage> {
+        let verified = signed::verify(&self.parsed, extra)?;
+        Ok(VerifiedMessage {
+            message: self,
+            signer: verified.signer,
+        })
+    }
+}
+
+/// A pkiMessage whose signature has been verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedMessage {
+    message: PkiMessage,
+    signer: Certificate,
+}
+
+impl VerifiedMessage {
+    /// The verified message.
+    pub fn message(&self) -> &PkiMessage {
+        &self.message
+    }
+
+    /// The SCEP attributes, now authenticated.
+    pub fn attributes(&self) -> &ScepAttributes {
+        &self.message.attributes
+    }
+
+    /// The certificate whose key signed the message.
+    pub fn signer(&self) -> &Certificate {
+        &self.signer
+    }
+
+    /// Decrypts the pkcsPKIEnvelope.
+    pub fn decrypt(&self, key: EnvelopeKey<'_>, options: &DecryptOptions) -> Result<Decrypted> {
+        let env = self
+            .message
+            .envelope()
+            .ok_or(ProtocolError::UnexpectedContent(
+                "the message has no pkcsPKIEnvelope",
+            ))?;
+        envelope::open(env, key, options)
+    }
+
+    /// Decrypts and decodes a request's payload (server side). Returns the payload and the
+    /// cipher the client used (a good choice for the reply).
+    pub fn request(
+        &self,
+        key: EnvelopeKey<'_>,
+        options: &DecryptOptions,
+    ) -> Result<(RequestContent, ContentCipher)> {
+        let mt = self.message.message_type();
+        if !mt.is_request() {
+            return Err(ProtocolError::UnexpectedMessageType {
+                expected: "request",
+                found: mt.value(),
+            }
+            .into());
+        }
+        if self.attributes().sender_nonce.is_none() {
+            return Err(ProtocolError::MissingAttribute("senderNonce").into());
+        }
+        let decrypted = self.decrypt(key, options)?;
+        let content = RequestContent::from_der(mt, &decrypted.plaintext, &options.limits)?;
+        Ok((content, decrypted.cipher))
+    }
+
+    /// Checks that this CertRep answers our request: messageType CertRep, our transactionID,
+    /// and a recipientNonce equal to our senderNonce.
+    ///
+    /// With `require_sender_nonce`, a CertRep without senderNonce is refused (RFC 8894
+    /// section 3.2.1 requires one). Lenient clients leave it off: some CAs (cryptlib, whose
+    /// sample RFC 8894 points to) send only a PKCS #9 randomNonce, and a client has no use
+    /// for the CertRep's own nonce.
+    pub fn check_reply(
+        &self,
+        transaction_id: &TransactionId,
+        our_nonce: &Nonce,
+        require_sender_nonce: bool,
+    ) -> Result<()> {
+        let a = self.attributes();
+        if a.message_type != MessageType::CertRep {
+            return Err(ProtocolError::UnexpectedMessageType {
+                expected: "CertRep",
+                found: a.message_type.value(),
+            }
+            .into());
+        }
+        if a.transaction_id != *transaction_id {
+            return Err(ProtocolError::TransactionIdMismatch.into());
+        }
+        match &a.recipient_nonce {
+            None => return Err(ProtocolError::MissingAttribute("recipientNonce").into()),
+            Some(n) if n != our_nonce => return Err(ProtocolError::RecipientNonceMismatch.into()),
+            Some(_) => {}
+        }
+        if require_sender_nonce && a.sender_nonce.is_none() {
+            return Err(ProtocolError::MissingAttribute("senderNonce").into());
+        }
+        Ok(())
+    }
+
+    /// Decodes a CertRep (client side): checks the status attributes, and for SUCCESS
+    /// decrypts the envelope with `key` and reads the certificates and CRLs.
+    ///
+    /// FAILURE and PENDING need no key; pass any (it is not used).
+    pub fn cert_rep(
+        &self,
+        key: EnvelopeKey<'_>,
+        options: &DecryptOptions,
+    ) -> Result<CertRepContent> {
+        let a = self.attributes();
+        if a.message_type != MessageType::CertRep {
+            return Err(ProtocolError::UnexpectedMessageType {
+                expected: "CertRep",
+                found: a.message_type.value(),
+            }
+            .into());
+        }
+        match cert_rep::check_status(a.pki_status, a.fail_info)? {
+            PkiStatus::Success => {
+                let decrypted = self.decrypt(key, options)?;
+                let (certificates, crls) =
+                    signed::parse_certs_only(&decrypted.plaintext, &options.limits).map_err(
+                        |e| match e {
+                            Error::Decode { detail, .. } => Error::Decode {
+                                element: "CertRep certs-only SignedData",
+                                detail,
+                            },
+                            e => e,
+                        },
+                    )?;
+                Ok(CertRepContent::Success { certificates, crls })
+            }
+            PkiStatus::Failure => Ok(CertRepContent::Failure {
+                fail_info: a
+                    .fail_info
+                    .ok_or(ProtocolError::MissingAttribute("failInfo"))?,
+                fail_info_text: a.fail_info_text.clone(),
+            }),
+            PkiStatus::Pending => Ok(CertRepContent::Pending),
+        }
+    }
+}

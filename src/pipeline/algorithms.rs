@@ -224,12 +224,6 @@ impl KeyAlgorithm {
         }
     }
 
-    /// Whether a signature AlgorithmIdentifier should carry NULL parameters (RSA does,
-    /// ECDSA must not: RFC 5754 section 3, RFC 5758 section 3.2).
-    pub(crate) fn signature_params_null(self) -> bool {
-        matches!(self, KeyAlgorithm::Rsa)
-    }
-
     /// A human-readable name.
     pub fn name(self) -> &'static str {
         match self {

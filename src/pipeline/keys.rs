@@ -189,8 +189,9 @@ pub(crate) fn verify_prehashed(
         }
         KeyAlgorithm::EcdsaP256 => {
             use p256::ecdsa::signature::hazmat::PrehashVerifier;
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
-                .map_err(|e| Error::decode("EC public key", e))?;
+            let key =
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
+                    .map_err(|e| Error::decode("EC public key", e))?;
             let sig = p256::ecdsa::Signature::from_der(signature)
                 .map_err(|_| Error::Crypto(CryptoError::BadSignature))?;
             key.verify_prehash(hashed, &sig)
@@ -200,6 +201,7 @@ pub(crate) fn verify_prehashed(
 }
 
 /// Encrypts a content-encryption key to an RSA public key with PKCS #1 v1.5.
+#[allow(dead_code)] // used by the envelope module, being written
 pub(crate) fn rsa_encrypt_key<R: rand_core::CryptoRng + ?Sized>(
     spki: &SubjectPublicKeyInfoOwned,
     key: &[u8],

@@ -10,5 +10,7 @@ pub mod keys;
 pub mod signed;
 
 pub use algorithms::{ContentCipher, DigestAlgorithm, KeyAlgorithm};
-pub use envelope::{DecryptOptions, Decrypted, EnvelopeInfo, EnvelopeKey, Recipient, RecipientKind};
+pub use envelope::{
+    DecryptOptions, Decrypted, EnvelopeInfo, EnvelopeKey, Recipient, RecipientKind,
+};
 pub use keys::{KeyDecryptor, MessageSigner};

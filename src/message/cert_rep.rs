@@ -1,0 +1,90 @@
+//! CertRep, the response to every request (RFC 8894 section 3.3.2).
+//!
+//! | pkiStatus | content |
+//! |---|---|
+//! | SUCCESS | pkcsPKIEnvelope holding a degenerate certs-only SignedData with the issued certificate (and optionally its chain), or the CRL for GetCRL |
+//! | FAILURE | no envelope; `failInfo` (required) and `failInfoText` (optional) attributes |
+//! | PENDING | no envelope |
+
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+
+use crate::error::{ProtocolError, Result};
+use crate::types::{FailInfo, PkiStatus};
+
+/// The typed content of a CertRep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertRepContent {
+    /// SUCCESS: the certificates (issued certificate, chain) and/or CRLs.
+    Success {
+        /// Certificates, in the order received. The SET has no meaningful order: find the
+        /// issued certificate by its public key, not by position.
+        certificates: Vec<Certificate>,
+        /// CRLs (the answer to GetCRL).
+        crls: Vec<CertificateList>,
+    },
+    /// FAILURE with its reason.
+    Failure {
+        /// Why the request failed.
+        fail_info: FailInfo,
+        /// An optional human-readable explanation.
+        fail_info_text: Option<String>,
+    },
+    /// PENDING: poll again later with CertPoll.
+    Pending,
+}
+
+impl CertRepContent {
+    /// The pkiStatus this content travels under.
+    pub fn status(&self) -> PkiStatus {
+        match self {
+            CertRepContent::Success { .. } => PkiStatus::Success,
+            CertRepContent::Failure { .. } => PkiStatus::Failure,
+            CertRepContent::Pending => PkiStatus::Pending,
+        }
+    }
+
+    /// A SUCCESS carrying certificates.
+    pub fn issued(certificates: Vec<Certificate>) -> Self {
+        CertRepContent::Success {
+            certificates,
+            crls: Vec::new(),
+        }
+    }
+
+    /// A SUCCESS carrying a CRL (the answer to GetCRL).
+    pub fn crl(crl: CertificateList) -> Self {
+        CertRepContent::Success {
+            certificates: Vec::new(),
+            crls: vec![crl],
+        }
+    }
+
+    /// A FAILURE.
+    pub fn failure(fail_info: FailInfo, fail_info_text: Option<String>) -> Self {
+        CertRepContent::Failure {
+            fail_info,
+            fail_info_text,
+        }
+    }
+}
+
+/// Checks the status attributes of a CertRep for consistency: FAILURE needs a failInfo, and
+/// only FAILURE may carry one.
+pub(crate) fn check_status(
+    status: Option<PkiStatus>,
+    fail_info: Option<FailInfo>,
+) -> Result<PkiStatus> {
+    let status = status.ok_or(ProtocolError::MissingAttribute("pkiStatus"))?;
+    match (status, fail_info) {
+        (PkiStatus::Failure, None) => {
+            Err(ProtocolError::InconsistentStatus("FAILURE without a failInfo attribute").into())
+        }
+        (PkiStatus::Success | PkiStatus::Pending, Some(_)) => Err(
+            ProtocolError::InconsistentStatus("a failInfo attribute on a non-FAILURE CertRep")
+                .into(),
+        ),
+        (s, _) => Ok(s),
+    }
+}

@@ -1,0 +1,110 @@
+//! The payloads of the request messages (RFC 8894 section 3.3).
+//!
+//! | messageType | payload inside the pkcsPKIEnvelope |
+//! |---|---|
+//! | PKCSReq (19), RenewalReq (17) | PKCS #10 `CertificationRequest` (RFC 2986) |
+//! | CertPoll (20) | `IssuerAndSubject` |
+//! | GetCert (21), GetCRL (22) | `IssuerAndSerialNumber` (RFC 5652 section 10.2.4) |
+
+use cms::cert::IssuerAndSerialNumber;
+use der::{Decode, Encode, Sequence};
+use x509_cert::name::Name;
+use x509_cert::request::CertReq;
+
+use crate::error::{Error, ProtocolError, Result};
+use crate::limits::Limits;
+use crate::types::MessageType;
+
+/// The CertPoll payload (RFC 8894 section 3.3.3).
+///
+/// ```text
+/// IssuerAndSubject ::= SEQUENCE {
+///     issuer     Name,
+///     subject    Name
+/// }
+/// ```
+///
+/// `issuer` is the CA's name, `subject` the subject of the pending request.
+#[derive(Clone, Debug, PartialEq, Eq, Sequence)]
+pub struct IssuerAndSubject {
+    /// The issuing CA's distinguished name.
+    pub issuer: Name,
+    /// The subject of the certificate request being polled.
+    pub subject: Name,
+}
+
+/// The typed content of a request message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestContent {
+    /// PKCSReq: a PKCS #10 request, signed with a self-signed certificate (or, for renewal
+    /// on CAs without RenewalReq, an existing certificate).
+    PkcsReq(CertReq),
+    /// RenewalReq: a PKCS #10 request signed with a certificate the CA issued.
+    RenewalReq(CertReq),
+    /// CertPoll (formerly GetCertInitial): polls a PENDING request.
+    CertPoll(IssuerAndSubject),
+    /// GetCert: asks for the certificate with this issuer and serial number.
+    GetCert(IssuerAndSerialNumber),
+    /// GetCRL: asks for the CRL covering the certificate with this issuer and serial number.
+    GetCrl(IssuerAndSerialNumber),
+}
+
+impl RequestContent {
+    /// The messageType this content travels under.
+    pub fn message_type(&self) -> MessageType {
+        match self {
+            RequestContent::PkcsReq(_) => MessageType::PkcsReq,
+            RequestContent::RenewalReq(_) => MessageType::RenewalReq,
+            RequestContent::CertPoll(_) => MessageType::CertPoll,
+            RequestContent::GetCert(_) => MessageType::GetCert,
+            RequestContent::GetCrl(_) => MessageType::GetCrl,
+        }
+    }
+
+    /// The DER payload that goes into the pkcsPKIEnvelope.
+    pub fn to_der(&self) -> Result<Vec<u8>> {
+        let r = match self {
+            RequestContent::PkcsReq(c) | RequestContent::RenewalReq(c) => c.to_der(),
+            RequestContent::CertPoll(c) => c.to_der(),
+            RequestContent::GetCert(c) | RequestContent::GetCrl(c) => c.to_der(),
+        };
+        r.map_err(|e| Error::encode("request payload", e))
+    }
+
+    /// Decodes the payload of a request of `message_type` (already decrypted; BER accepted).
+    pub fn from_der(message_type: MessageType, payload: &[u8], limits: &Limits) -> Result<Self> {
+        let der = crate::ber::to_der(payload, limits)?;
+        match message_type {
+            MessageType::PkcsReq | MessageType::RenewalReq => {
+                if der.len() > limits.max_csr_size {
+                    return Err(Error::Limit {
+                        what: "CSR size",
+                        limit: limits.max_csr_size,
+                    });
+                }
+                let csr = CertReq::from_der(&der)
+                    .map_err(|e| Error::decode("PKCS #10 CertificationRequest", e))?;
+                Ok(if message_type == MessageType::PkcsReq {
+                    RequestContent::PkcsReq(csr)
+                } else {
+                    RequestContent::RenewalReq(csr)
+                })
+            }
+            MessageType::CertPoll => IssuerAndSubject::from_der(&der)
+                .map(RequestContent::CertPoll)
+                .map_err(|e| Error::decode("IssuerAndSubject", e)),
+            MessageType::GetCert => IssuerAndSerialNumber::from_der(&der)
+                .map(RequestContent::GetCert)
+                .map_err(|e| Error::decode("IssuerAndSerialNumber", e)),
+            MessageType::GetCrl => IssuerAndSerialNumber::from_der(&der)
+                .map(RequestContent::GetCrl)
+                .map_err(|e| Error::decode("IssuerAndSerialNumber", e)),
+            other => Err(ProtocolError::UnexpectedMessageType {
+                expected: "request",
+                found: other.value(),
+            }
+            .into()),
+        }
+    }
+}
