@@ -13,9 +13,9 @@
 use std::process::ExitCode;
 
 use der::Encode;
+use scep::Certificate;
 use scep::message::{CaCertificates, CertRepContent, PkiMessage, RequestContent};
 use scep::{DecryptOptions, EnvelopeKey, Limits};
-use x509_cert::Certificate;
 
 struct Args {
     file: String,
@@ -94,7 +94,7 @@ fn cert_summary(c: &Certificate) -> String {
         "subject={} issuer={} serial={}",
         c.tbs_certificate().subject(),
         c.tbs_certificate().issuer(),
-        c.tbs_certificate().serial_number()
+        hex(c.tbs_certificate().serial_number().as_bytes())
     )
 }
 
@@ -253,7 +253,7 @@ fn run() -> Result<(), String> {
             }
             RequestContent::GetCert(ias) | RequestContent::GetCrl(ias) => {
                 line("issuer", &ias.issuer);
-                line("serial", &ias.serial_number);
+                line("serial", hex(ias.serial_number.as_bytes()));
             }
             _ => line("payload", "unknown"),
         }

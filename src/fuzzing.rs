@@ -19,7 +19,13 @@ pub fn open_pki_message(data: &[u8]) {
 mod tests {
     #[test]
     fn garbage_does_not_panic() {
-        for input in [&b""[..], &[0x30], &[0x30, 0x80], &[0x30, 0x80, 0, 0], &[0xff; 64]] {
+        for input in [
+            &b""[..],
+            &[0x30],
+            &[0x30, 0x80],
+            &[0x30, 0x80, 0, 0],
+            &[0xff; 64],
+        ] {
             super::open_pki_message(input);
         }
     }

@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod asn1;
 pub mod attributes;
 pub mod ber;
 pub mod caps;
@@ -29,6 +30,7 @@ pub mod types;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use asn1::{Certificate, CertificateList};
 pub use error::{Error, Result};
 pub use limits::Limits;
 pub use pipeline::{

@@ -8,8 +8,8 @@
 //!   **current** CA whose content is a degenerate certs-only SignedData with the next CA's
 //!   certificates. It must be verified against the current CA before use.
 
+use crate::asn1::Certificate;
 use der::Decode;
-use x509_cert::Certificate;
 
 use crate::attributes::ScepAttributes;
 use crate::error::{CryptoError, Error, ProtocolError, Result};

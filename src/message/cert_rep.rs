@@ -6,8 +6,8 @@
 //! | FAILURE | no envelope; `failInfo` (required) and `failInfoText` (optional) attributes |
 //! | PENDING | no envelope |
 
-use x509_cert::Certificate;
-use x509_cert::crl::CertificateList;
+use crate::asn1::Certificate;
+use crate::asn1::CertificateList;
 
 use crate::error::{ProtocolError, Result};
 use crate::types::{FailInfo, PkiStatus};

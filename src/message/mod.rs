@@ -23,8 +23,8 @@ pub use ca_certs::{CaCertificates, NextCaCertificates};
 pub use cert_rep::CertRepContent;
 pub use request::{IssuerAndSubject, RequestContent};
 
+use crate::asn1::Certificate;
 use rand_core::CryptoRng;
-use x509_cert::Certificate;
 
 use crate::attributes::ScepAttributes;
 use crate::error::{Error, ProtocolError, Result};

@@ -2,8 +2,8 @@
 //!
 //! Placeholder: being written.
 
+use crate::asn1::Certificate;
 use rand_core::CryptoRng;
-use x509_cert::Certificate;
 
 use crate::error::Result;
 use crate::limits::Limits;

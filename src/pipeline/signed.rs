@@ -26,19 +26,16 @@
 //! its attributes signed bytes that re-encoding would not reproduce: verification therefore
 //! first tries the DER re-encoding and then the attribute bytes exactly as received.
 
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::revocation::{RevocationInfoChoice, RevocationInfoChoices};
-use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
-};
+use cms::signed_data::EncapsulatedContentInfo;
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
-use der::{Decode, Encode};
-use x509_cert::Certificate;
+use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::attr::Attribute;
-use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::spki::AlgorithmIdentifierOwned;
+
+use crate::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 
 use crate::attributes::{octets_attr, oid_attr, to_any};
 use crate::error::{AlgorithmError, Error, ProtocolError, Result};
@@ -72,28 +69,20 @@ fn digest_algorithm_identifier(digest: DigestAlgorithm) -> AlgorithmIdentifierOw
     }
 }
 
-fn issuer_and_serial(cert: &Certificate) -> IssuerAndSerialNumber {
-    IssuerAndSerialNumber {
-        issuer: cert.tbs_certificate().issuer().clone(),
-        serial_number: cert.tbs_certificate().serial_number().clone(),
-    }
-}
-
-fn certificate_set(certs: impl IntoIterator<Item = Certificate>) -> Result<Option<CertificateSet>> {
+/// Encodes values as a SET OF `Any`, dropping duplicates; `None` when empty.
+fn any_set<'t, T: Encode + 't>(
+    element: &'static str,
+    items: impl IntoIterator<Item = &'t T>,
+) -> Result<Option<SetOfVec<Any>>> {
     let mut set = SetOfVec::new();
-    for cert in certs {
-        let choice = CertificateChoices::Certificate(cert);
-        if set.iter().any(|c| *c == choice) {
+    for item in items {
+        let any = to_any(element, item)?;
+        if set.iter().any(|c| *c == any) {
             continue;
         }
-        set.insert(choice)
-            .map_err(|e| Error::encode("SignedData.certificates", e))?;
+        set.insert(any).map_err(|e| Error::encode(element, e))?;
     }
-    Ok(if set.is_empty() {
-        None
-    } else {
-        Some(CertificateSet(set))
-    })
+    Ok(if set.is_empty() { None } else { Some(set) })
 }
 
 fn wrap_content_info(signed: &SignedData) -> Result<Vec<u8>> {
@@ -161,7 +150,9 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
 
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(issuer_and_serial(req.signer_certificate)),
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber::of(
+            req.signer_certificate,
+        )),
         digest_alg: digest_algorithm_identifier(digest),
         signed_attrs: Some(attrs),
         signature_algorithm,
@@ -186,8 +177,7 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
         .insert(signer_info)
         .map_err(|e| Error::encode("signerInfos", e))?;
 
-    let certs = core::iter::once(req.signer_certificate.clone())
-        .chain(req.extra_certificates.iter().cloned());
+    let certs = core::iter::once(req.signer_certificate).chain(req.extra_certificates.iter());
     let signed = SignedData {
         version: CmsVersion::V1,
         digest_algorithms,
@@ -195,9 +185,9 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
             econtent_type: oids::ID_DATA,
             econtent,
         },
-        certificates: certificate_set(certs)?,
+        certificates: any_set("SignedData.certificates", certs)?,
         crls: None,
-        signer_infos: SignerInfos(signer_infos),
+        signer_infos,
     };
     wrap_content_info(&signed)
 }
@@ -205,12 +195,6 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
 /// Builds a degenerate certs-only SignedData (RFC 8894 section 3.4; RFC 5652 section 5):
 /// no signers, no content, the certificates and CRLs given. Returns the DER ContentInfo.
 pub fn certs_only(certificates: &[Certificate], crls: &[CertificateList]) -> Result<Vec<u8>> {
-    let mut crl_set = SetOfVec::new();
-    for crl in crls {
-        crl_set
-            .insert(RevocationInfoChoice::Crl(crl.clone()))
-            .map_err(|e| Error::encode("SignedData.crls", e))?;
-    }
     let signed = SignedData {
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::new(),
@@ -218,13 +202,9 @@ pub fn certs_only(certificates: &[Certificate], crls: &[CertificateList]) -> Res
             econtent_type: oids::ID_DATA,
             econtent: None,
         },
-        certificates: certificate_set(certificates.iter().cloned())?,
-        crls: if crl_set.is_empty() {
-            None
-        } else {
-            Some(RevocationInfoChoices(crl_set))
-        },
-        signer_infos: SignerInfos(SetOfVec::new()),
+        certificates: any_set("SignedData.certificates", certificates)?,
+        crls: any_set("SignedData.crls", crls)?,
+        signer_infos: SetOfVec::new(),
     };
     wrap_content_info(&signed)
 }
@@ -280,27 +260,43 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
 
     let mut certificates = Vec::new();
     if let Some(set) = &signed.certificates {
-        if set.0.len() > limits.max_certificates {
+        if set.len() > limits.max_certificates {
             return Err(Error::Limit {
                 what: "certificates",
                 limit: limits.max_certificates,
             });
         }
-        for choice in set.0.iter() {
-            if let CertificateChoices::Certificate(c) = choice {
-                certificates.push(c.clone());
-            }
+        // CertificateChoices: only plain certificates (SEQUENCE) are used; attribute and
+        // other certificate formats are skipped.
+        for any in set.iter().filter(|a| a.tag() == Tag::Sequence) {
+            certificates.push(
+                any.decode_as::<Certificate>()
+                    .map_err(|e| Error::decode("SignedData.certificates", e))?,
+            );
         }
     }
     let mut crls = Vec::new();
     if let Some(set) = &signed.crls {
-        for choice in set.0.iter() {
-            if let RevocationInfoChoice::Crl(c) = choice {
-                crls.push(c.clone());
-            }
+        if set.len() > limits.max_certificates {
+            return Err(Error::Limit {
+                what: "CRLs",
+                limit: limits.max_certificates,
+            });
+        }
+        for any in set.iter().filter(|a| a.tag() == Tag::Sequence) {
+            crls.push(
+                any.decode_as::<CertificateList>()
+                    .map_err(|e| Error::decode("SignedData.crls", e))?,
+            );
         }
     }
-    let signer_infos: Vec<SignerInfo> = signed.signer_infos.0.iter().cloned().collect();
+    if signed.signer_infos.len() > limits.max_certificates {
+        return Err(Error::Limit {
+            what: "signer infos",
+            limit: limits.max_certificates,
+        });
+    }
+    let signer_infos: Vec<SignerInfo> = signed.signer_infos.iter().cloned().collect();
     for si in &signer_infos {
         if si.signed_attrs.as_ref().map_or(0, |a| a.len()) > limits.max_attributes {
             return Err(Error::Limit {
@@ -385,10 +381,11 @@ pub(crate) struct Verified {
     pub signer: Certificate,
 }
 
-fn cert_has_ski(cert: &Certificate, ski: &SubjectKeyIdentifier) -> bool {
+/// Whether `cert` has the subjectKeyIdentifier `ski`.
+pub(crate) fn cert_has_ski(cert: &Certificate, ski: &[u8]) -> bool {
     matches!(
         cert.tbs_certificate().get_extension::<SubjectKeyIdentifier>(),
-        Ok(Some((_, found))) if found == *ski
+        Ok(Some((_, found))) if found.0.as_bytes() == ski
     )
 }
 
@@ -399,11 +396,8 @@ pub(crate) fn find_signer<'a>(
     extra: &'a [Certificate],
 ) -> Option<&'a Certificate> {
     certs.iter().chain(extra.iter()).find(|c| match sid {
-        SignerIdentifier::IssuerAndSerialNumber(ias) => {
-            c.tbs_certificate().issuer() == &ias.issuer
-                && c.tbs_certificate().serial_number() == &ias.serial_number
-        }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => cert_has_ski(c, ski),
+        SignerIdentifier::IssuerAndSerialNumber(ias) => ias.matches(c),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => cert_has_ski(c, ski.as_bytes()),
     })
 }
 

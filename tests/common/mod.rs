@@ -31,10 +31,10 @@ pub fn shared_text(rel: &str) -> Option<String> {
 }
 
 /// Parses the first PEM certificate of a file under `../shared`.
-pub fn shared_cert(rel: &str) -> Option<x509_cert::Certificate> {
+pub fn shared_cert(rel: &str) -> Option<scep::Certificate> {
     use der::DecodePem;
     let pem = shared(rel)?;
-    Some(x509_cert::Certificate::from_pem(&pem).expect("PEM certificate"))
+    Some(scep::Certificate::from_pem(&pem).expect("PEM certificate"))
 }
 
 /// Reads an RSA private key (PKCS #8 or PKCS #1 PEM) under `../shared`.

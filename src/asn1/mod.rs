@@ -1,0 +1,19 @@
+//! The CMS structures SCEP uses (RFC 5652), declared for this crate.
+//!
+//! The `cms` crate's types fix certificates and serial numbers to x509-cert's RFC 5280
+//! profile, which refuses serial numbers longer than 20 octets. Real peers send them:
+//! certmonger signs its requests with a self-signed certificate whose serial number has 32
+//! octets, and every CertRep to it names that serial in its RecipientInfo. So the structures
+//! that carry certificates or serial numbers are declared here over x509-cert's lenient
+//! [`Raw`](x509_cert::certificate::Raw) profile; `cms` still provides `ContentInfo`, the
+//! version numbers, and the structures that carry neither.
+//!
+//! One module per structure: [`cert`] (certificates, IssuerAndSerialNumber),
+//! [`signed_data`] (SignedData, SignerInfo), [`enveloped_data`] (EnvelopedData and its
+//! RecipientInfos).
+
+pub mod cert;
+pub mod enveloped_data;
+pub mod signed_data;
+
+pub use cert::{Certificate, CertificateList, IssuerAndSerialNumber, SerialNumber};
