@@ -18,6 +18,7 @@ pub mod asn1;
 pub mod attributes;
 pub mod ber;
 pub mod caps;
+pub mod cert;
 pub mod csr;
 pub mod error;
 pub mod http;

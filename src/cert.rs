@@ -1,0 +1,195 @@
+//! Certificates: signing new ones (a SCEP client's self-signed certificate, a CA issuing
+//! from a request), conversion from x509-cert's default profile, and key matching.
+//!
+//! The signing goes through [`MessageSigner`], so a CA key in an HSM can issue.
+
+use std::time::SystemTime;
+
+use der::asn1::{BitString, GeneralizedTime, UtcTime};
+use der::{Decode, Encode, Sequence};
+use rand_core::CryptoRng;
+use x509_cert::certificate::{Raw, Version};
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::time::{Time, Validity};
+
+use crate::asn1::{Certificate, SerialNumber};
+use crate::error::{Error, Result};
+use crate::pipeline::{DigestAlgorithm, KeyAlgorithm, MessageSigner};
+
+/// What goes into a certificate.
+#[derive(Clone, Debug)]
+pub struct CertificateParams {
+    /// The serial number (see [`random_serial`]).
+    pub serial_number: SerialNumber,
+    /// The subject name.
+    pub subject: Name,
+    /// The subject's public key.
+    pub public_key: SubjectPublicKeyInfoOwned,
+    /// Start of validity.
+    pub not_before: SystemTime,
+    /// End of validity.
+    pub not_after: SystemTime,
+    /// Extensions, in order.
+    pub extensions: Vec<Extension>,
+}
+
+/// `TBSCertificate` (RFC 5280 section 4.1), as this crate writes it (v3, no unique IDs).
+#[derive(Clone, Debug, Sequence)]
+struct TbsCertificateOut {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    version: Version,
+    serial_number: SerialNumber,
+    signature: AlgorithmIdentifierOwned,
+    issuer: Name,
+    validity: Validity<Raw>,
+    subject: Name,
+    subject_public_key_info: SubjectPublicKeyInfoOwned,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
+    extensions: Option<Vec<Extension>>,
+}
+
+/// `Certificate` (RFC 5280 section 4.1) around an encoded TBSCertificate.
+#[derive(Clone, Debug, Sequence)]
+struct CertificateOut {
+    tbs_certificate: der::asn1::Any,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: BitString,
+}
+
+/// The AlgorithmIdentifier of a signature by `key` with `digest` in a certificate or CSR:
+/// `shaNWithRSAEncryption` with NULL parameters, or `ecdsa-with-SHAn` without
+/// (RFC 4055 section 5, RFC 5758 section 3.2).
+pub(crate) fn signature_algorithm_identifier(
+    key: KeyAlgorithm,
+    digest: DigestAlgorithm,
+) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: key.signature_oid(digest),
+        parameters: match key {
+            KeyAlgorithm::Rsa => Some(der::asn1::Any::null()),
+            KeyAlgorithm::EcdsaP256 => None,
+        },
+    }
+}
+
+/// Converts a time to the RFC 5280 encoding: UTCTime through 2049, GeneralizedTime after.
+pub(crate) fn rfc5280_time(t: SystemTime) -> Result<Time> {
+    let since = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|_| Error::encode("validity", "time before 1970"))?;
+    let dt = der::DateTime::from_unix_duration(since).map_err(|e| Error::encode("validity", e))?;
+    if dt.year() < 2050 {
+        UtcTime::from_date_time(dt)
+            .map(Time::UtcTime)
+            .map_err(|e| Error::encode("validity", e))
+    } else {
+        Ok(Time::GeneralTime(GeneralizedTime::from_date_time(dt)))
+    }
+}
+
+/// Signs a certificate for `params` with `signer`, naming `issuer` as its issuer.
+///
+/// For a self-signed certificate pass the subject as issuer and the subject's own key.
+pub fn issue(
+    params: &CertificateParams,
+    issuer: &Name,
+    signer: &dyn MessageSigner,
+    digest: DigestAlgorithm,
+) -> Result<Certificate> {
+    let alg = signature_algorithm_identifier(signer.key_algorithm(), digest);
+    let tbs = TbsCertificateOut {
+        version: Version::V3,
+        serial_number: params.serial_number.clone(),
+        signature: alg.clone(),
+        issuer: issuer.clone(),
+        validity: Validity::new(
+            rfc5280_time(params.not_before)?,
+            rfc5280_time(params.not_after)?,
+        ),
+        subject: params.subject.clone(),
+        subject_public_key_info: params.public_key.clone(),
+        extensions: if params.extensions.is_empty() {
+            None
+        } else {
+            Some(params.extensions.clone())
+        },
+    };
+    let tbs_der = tbs
+        .to_der()
+        .map_err(|e| Error::encode("TBSCertificate", e))?;
+    let signature = signer.sign_prehashed(digest, &digest.digest(&tbs_der))?;
+    let cert = CertificateOut {
+        tbs_certificate: der::asn1::Any::from_der(&tbs_der)
+            .map_err(|e| Error::encode("TBSCertificate", e))?,
+        signature_algorithm: alg,
+        signature: BitString::from_bytes(&signature)
+            .map_err(|e| Error::encode("certificate signature", e))?,
+    };
+    let der = cert.to_der().map_err(|e| Error::encode("Certificate", e))?;
+    Certificate::from_der(&der).map_err(|e| Error::encode("Certificate", e))
+}
+
+/// A random positive serial number of 16 octets (RFC 5280 section 4.1.2.2 allows 20).
+pub fn random_serial<R: CryptoRng + ?Sized>(rng: &mut R) -> Result<SerialNumber> {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    // Clear the top bit (positive) and make the first octet non-zero (minimal encoding).
+    if let Some(first) = bytes.first_mut() {
+        *first = (*first & 0x7f) | 0x01;
+    }
+    SerialNumber::new(&bytes).map_err(|e| Error::encode("serial number", e))
+}
+
+/// Converts a certificate of x509-cert's default (RFC 5280) profile to this crate's
+/// [`Certificate`] (lenient profile), through its DER encoding.
+pub fn from_rfc5280(cert: &x509_cert::Certificate) -> Result<Certificate> {
+    let der = cert.to_der().map_err(|e| Error::encode("Certificate", e))?;
+    Certificate::from_der(&der).map_err(|e| Error::decode("Certificate", e))
+}
+
+/// Whether `cert` certifies the public key `spki`.
+pub fn certifies_key(cert: &Certificate, spki: &SubjectPublicKeyInfoOwned) -> bool {
+    cert.tbs_certificate().subject_public_key_info() == spki
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::keys::verify_prehashed;
+    use core::str::FromStr;
+
+    #[test]
+    fn self_signed_p256_verifies_and_round_trips() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = {
+            use p256::elliptic_curve::Generate;
+            p256::ecdsa::SigningKey::generate_from_rng(&mut rng)
+        };
+        let name = Name::from_str("CN=test,O=scep").unwrap();
+        let now = SystemTime::now();
+        let params = CertificateParams {
+            serial_number: random_serial(&mut rng).unwrap(),
+            subject: name.clone(),
+            public_key: key.public_key_info().unwrap(),
+            not_before: now,
+            not_after: now + std::time::Duration::from_secs(3600),
+            extensions: Vec::new(),
+        };
+        let cert = issue(&params, &name, &key, DigestAlgorithm::Sha384).unwrap();
+        assert_eq!(cert.tbs_certificate().subject(), &name);
+        assert!(certifies_key(&cert, &params.public_key));
+        let tbs = cert.tbs_certificate().to_der().unwrap();
+        verify_prehashed(
+            &params.public_key,
+            KeyAlgorithm::EcdsaP256,
+            DigestAlgorithm::Sha384,
+            &DigestAlgorithm::Sha384.digest(&tbs),
+            cert.signature().raw_bytes(),
+        )
+        .unwrap();
+        let rfc = x509_cert::Certificate::from_der(&cert.to_der().unwrap()).unwrap();
+        assert_eq!(from_rfc5280(&rfc).unwrap(), cert);
+    }
+}
