@@ -17,10 +17,7 @@ use crate::limits::Limits;
 use crate::pipeline::signed::{self, SignRequest};
 use crate::pipeline::{DigestAlgorithm, MessageSigner};
 
-/// Content type of a GetCACert response holding one certificate.
-const CA_CERT: &str = "application/x-x509-ca-cert";
-/// Content type of a GetCACert response holding a chain or RA certificates.
-const CA_RA_CERT: &str = "application/x-x509-ca-ra-cert";
+use crate::http::{CONTENT_TYPE_CA_CERT as CA_CERT, CONTENT_TYPE_CA_RA_CERT as CA_RA_CERT};
 
 /// The certificates of a GetCACert response.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +105,7 @@ pub struct NextCaCertificates {
 
 impl NextCaCertificates {
     /// Content type of a GetNextCACert response.
-    pub const CONTENT_TYPE: &'static str = "application/x-x509-next-ca-cert";
+    pub const CONTENT_TYPE: &'static str = crate::http::CONTENT_TYPE_NEXT_CA_CERT;
 
     /// Builds the response body: a SignedData by the current CA (`signer`,
     /// `signer_certificate`) around a certs-only SignedData of the next CA certificates.
