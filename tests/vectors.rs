@@ -95,3 +95,55 @@ fn smallstep_certrep_without_signer_certs_verifies_with_ca() {
     let verified = msg.verify(std::slice::from_ref(&ca)).unwrap();
     assert_eq!(verified.signer(), &ca);
 }
+
+#[test]
+fn recorded_get_ca_cert_responses_parse_to_the_ca() {
+    use scep::message::CaCertificates;
+    for pair in [
+        "certmonger__micromdm-server",
+        "micromdm-client__micromdm-server",
+        "openssl-handmade__micromdm-server",
+        "pyscep__micromdm-server",
+    ] {
+        let dir = format!("test-vectors/peers/{pair}");
+        let Some(ca) = shared_cert(&format!("{dir}/keys/ca.pem")) else {
+            return;
+        };
+        let listing = std::fs::read_dir(common::shared_dir().join(&dir)).unwrap();
+        let mut seen = 0;
+        for entry in listing {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if !name.ends_with("-GetCACert.response.der") {
+                continue;
+            }
+            let body = shared(&format!("{dir}/{name}")).unwrap();
+            let parsed = CaCertificates::parse(
+                Some("application/x-x509-ca-cert"),
+                &body,
+                &Limits::default(),
+            )
+            .unwrap();
+            assert_eq!(parsed.certificates, vec![ca.clone()], "{pair}/{name}");
+            // Without a content type the body is recognised too.
+            assert_eq!(
+                CaCertificates::parse(None, &body, &Limits::default()).unwrap(),
+                parsed
+            );
+            seen += 1;
+        }
+        assert!(seen > 0, "{pair}: no GetCACert response");
+    }
+}
+
+#[test]
+fn jscep_certs_only_response_lists_the_issued_certificate() {
+    let (Some(der), Some(issued)) = (
+        shared("test-vectors/jscep/scep_resp0.der"),
+        shared_cert("test-vectors/jscep/extracted/scep_resp0_issued_cert.pem"),
+    ) else {
+        return;
+    };
+    let (certs, crls) = scep::pipeline::signed::parse_certs_only(&der, &Limits::default()).unwrap();
+    assert_eq!(certs, vec![issued]);
+    assert!(crls.is_empty());
+}

@@ -1,0 +1,97 @@
+//! GetCACert and GetNextCACert responses built and read by this crate.
+
+mod common;
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use common::rng;
+use scep::cert::{CertificateParams, issue, random_serial};
+use scep::error::{CryptoError, Error};
+use scep::message::{CaCertificates, NextCaCertificates};
+use scep::{Certificate, DigestAlgorithm, Limits, MessageSigner};
+use x509_cert::name::Name;
+
+fn party(cn: &str) -> (p256::ecdsa::SigningKey, Certificate) {
+    use p256::elliptic_curve::Generate;
+    let key = p256::ecdsa::SigningKey::generate_from_rng(&mut rng());
+    let name = Name::from_str(cn).unwrap();
+    let now = SystemTime::now();
+    let params = CertificateParams {
+        serial_number: random_serial(&mut rng()).unwrap(),
+        subject: name.clone(),
+        public_key: key.public_key_info().unwrap(),
+        not_before: now,
+        not_after: now + Duration::from_secs(3600),
+        extensions: Vec::new(),
+    };
+    let cert = issue(&params, &name, &key, DigestAlgorithm::Sha256).unwrap();
+    (key, cert)
+}
+
+#[test]
+fn get_ca_cert_single_and_chain_round_trip() {
+    let (_, ca) = party("CN=current CA");
+    let (_, ra) = party("CN=RA");
+    for certs in [vec![ca.clone()], vec![ca.clone(), ra.clone()]] {
+        let resp = CaCertificates {
+            certificates: certs.clone(),
+        };
+        let (content_type, body) = resp.to_response().unwrap();
+        let back = CaCertificates::parse(Some(content_type), &body, &Limits::default()).unwrap();
+        let mut got = back.certificates.clone();
+        let mut want = certs.clone();
+        use der::Encode;
+        got.sort_by_key(|c| c.to_der().unwrap());
+        want.sort_by_key(|c| c.to_der().unwrap());
+        assert_eq!(got, want);
+    }
+    assert!(
+        CaCertificates {
+            certificates: vec![]
+        }
+        .to_response()
+        .is_err()
+    );
+    assert!(matches!(
+        CaCertificates::parse(
+            Some("application/x-x509-ca-cert"),
+            b"not a cert",
+            &Limits::default()
+        ),
+        Err(Error::Decode { .. })
+    ));
+}
+
+#[test]
+fn get_next_ca_cert_is_verified_against_the_current_ca() {
+    let (ca_key, ca) = party("CN=current CA");
+    let (_, next) = party("CN=next CA");
+    let (other_key, other) = party("CN=impostor");
+    let body = NextCaCertificates {
+        certificates: vec![next.clone()],
+    }
+    .seal(&ca_key, &ca, DigestAlgorithm::Sha256)
+    .unwrap();
+    let opened =
+        NextCaCertificates::open(&body, std::slice::from_ref(&ca), &Limits::default()).unwrap();
+    assert_eq!(opened.certificates, vec![next.clone()]);
+
+    // Signed by someone else: refused even though the signature itself is valid.
+    let forged = NextCaCertificates {
+        certificates: vec![next.clone()],
+    }
+    .seal(&other_key, &other, DigestAlgorithm::Sha256)
+    .unwrap();
+    assert_eq!(
+        NextCaCertificates::open(&forged, std::slice::from_ref(&ca), &Limits::default()),
+        Err(Error::Crypto(CryptoError::UntrustedSigner))
+    );
+    // Tampered content: the messageDigest no longer matches.
+    let mut tampered = body.clone();
+    let pos = tampered.len() / 3;
+    tampered[pos] ^= 0x40;
+    assert!(
+        NextCaCertificates::open(&tampered, std::slice::from_ref(&ca), &Limits::default()).is_err()
+    );
+}
