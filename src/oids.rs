@@ -79,6 +79,12 @@ pub const PBKDF2: Oid = Oid::new_unwrap("1.2.840.113549.1.5.12");
 pub const HMAC_WITH_SHA1: Oid = Oid::new_unwrap("1.2.840.113549.2.7");
 /// id-hmacWithSHA256 (RFC 8018).
 pub const HMAC_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.113549.2.9");
+/// id-hmacWithSHA224 (RFC 8018).
+pub const HMAC_WITH_SHA224: Oid = Oid::new_unwrap("1.2.840.113549.2.8");
+/// id-hmacWithSHA384 (RFC 8018).
+pub const HMAC_WITH_SHA384: Oid = Oid::new_unwrap("1.2.840.113549.2.10");
+/// id-hmacWithSHA512 (RFC 8018).
+pub const HMAC_WITH_SHA512: Oid = Oid::new_unwrap("1.2.840.113549.2.11");
 /// id-alg-PWRI-KEK (RFC 3211).
 pub const PWRI_KEK: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.3.9");
 

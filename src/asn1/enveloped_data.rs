@@ -134,10 +134,13 @@ impl RecipientInfo {
             Tag::ContextSpecific {
                 constructed: true,
                 number,
-            } if number == PWRI_TAG => any
-                .decode_as::<PasswordRecipientInfo>()
-                .map(RecipientInfo::Pwri)
-                .map_err(|e| Error::decode("PasswordRecipientInfo", e)),
+            } if number == PWRI_TAG => {
+                // [3] IMPLICIT: read the contents as the SEQUENCE they are.
+                Any::new(Tag::Sequence, any.value())
+                    .and_then(|seq| seq.decode_as::<PasswordRecipientInfo>())
+                    .map(RecipientInfo::Pwri)
+                    .map_err(|e| Error::decode("PasswordRecipientInfo", e))
+            }
             _ => Ok(RecipientInfo::Other(any.clone())),
         }
     }

@@ -201,7 +201,6 @@ pub(crate) fn verify_prehashed(
 }
 
 /// Encrypts a content-encryption key to an RSA public key with PKCS #1 v1.5.
-#[allow(dead_code)] // used by the envelope module, being written
 pub(crate) fn rsa_encrypt_key<R: rand_core::CryptoRng + ?Sized>(
     spki: &SubjectPublicKeyInfoOwned,
     key: &[u8],
