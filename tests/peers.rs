@@ -144,9 +144,8 @@ fn every_recorded_request_opens_verifies_and_decrypts() {
             checked += 1;
         }
     }
-    if checked > 0 {
-        assert_eq!(checked, 12, "requests checked");
-    }
+    // Every pair was present (a missing one returns early outside CI), so all were seen.
+    assert_eq!(checked, 10, "requests checked");
 }
 
 #[test]
@@ -249,7 +248,5 @@ fn every_recorded_certrep_verifies_matches_its_request_and_decrypts() {
             checked += 1;
         }
     }
-    if checked > 0 {
-        assert_eq!(checked, 6, "CertReps checked");
-    }
+    assert_eq!(checked, 6, "CertReps checked");
 }
