@@ -237,15 +237,32 @@ fn run() -> Result<(), String> {
         match content {
             RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) => {
                 line("csr-subject", &csr.info.subject);
-                let challenge = csr
-                    .info
-                    .attributes
-                    .iter()
-                    .any(|at| at.oid == scep::oids::CHALLENGE_PASSWORD);
+                line("csr-version", csr.info.version);
+                line(
+                    "csr-signature",
+                    match scep::csr::verify(&csr) {
+                        Ok(()) => "valid".to_string(),
+                        Err(e) => format!("invalid: {e}"),
+                    },
+                );
+                let details = scep::csr::inspect(&csr).map_err(|e| e.to_string())?;
                 line(
                     "challenge-password-present",
-                    if challenge { "yes" } else { "no" },
+                    if details.challenge_password.is_some() {
+                        "yes"
+                    } else {
+                        "no"
+                    },
                 );
+                for n in &details.dns_names {
+                    line("csr-dns-name", n);
+                }
+                for ip in &details.ip_addresses {
+                    line("csr-ip-address", ip);
+                }
+                for ext in &details.requested_extensions {
+                    line("csr-requested-extension", ext.extn_id);
+                }
             }
             RequestContent::CertPoll(ias) => {
                 line("poll-issuer", &ias.issuer);

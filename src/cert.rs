@@ -154,6 +154,47 @@ pub fn certifies_key(cert: &Certificate, spki: &SubjectPublicKeyInfoOwned) -> bo
     cert.tbs_certificate().subject_public_key_info() == spki
 }
 
+/// Verifies `signature` over `signed` with the key in `spki`, for a combined signature
+/// algorithm (`shaNWithRSAEncryption`, `ecdsa-with-SHAn`) named `alg`. `element` names the
+/// algorithm field in errors.
+pub(crate) fn verify_signature(
+    element: &'static str,
+    signed: &[u8],
+    alg: &der::asn1::ObjectIdentifier,
+    signature: &BitString,
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<()> {
+    let (key_alg, digest) = crate::pipeline::algorithms::signature_algorithm(element, alg)?;
+    let digest = digest.ok_or_else(|| Error::unsupported(element, alg))?;
+    let signature = signature
+        .as_bytes()
+        .ok_or_else(|| Error::decode(element, "signature BIT STRING with unused bits"))?;
+    crate::pipeline::keys::verify_prehashed(
+        spki,
+        key_alg,
+        digest,
+        &digest.digest(signed),
+        signature,
+    )
+}
+
+/// Verifies that `cert` was signed by the key `issuer_key` (its issuer's public key).
+///
+/// Only the signature is checked: names, validity and extensions are the caller's policy.
+pub fn verify_issued_by(cert: &Certificate, issuer_key: &SubjectPublicKeyInfoOwned) -> Result<()> {
+    let tbs = cert
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| Error::encode("TBSCertificate", e))?;
+    verify_signature(
+        "Certificate.signatureAlgorithm",
+        &tbs,
+        &cert.signature_algorithm().oid,
+        cert.signature(),
+        issuer_key,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

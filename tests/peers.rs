@@ -132,12 +132,10 @@ fn every_recorded_request_opens_verifies_and_decrypts() {
             let (content, _) = verified.request(env_key, &allow_des()).expect(&ctx);
             assert_eq!(content.message_type(), expected_type(&e.file), "{ctx}");
             if let RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) = &content {
+                scep::csr::verify(csr).expect(&ctx);
+                let details = scep::csr::inspect(csr).expect(&ctx);
                 assert!(
-                    csr.info
-                        .attributes
-                        .iter()
-                        .any(|a| a.oid == scep::oids::CHALLENGE_PASSWORD)
-                        || e.file.contains("RenewalReq"),
+                    details.challenge_password.is_some() || e.file.contains("RenewalReq"),
                     "{ctx}: challenge password"
                 );
             }

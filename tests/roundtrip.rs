@@ -10,9 +10,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use common::rng;
-use der::asn1::BitString;
+use scep::asn1::CertReq;
 use scep::asn1::IssuerAndSerialNumber;
 use scep::cert::{CertificateParams, issue, random_serial};
+use scep::csr::CsrParams;
 use scep::message::{
     CertRepContent, IssuerAndSubject, OutgoingCertRep, OutgoingRequest, PkiMessage, RequestContent,
     SealParams,
@@ -22,7 +23,6 @@ use scep::{
     MessageSigner, MessageType, Nonce, PkiStatus, Recipient, TransactionId,
 };
 use x509_cert::name::Name;
-use x509_cert::request::{CertReq, CertReqInfo, Version};
 
 const CHALLENGE: &[u8] = b"s3cret challenge";
 
@@ -77,26 +77,21 @@ fn ec_client() -> &'static Party<p256::ecdsa::SigningKey> {
     })
 }
 
-/// A structurally valid PKCS #10 request (the message layer does not check its signature).
-fn csr(subject: &Certificate) -> CertReq {
-    CertReq {
-        info: CertReqInfo {
-            version: Version::V1,
-            subject: subject.tbs_certificate().subject().clone(),
-            public_key: subject.tbs_certificate().subject_public_key_info().clone(),
-            attributes: Default::default(),
-        },
-        algorithm: subject.signature_algorithm().clone(),
-        signature: BitString::from_bytes(&[1, 2, 3]).unwrap(),
-    }
+/// A signed PKCS #10 request with the challenge password, for the client's subject and key.
+fn csr<K: MessageSigner>(client: &Party<K>) -> CertReq {
+    let mut params = CsrParams::new(client.cert.tbs_certificate().subject().clone());
+    params.challenge_password = Some(String::from_utf8(CHALLENGE.to_vec()).unwrap());
+    params.dns_names.push("client.example".into());
+    params.build(&client.key).unwrap()
 }
 
-fn request_contents(client: &Certificate) -> Vec<RequestContent> {
+fn request_contents<K: MessageSigner>(party: &Party<K>) -> Vec<RequestContent> {
     let ca = &ca().cert;
+    let client = &party.cert;
     let ias = IssuerAndSerialNumber::of(client);
     vec![
-        RequestContent::PkcsReq(csr(client)),
-        RequestContent::RenewalReq(csr(client)),
+        RequestContent::PkcsReq(csr(party)),
+        RequestContent::RenewalReq(csr(party)),
         RequestContent::CertPoll(IssuerAndSubject {
             issuer: ca.tbs_certificate().subject().clone(),
             subject: client.tbs_certificate().subject().clone(),
@@ -120,7 +115,7 @@ fn exchange<K: MessageSigner>(
     let ca = ca();
     for cipher in ContentCipher::PRODUCIBLE {
         for digest in DigestAlgorithm::ALL {
-            for content in request_contents(&client.cert) {
+            for content in request_contents(client) {
                 let ctx = format!("{cipher} {digest} {:?}", content.message_type());
                 let request = OutgoingRequest {
                     transaction_id: TransactionId::random(&mut rng()),
@@ -152,6 +147,15 @@ fn exchange<K: MessageSigner>(
                     .expect(&ctx);
                 assert_eq!(got, content, "{ctx}");
                 assert_eq!(used_cipher, cipher, "{ctx}");
+                if let RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) = &got {
+                    scep::csr::verify(csr).expect(&ctx);
+                    let details = scep::csr::inspect(csr).expect(&ctx);
+                    assert_eq!(
+                        details.challenge_password.as_deref().map(str::as_bytes),
+                        Some(CHALLENGE),
+                        "{ctx}"
+                    );
+                }
 
                 let reply = OutgoingCertRep::reply_to(
                     verified.attributes(),
@@ -317,7 +321,7 @@ fn tampering_is_detected() {
     let request = OutgoingRequest {
         transaction_id: TransactionId::new("T-1").unwrap(),
         sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::PkcsReq(csr(&client.cert)),
+        content: RequestContent::PkcsReq(csr(client)),
     };
     let wire = request
         .seal(

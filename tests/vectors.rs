@@ -3,9 +3,11 @@
 
 mod common;
 
-use common::{shared, shared_cert};
-use scep::message::PkiMessage;
-use scep::{DigestAlgorithm, Limits, MessageType, PkiStatus};
+use common::{shared, shared_cert, shared_rsa_key};
+use scep::message::{PkiMessage, RequestContent};
+use scep::{
+    ContentCipher, DecryptOptions, DigestAlgorithm, EnvelopeKey, Limits, MessageType, PkiStatus,
+};
 
 #[test]
 fn jscep_req2_pkcsreq_decodes_and_verifies() {
@@ -65,14 +67,113 @@ fn jscep_resp2_certrep_has_no_sender_nonce() {
 }
 
 #[test]
-fn smallstep_pkcsreq_verifies() {
-    let Some(der) = shared("test-vectors/smallstep/PKCSReq.der") else {
+fn smallstep_pkcsreq_verifies_decrypts_and_yields_the_apple_csr() {
+    let (Some(der), Some(ca), Some(ca_key)) = (
+        shared("test-vectors/smallstep/PKCSReq.der"),
+        shared_cert("test-vectors/smallstep/testca/ca.pem"),
+        shared_rsa_key("test-vectors/smallstep/testca/ca.unencrypted.pk8.pem"),
+    ) else {
         return;
     };
     let msg = PkiMessage::decode(&der, &Limits::default()).unwrap();
     assert_eq!(msg.message_type(), MessageType::PkcsReq);
     assert_eq!(msg.digest_algorithm(), DigestAlgorithm::Sha1);
-    msg.verify(&[]).unwrap();
+    // Apple's 8-byte senderNonce.
+    assert_eq!(
+        msg.attributes()
+            .sender_nonce
+            .as_ref()
+            .map(|n| n.as_bytes().len()),
+        Some(8)
+    );
+    let verified = msg.verify(&[]).unwrap();
+    let key = EnvelopeKey::Key {
+        key: &ca_key,
+        certificate: Some(&ca),
+    };
+    let (content, cipher) = verified.request(key, &DecryptOptions::default()).unwrap();
+    assert_eq!(cipher, ContentCipher::DesEde3Cbc);
+    let RequestContent::PkcsReq(csr) = content else {
+        panic!("not a PKCSReq: {content:?}");
+    };
+    // Apple devices write version 2 where RFC 2986 has 0; the signature covers it.
+    assert_eq!(csr.info.version, 2);
+    scep::csr::verify(&csr).unwrap();
+    let details = scep::csr::inspect(&csr).unwrap();
+    assert_eq!(
+        details.subject.to_string(),
+        "CN=com.apple.security.scep.063D7953-1338-4BF0-8F99-913382996224"
+    );
+    assert_eq!(details.challenge_password, None);
+    assert_eq!(
+        details
+            .requested_extensions
+            .iter()
+            .map(|e| e.extn_id)
+            .collect::<Vec<_>>(),
+        [scep::oids::KEY_USAGE]
+    );
+    // The device signs the pkiMessage with an identity the MDM gave it (CN=MDM SCEP
+    // SIGNER, RSA-2048), not with a self-signed certificate for the CSR's key (RSA-1024): a
+    // server must not require the two keys to be the same.
+    assert_ne!(
+        &details.public_key,
+        verified
+            .signer()
+            .tbs_certificate()
+            .subject_public_key_info()
+    );
+    let modulus = {
+        use rsa::pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        let spki = der::Encode::to_der(&details.public_key).unwrap();
+        rsa::RsaPublicKey::from_public_key_der(&spki)
+            .unwrap()
+            .size()
+    };
+    assert_eq!(modulus, 128, "RSA-1024 key in the Apple CSR");
+}
+
+#[test]
+fn smallstep_single_des_certrep_is_refused_by_default_and_reaches_the_key_when_allowed() {
+    let (Some(der), Some(ca_key)) = (
+        shared("test-vectors/smallstep/CertRep.der"),
+        shared_rsa_key("test-vectors/smallstep/testca/ca.unencrypted.pk8.pem"),
+    ) else {
+        return;
+    };
+    let msg = PkiMessage::decode(&der, &Limits::default()).unwrap();
+    assert_eq!(msg.message_type(), MessageType::CertRep);
+    assert_eq!(msg.attributes().pki_status, Some(PkiStatus::Success));
+    let verified = msg.verify(&[]).unwrap();
+    let key = EnvelopeKey::Key {
+        key: &ca_key,
+        certificate: None,
+    };
+    let refused = verified
+        .cert_rep(key, &DecryptOptions::default())
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        scep::Error::Algorithm(scep::error::AlgorithmError::Refused {
+            algorithm: "DES-CBC",
+            element: "EncryptedContentInfo.contentEncryptionAlgorithm",
+        })
+    );
+    assert!(
+        refused.to_string().contains("RFC 8894 section 2.9"),
+        "{refused}"
+    );
+    // With the option the cipher is accepted and decryption goes on to the recipient key.
+    // The recipient is the Apple device's own certificate (CN=MDM SCEP SIGNER), whose key
+    // smallstep does not publish, so the CA key here is the wrong one: the error is the
+    // uniform decryption failure, not the refusal.
+    let mut allow = DecryptOptions::default();
+    allow.allow_insecure_single_des = true;
+    assert_eq!(
+        verified.cert_rep(key, &allow).unwrap_err(),
+        scep::Error::Crypto(scep::error::CryptoError::DecryptionFailed)
+    );
 }
 
 #[test]
@@ -146,4 +247,70 @@ fn jscep_certs_only_response_lists_the_issued_certificate() {
     let (certs, crls) = scep::pipeline::signed::parse_certs_only(&der, &Limits::default()).unwrap();
     assert_eq!(certs, vec![issued]);
     assert!(crls.is_empty());
+}
+
+#[test]
+fn all_six_jscep_samples_decode_at_their_layer() {
+    use scep::pipeline::envelope::{RecipientKind, inspect};
+    let Some(req0) = shared("test-vectors/jscep/scep_req0.der") else {
+        return;
+    };
+    // Level 0 of the request: the PKCS #10 CSR.
+    let csr: scep::asn1::CertReq = der::Decode::from_der(&req0).unwrap();
+    scep::csr::verify(&csr).unwrap();
+    let details = scep::csr::inspect(&csr).unwrap();
+    assert_eq!(
+        details.challenge_password.as_deref(),
+        Some("NQ3C6-GS3ZN-2XPGL-SEJTQ")
+    );
+    assert_eq!(details.email_addresses, ["dave@wetas-r-us.com"]);
+    assert_eq!(details.uris, ["http://www.wetas-r-us.com"]);
+    assert!(
+        details
+            .subject
+            .to_string()
+            .contains("CN=Test SCEP PKI user")
+    );
+
+    // Level 1 of both: EnvelopedData, AES-128-CBC to the CA by issuer and serial. No key
+    // for them was published, so only their structure can be checked.
+    let limits = Limits::default();
+    for (name, plain_len) in [("scep_req1.der", 661usize), ("scep_resp1.der", 0)] {
+        let env = shared(&format!("test-vectors/jscep/{name}")).unwrap();
+        let info = inspect(&env, &limits).unwrap();
+        assert_eq!(info.cipher, Ok(ContentCipher::Aes128Cbc), "{name}");
+        assert!(
+            matches!(
+                info.recipients.as_slice(),
+                [RecipientKind::KeyTransport { .. }]
+            ),
+            "{name}: {:?}",
+            info.recipients
+        );
+        if plain_len > 0 {
+            // PKCS #7 padding to the next block.
+            assert_eq!(info.encrypted_len, (plain_len / 16 + 1) * 16, "{name}");
+        }
+    }
+
+    // Level 2: the pkiMessages.
+    for (name, t) in [
+        ("scep_req2.der", MessageType::PkcsReq),
+        ("scep_resp2.der", MessageType::CertRep),
+    ] {
+        let der = shared(&format!("test-vectors/jscep/{name}")).unwrap();
+        let msg = PkiMessage::decode(&der, &limits).unwrap();
+        assert_eq!(msg.message_type(), t, "{name}");
+    }
+
+    // Level 0 of the response: the certs-only SignedData with the issued certificate,
+    // whose key is the CSR's.
+    let resp0 = shared("test-vectors/jscep/scep_resp0.der").unwrap();
+    let (certs, crls) = scep::pipeline::signed::parse_certs_only(&resp0, &limits).unwrap();
+    assert!(crls.is_empty());
+    assert_eq!(certs.len(), 1);
+    assert_eq!(
+        certs[0].tbs_certificate().subject_public_key_info(),
+        &details.public_key
+    );
 }

@@ -10,10 +10,12 @@
 //!
 //! One module per structure: [`cert`] (certificates, IssuerAndSerialNumber),
 //! [`signed_data`] (SignedData, SignerInfo), [`enveloped_data`] (EnvelopedData and its
-//! RecipientInfos).
+//! RecipientInfos), [`request`] (PKCS #10, which Apple devices send with version 2).
 
 pub mod cert;
 pub mod enveloped_data;
+pub mod request;
 pub mod signed_data;
 
 pub use cert::{Certificate, CertificateList, IssuerAndSerialNumber, SerialNumber};
+pub use request::{CertReq, CertReqInfo};

@@ -6,9 +6,9 @@
 //! | CertPoll (20) | `IssuerAndSubject` |
 //! | GetCert (21), GetCRL (22) | `IssuerAndSerialNumber` (RFC 5652 section 10.2.4) |
 
+use crate::asn1::CertReq;
 use der::{Decode, Encode, Sequence};
 use x509_cert::name::Name;
-use x509_cert::request::CertReq;
 
 use crate::asn1::IssuerAndSerialNumber;
 use crate::error::{Error, ProtocolError, Result};
