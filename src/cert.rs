@@ -9,7 +9,7 @@ use der::asn1::{BitString, GeneralizedTime, UtcTime};
 use der::{Decode, Encode, Sequence};
 use rand_core::CryptoRng;
 use x509_cert::certificate::{Raw, Version};
-use x509_cert::ext::Extension;
+use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::time::{Time, Validity};
@@ -152,6 +152,72 @@ pub fn from_rfc5280(cert: &x509_cert::Certificate) -> Result<Certificate> {
 /// Whether `cert` certifies the public key `spki`.
 pub fn certifies_key(cert: &Certificate, spki: &SubjectPublicKeyInfoOwned) -> bool {
     cert.tbs_certificate().subject_public_key_info() == spki
+}
+
+/// The extensions of an end-entity certificate for `public_key`: `keyUsage` (critical)
+/// digitalSignature, plus keyEncipherment for RSA keys so that a CertRep can be encrypted to
+/// them; `basicConstraints` cA FALSE; a subjectKeyIdentifier; and, when `issuer_key` is
+/// given (a CA-issued certificate), an authorityKeyIdentifier naming the issuer's key.
+pub fn end_entity_extensions(
+    subject: &Name,
+    public_key: &SubjectPublicKeyInfoOwned,
+    issuer_key: Option<&SubjectPublicKeyInfoOwned>,
+) -> Result<Vec<Extension>> {
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    let usage = match crate::pipeline::keys::spki_algorithm("subject public key", public_key)? {
+        KeyAlgorithm::Rsa => KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+        KeyAlgorithm::EcdsaP256 => KeyUsages::DigitalSignature.into(),
+    };
+    let mut extensions = vec![
+        extension(&KeyUsage(usage), subject, "keyUsage extension")?,
+        extension(
+            &BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            },
+            subject,
+            "basicConstraints extension",
+        )?,
+        extension(
+            &key_identifier(public_key)?,
+            subject,
+            "subjectKeyIdentifier extension",
+        )?,
+    ];
+    if let Some(issuer) = issuer_key {
+        let aki = x509_cert::ext::pkix::AuthorityKeyIdentifier {
+            key_identifier: Some(key_identifier(issuer)?.0),
+            authority_cert_issuer: None,
+            authority_cert_serial_number: None,
+        };
+        extensions.push(extension(
+            &aki,
+            subject,
+            "authorityKeyIdentifier extension",
+        )?);
+    }
+    Ok(extensions)
+}
+
+/// A subjectKeyIdentifier for `spki`: the SHA-1 hash of the subjectPublicKey bits (RFC 5280
+/// section 4.2.1.2, method 1).
+pub fn key_identifier(
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<x509_cert::ext::pkix::SubjectKeyIdentifier> {
+    let hash = DigestAlgorithm::Sha1.digest(spki.subject_public_key.raw_bytes());
+    der::asn1::OctetString::new(hash)
+        .map(x509_cert::ext::pkix::SubjectKeyIdentifier)
+        .map_err(|e| Error::encode("subjectKeyIdentifier", e))
+}
+
+fn extension<T>(value: &T, subject: &Name, element: &'static str) -> Result<Extension>
+where
+    for<'a> &'a T: ToExtension,
+    for<'a> <&'a T as ToExtension>::Error: core::fmt::Display,
+{
+    value
+        .to_extension(subject, &[])
+        .map_err(|e| Error::encode(element, e))
 }
 
 /// Verifies `signature` over `signed` with the key in `spki`, for a combined signature

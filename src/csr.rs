@@ -52,10 +52,8 @@ use der::asn1::{BitString, Ia5String, OctetString, PrintableString, SetOfVec};
 use der::{Decode, Encode};
 use rand_core::CryptoRng;
 use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::{DirectoryString, GeneralName};
-use x509_cert::ext::pkix::{
-    BasicConstraints, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
-};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
@@ -64,8 +62,7 @@ use crate::asn1::{CertReq, CertReqInfo, Certificate};
 use crate::cert::{self, CertificateParams};
 use crate::error::{Error, ProtocolError, Result};
 use crate::oids;
-use crate::pipeline::keys::spki_algorithm;
-use crate::pipeline::{DigestAlgorithm, KeyAlgorithm, MessageSigner};
+use crate::pipeline::{DigestAlgorithm, MessageSigner};
 
 /// What goes into a PKCS #10 request.
 #[derive(Clone, Debug)]
@@ -343,26 +340,7 @@ pub fn self_signed_certificate<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Certificate> {
     let public_key = signer.public_key_info()?;
-    let usage = match spki_algorithm("signer public key", &public_key)? {
-        KeyAlgorithm::Rsa => KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
-        KeyAlgorithm::EcdsaP256 => KeyUsages::DigitalSignature.into(),
-    };
-    let extensions = vec![
-        extension(&KeyUsage(usage), subject, "keyUsage extension")?,
-        extension(
-            &BasicConstraints {
-                ca: false,
-                path_len_constraint: None,
-            },
-            subject,
-            "basicConstraints extension",
-        )?,
-        extension(
-            &key_identifier(&public_key)?,
-            subject,
-            "subjectKeyIdentifier extension",
-        )?,
-    ];
+    let extensions = cert::end_entity_extensions(subject, &public_key, None)?;
     let params = CertificateParams {
         serial_number: cert::random_serial(rng)?,
         subject: subject.clone(),
@@ -374,31 +352,14 @@ pub fn self_signed_certificate<R: CryptoRng + ?Sized>(
     cert::issue(&params, subject, signer, DigestAlgorithm::Sha256)
 }
 
-/// A subjectKeyIdentifier for `spki`: the SHA-1 hash of the subjectPublicKey bits (RFC 5280
-/// section 4.2.1.2, method 1).
-pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<SubjectKeyIdentifier> {
-    let hash = DigestAlgorithm::Sha1.digest(spki.subject_public_key.raw_bytes());
-    OctetString::new(hash)
-        .map(SubjectKeyIdentifier)
-        .map_err(|e| Error::encode("subjectKeyIdentifier", e))
-}
-
-fn extension<T>(value: &T, subject: &Name, element: &'static str) -> Result<Extension>
-where
-    for<'a> &'a T: ToExtension,
-    for<'a> <&'a T as ToExtension>::Error: core::fmt::Display,
-{
-    value
-        .to_extension(subject, &[])
-        .map_err(|e| Error::encode(element, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::KeyAlgorithm;
     use crate::pipeline::keys::verify_prehashed;
     use core::str::FromStr;
     use std::time::Duration;
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 
     fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
         rand_core::UnwrapErr(getrandom::SysRng)
