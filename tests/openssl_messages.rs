@@ -1,7 +1,9 @@
 //! OpenSSL as an independent oracle for whole pkiMessages: what this crate seals (signed
 //! with RSA or ECDSA P-256 and every digest, enveloped with every cipher by key transport
 //! or password) is accepted by `openssl cms -verify` and `openssl cms -decrypt`, and the
-//! certs-only responses by `openssl pkcs7`.
+//! certs-only responses by `openssl pkcs7`. And the reverse: what `openssl cms -encrypt`
+//! produces (DER, and streamed BER with indefinite lengths and constructed content), the
+//! crate decrypts.
 
 mod common;
 
@@ -291,4 +293,116 @@ fn openssl_reads_get_ca_cert_chains() {
     .unwrap();
     assert_eq!(single_type, "application/x-x509-ca-cert");
     assert_eq!(single, ca.cert.to_der().unwrap());
+}
+
+/// `openssl cms -encrypt` of `plain` with `args` (cipher, recipient or password), as DER
+/// or, with `stream`, as streamed BER (indefinite lengths, chunked encryptedContent).
+fn openssl_encrypt(dir: &TempDir, plain: &[u8], args: &[&str], stream: bool) -> Option<Vec<u8>> {
+    let input = dir.path("plain.bin");
+    let output = dir.path("enveloped.der");
+    std::fs::write(&input, plain).unwrap();
+    let mut all = vec![
+        "cms",
+        "-encrypt",
+        "-binary",
+        "-in",
+        p(&input),
+        "-outform",
+        "DER",
+        "-out",
+        p(&output),
+    ];
+    if stream {
+        all.push("-stream");
+    }
+    all.extend_from_slice(args);
+    let out = openssl(&all)?;
+    ok(&out, &format!("cms -encrypt {args:?}"));
+    Some(std::fs::read(&output).unwrap())
+}
+
+#[test]
+fn crate_decrypts_what_openssl_encrypts_by_key_transport_and_password() {
+    use scep::pipeline::envelope::{inspect, open};
+    use scep::{DecryptOptions, EnvelopeKey, Limits};
+
+    let dir = TempDir::new("encrypt");
+    let recipient = rsa_party("CN=openssl recipient");
+    let cert_path = dir.path("recipient.pem");
+    write_pem_cert(&cert_path, &recipient.cert);
+    // Long enough that streamed output splits the content into several segments.
+    let plain: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+
+    for (flag, cipher) in [
+        ("-aes128", ContentCipher::Aes128Cbc),
+        ("-aes192", ContentCipher::Aes192Cbc),
+        ("-aes256", ContentCipher::Aes256Cbc),
+        ("-des3", ContentCipher::DesEde3Cbc),
+    ] {
+        for stream in [false, true] {
+            let what = format!("{flag} stream={stream}");
+            let Some(env) = openssl_encrypt(&dir, &plain, &[flag, p(&cert_path)], stream) else {
+                return;
+            };
+            if stream {
+                // Indefinite length on the outer ContentInfo: BER, not DER.
+                assert_eq!(env.get(1), Some(&0x80), "{what}: expected streamed BER");
+            }
+            let info = inspect(&env, &Limits::default()).expect(&what);
+            assert_eq!(info.cipher, Ok(cipher), "{what}");
+            let key = EnvelopeKey::Key {
+                key: &recipient.key,
+                certificate: Some(&recipient.cert),
+            };
+            let opened = open(&env, key, &DecryptOptions::default()).expect(&what);
+            assert_eq!(opened.cipher, cipher, "{what}");
+            assert_eq!(opened.plaintext, plain, "{what}");
+            // Any other RSA key gets the uniform failure, never the plaintext.
+            let other = rsa_party("CN=other");
+            let wrong = EnvelopeKey::Key {
+                key: &other.key,
+                certificate: None,
+            };
+            assert_eq!(
+                open(&env, wrong, &DecryptOptions::default()).unwrap_err(),
+                scep::Error::Crypto(scep::error::CryptoError::DecryptionFailed),
+                "{what}"
+            );
+        }
+    }
+
+    // PasswordRecipientInfo (RFC 3211) as OpenSSL writes it: PBKDF2 with HMAC-SHA1.
+    for (flag, cipher) in [
+        ("-aes128", ContentCipher::Aes128Cbc),
+        ("-aes256", ContentCipher::Aes256Cbc),
+        ("-des3", ContentCipher::DesEde3Cbc),
+    ] {
+        let what = format!("pwri {flag}");
+        let Some(env) = openssl_encrypt(
+            &dir,
+            &plain,
+            &[flag, "-pwri_password", "challenge-123"],
+            false,
+        ) else {
+            return;
+        };
+        let opened = open(
+            &env,
+            EnvelopeKey::Password(b"challenge-123"),
+            &DecryptOptions::default(),
+        )
+        .expect(&what);
+        assert_eq!(opened.cipher, cipher, "{what}");
+        assert_eq!(opened.plaintext, plain, "{what}");
+        assert_eq!(
+            open(
+                &env,
+                EnvelopeKey::Password(b"challenge-124"),
+                &DecryptOptions::default()
+            )
+            .unwrap_err(),
+            scep::Error::Crypto(scep::error::CryptoError::DecryptionFailed),
+            "{what}"
+        );
+    }
 }

@@ -357,3 +357,70 @@ fn tampering_is_detected() {
         wire.len() / 7
     );
 }
+
+/// Every way of holding the wrong key gives a typed error, and a corrupted ciphertext gives
+/// the same error as a wrong key (no padding oracle).
+#[test]
+fn envelope_key_errors_are_typed_and_uniform() {
+    use scep::error::CryptoError;
+    use scep::pipeline::envelope::{open, seal};
+    let ca = ca();
+    let client = rsa_client();
+    let options = DecryptOptions::default();
+    for cipher in ContentCipher::PRODUCIBLE {
+        let env = seal(
+            b"payload of three blocks, more or less....",
+            cipher,
+            Recipient::Certificate(&ca.cert),
+            &mut rng(),
+        )
+        .unwrap();
+        let right = EnvelopeKey::Key {
+            key: &ca.key,
+            certificate: Some(&ca.cert),
+        };
+        assert!(open(&env, right, &options).is_ok(), "{cipher}");
+
+        // A key with somebody else's certificate: the caller's mistake, said as such.
+        let mismatched = EnvelopeKey::Key {
+            key: &ca.key,
+            certificate: Some(&client.cert),
+        };
+        assert!(
+            matches!(open(&env, mismatched, &options), Err(scep::Error::Key { .. })),
+            "{cipher}"
+        );
+        // A certificate the envelope is not addressed to.
+        let not_addressed = EnvelopeKey::Key {
+            key: &client.key,
+            certificate: Some(&client.cert),
+        };
+        assert_eq!(
+            open(&env, not_addressed, &options).unwrap_err(),
+            scep::Error::Crypto(CryptoError::NoMatchingRecipient),
+            "{cipher}"
+        );
+        // A password for an envelope without PasswordRecipientInfo.
+        assert_eq!(
+            open(&env, EnvelopeKey::Password(CHALLENGE), &options).unwrap_err(),
+            scep::Error::Crypto(CryptoError::NoMatchingRecipient),
+            "{cipher}"
+        );
+        // The wrong key without a certificate, and the right key with a corrupted last
+        // block (bad padding) or a truncated ciphertext: all the same error.
+        let wrong = EnvelopeKey::Key {
+            key: &client.key,
+            certificate: None,
+        };
+        let failed = scep::Error::Crypto(CryptoError::DecryptionFailed);
+        assert_eq!(open(&env, wrong, &options).unwrap_err(), failed, "{cipher}");
+        let mut corrupted = env.clone();
+        let last = corrupted.len() - 1;
+        corrupted[last] ^= 0x01;
+        assert_eq!(
+            open(&corrupted, right, &options).unwrap_err(),
+            failed,
+            "{cipher}"
+        );
+    }
+}
