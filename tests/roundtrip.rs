@@ -387,7 +387,10 @@ fn envelope_key_errors_are_typed_and_uniform() {
             certificate: Some(&client.cert),
         };
         assert!(
-            matches!(open(&env, mismatched, &options), Err(scep::Error::Key { .. })),
+            matches!(
+                open(&env, mismatched, &options),
+                Err(scep::Error::Key { .. })
+            ),
             "{cipher}"
         );
         // A certificate the envelope is not addressed to.
