@@ -200,7 +200,7 @@ fn generated_get_ca_cert_answers_parse() {
         &Limits::default(),
     )
     .unwrap();
-    assert_eq!(single.certificates, [ca.clone()]);
+    assert_eq!(single.certificates, std::slice::from_ref(&ca));
     let chain = CaCertificates::parse(
         Some("application/x-x509-ca-ra-cert"),
         &read("getcacert-chain.der"),
