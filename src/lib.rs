@@ -1,6 +1,4 @@
-//! # scep — the Simple Certificate Enrolment Protocol (RFC 8894) in pure Rust
-//!
-//! (Crate documentation is completed with the README example once the pipelines land.)
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
