@@ -131,6 +131,49 @@ pub fn issue(
     Certificate::from_der(&der).map_err(|e| Error::encode("Certificate", e))
 }
 
+/// Signs a CRL (RFC 5280 section 5) for `issuer` with `signer`: version 2, `this_update`,
+/// `next_update`, and the `revoked` serial numbers with their revocation times.
+pub fn issue_crl(
+    issuer: &Name,
+    signer: &dyn MessageSigner,
+    digest: DigestAlgorithm,
+    this_update: SystemTime,
+    next_update: SystemTime,
+    revoked: &[(SerialNumber, SystemTime)],
+) -> Result<crate::asn1::CertificateList> {
+    use x509_cert::crl::{RevokedCert, TbsCertList};
+    let alg = signature_algorithm_identifier(signer.key_algorithm(), digest);
+    let mut entries = Vec::with_capacity(revoked.len());
+    for (serial, when) in revoked {
+        entries.push(RevokedCert::<Raw> {
+            serial_number: serial.clone(),
+            revocation_date: rfc5280_time(*when)?,
+            crl_entry_extensions: None,
+        });
+    }
+    let tbs = TbsCertList::<Raw> {
+        version: Version::V2,
+        signature: alg.clone(),
+        issuer: issuer.clone(),
+        this_update: rfc5280_time(this_update)?,
+        next_update: Some(rfc5280_time(next_update)?),
+        revoked_certificates: if entries.is_empty() {
+            None
+        } else {
+            Some(entries)
+        },
+        crl_extensions: None,
+    };
+    let tbs_der = tbs.to_der().map_err(|e| Error::encode("TBSCertList", e))?;
+    let signature = signer.sign_prehashed(digest, &digest.digest(&tbs_der))?;
+    Ok(crate::asn1::CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm: alg,
+        signature: BitString::from_bytes(&signature)
+            .map_err(|e| Error::encode("CRL signature", e))?,
+    })
+}
+
 /// A random positive serial number of 16 octets (RFC 5280 section 4.1.2.2 allows 20).
 pub fn random_serial<R: CryptoRng + ?Sized>(rng: &mut R) -> Result<SerialNumber> {
     let mut bytes = [0u8; 16];

@@ -137,6 +137,14 @@ pub enum ProtocolError {
     InconsistentStatus(&'static str),
     /// The SignedData's encapsulated content is not of type id-data.
     WrongContentType(&'static str),
+    /// A CertRep SUCCESS holds no certificate for the public key of our request (or, when
+    /// required, none whose subject matches the request's).
+    NoIssuedCertificate,
+    /// A response arrived when no request was outstanding, or a request was asked for
+    /// while one is outstanding.
+    UnexpectedResponse(&'static str),
+    /// The request's senderNonce was seen before: a replayed request.
+    ReplayedNonce,
 }
 
 /// Policy refusals.
@@ -151,6 +159,18 @@ pub enum PolicyError {
     NoCommonDigest,
     /// The operation is not supported by the CA's announced capabilities.
     NotSupportedByCa(&'static str),
+    /// No certificate of the GetCACert answer has the pinned fingerprint.
+    CaPinMismatch,
+    /// A certificate of the GetCACert answer does not chain to the (pinned) CA; the text
+    /// names its subject.
+    UntrustedCertificate(String),
+    /// The request is still PENDING after the configured number of polls.
+    PollLimitReached {
+        /// The number of polls made.
+        polls: u32,
+    },
+    /// The request is still PENDING after the configured maximum polling time.
+    PollTimeExceeded,
 }
 
 /// Errors in the HTTP request/response shapes.
@@ -317,6 +337,13 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnexpectedContent(d) => write!(f, "unexpected content: {d}"),
             ProtocolError::InconsistentStatus(d) => write!(f, "inconsistent pkiStatus: {d}"),
             ProtocolError::WrongContentType(d) => write!(f, "wrong content type: {d}"),
+            ProtocolError::NoIssuedCertificate => {
+                f.write_str("the CertRep holds no certificate for the public key of our request")
+            }
+            ProtocolError::UnexpectedResponse(d) => write!(f, "out of sequence: {d}"),
+            ProtocolError::ReplayedNonce => {
+                f.write_str("the senderNonce was seen before: a replayed request")
+            }
         }
     }
 }
@@ -335,6 +362,18 @@ impl fmt::Display for PolicyError {
             }
             PolicyError::NotSupportedByCa(op) => {
                 write!(f, "the CA does not announce support for {op}")
+            }
+            PolicyError::CaPinMismatch => {
+                f.write_str("no CA certificate has the pinned fingerprint")
+            }
+            PolicyError::UntrustedCertificate(subject) => {
+                write!(f, "the certificate {subject} does not chain to the trusted CA")
+            }
+            PolicyError::PollLimitReached { polls } => {
+                write!(f, "still PENDING after {polls} polls")
+            }
+            PolicyError::PollTimeExceeded => {
+                f.write_str("still PENDING after the maximum polling time")
             }
         }
     }

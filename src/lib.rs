@@ -17,6 +17,7 @@ pub mod attributes;
 pub mod ber;
 pub mod caps;
 pub mod cert;
+pub mod client;
 pub mod csr;
 pub mod error;
 pub mod http;
@@ -24,6 +25,7 @@ pub mod limits;
 pub mod message;
 pub mod oids;
 pub mod pipeline;
+pub mod server;
 pub mod types;
 
 #[doc(hidden)]

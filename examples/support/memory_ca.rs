@@ -1,0 +1,294 @@
+//! An in-memory CA on top of `scep::server`: what `examples/server.rs` serves over HTTP and
+//! what `tests/roles.rs` talks to in-process.
+//!
+//! Policy: a PKCSReq needs the static challenge password, unless it is signed by a
+//! certificate this CA issued (renewal the way certmonger and sscep send it); a RenewalReq
+//! needs a signer this CA issued. With `pending_polls = N`, every enrolment is answered
+//! PENDING until it has been polled N times. GetCert finds certificates this CA issued;
+//! GetCRL answers with a fresh, empty CRL.
+
+#![allow(dead_code)]
+
+use core::str::FromStr;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use scep::Certificate;
+use scep::asn1::CertReq;
+use scep::caps::{Capabilities, Capability};
+use scep::cert::{CertificateParams, end_entity_extensions, issue, issue_crl, random_serial};
+use scep::message::{CertRepContent, RequestContent};
+use scep::server::{DecryptionKey, Incoming, Received, Server, ServerConfig};
+use scep::{DigestAlgorithm, FailInfo, MessageSigner};
+use x509_cert::ext::ToExtension;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A CA key and its self-signed certificate.
+pub struct CaKey {
+    pub key: Arc<rsa::RsaPrivateKey>,
+    pub cert: Certificate,
+}
+
+impl CaKey {
+    /// A fresh RSA-2048 CA named `name`, valid 10 years from `now`.
+    pub fn generate(name: &str, now: SystemTime) -> Result<Self, BoxError> {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = rsa::RsaPrivateKey::new(&mut rng, 2048)?;
+        let name = Name::from_str(name)?;
+        let extensions = vec![
+            (&BasicConstraints {
+                ca: true,
+                path_len_constraint: Some(0),
+            })
+                .to_extension(&name, &[])?,
+            (&KeyUsage(
+                KeyUsages::KeyCertSign
+                    | KeyUsages::CRLSign
+                    | KeyUsages::DigitalSignature
+                    | KeyUsages::KeyEncipherment,
+            ))
+                .to_extension(&name, &[])?,
+        ];
+        let cert = issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng)?,
+                subject: name.clone(),
+                public_key: MessageSigner::public_key_info(&key)?,
+                not_before: now - Duration::from_secs(60),
+                not_after: now + Duration::from_secs(10 * 365 * 86400),
+                extensions,
+            },
+            &name,
+            &key,
+            DigestAlgorithm::Sha256,
+        )?;
+        Ok(CaKey {
+            key: Arc::new(key),
+            cert,
+        })
+    }
+}
+
+/// The CA's state.
+pub struct MemoryCa {
+    pub server: Server,
+    pub current: CaKey,
+    pub next: Option<CaKey>,
+    pub challenge: String,
+    pub pending_polls: u32,
+    issued: Vec<Certificate>,
+    pending: HashMap<String, (CertReq, u32)>,
+}
+
+/// The capabilities the example server announces.
+pub fn capabilities() -> Capabilities {
+    [
+        Capability::PostPkiOperation,
+        Capability::ScepStandard,
+        Capability::Aes,
+        Capability::Sha256,
+        Capability::Sha1,
+        Capability::Des3,
+        Capability::Renewal,
+        Capability::GetNextCaCert,
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The SCEP server for a CA: it signs and decrypts with the CA key.
+fn server(current: &CaKey, next: Option<&CaKey>) -> Result<Server, scep::Error> {
+    let mut config = ServerConfig::new(capabilities(), vec![current.cert.clone()]);
+    config.next_ca_certificates = next.map(|n| vec![n.cert.clone()]);
+    // Accept what micromdm's client sends; never produce it.
+    config.decrypt.allow_insecure_single_des = true;
+    Server::new(
+        config,
+        current.cert.clone(),
+        current.key.clone(),
+        current.cert.clone(),
+        vec![DecryptionKey {
+            certificate: current.cert.clone(),
+            key: current.key.clone(),
+        }],
+    )
+}
+
+impl MemoryCa {
+    /// A CA with a fresh key, the static `challenge`, and `pending_polls` polls before an
+    /// enrolment is issued (0: at once). With `with_next`, a next CA for GetNextCACert.
+    pub fn new(challenge: &str, pending_polls: u32, with_next: bool) -> Result<Self, BoxError> {
+        let now = SystemTime::now();
+        let current = CaKey::generate("CN=scep example CA,O=scep", now)?;
+        let next = if with_next {
+            Some(CaKey::generate("CN=scep example CA 2,O=scep", now)?)
+        } else {
+            None
+        };
+        Ok(MemoryCa {
+            server: server(&current, next.as_ref())?,
+            current,
+            next,
+            challenge: challenge.to_owned(),
+            pending_polls,
+            issued: Vec::new(),
+            pending: HashMap::new(),
+        })
+    }
+
+    /// The certificates issued so far.
+    pub fn issued(&self) -> &[Certificate] {
+        &self.issued
+    }
+
+    fn issue_for(&mut self, csr: &CertReq) -> Result<Certificate, BoxError> {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let now = SystemTime::now();
+        let subject = csr.info.subject.clone();
+        let public_key = csr.info.public_key.clone();
+        let cert = issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng)?,
+                extensions: end_entity_extensions(
+                    &subject,
+                    &public_key,
+                    Some(
+                        self.current
+                            .cert
+                            .tbs_certificate()
+                            .subject_public_key_info(),
+                    ),
+                )?,
+                subject,
+                public_key,
+                not_before: now - Duration::from_secs(60),
+                not_after: now + Duration::from_secs(365 * 86400),
+            },
+            self.current.cert.tbs_certificate().subject(),
+            self.current.key.as_ref(),
+            DigestAlgorithm::Sha256,
+        )?;
+        self.issued.push(cert.clone());
+        Ok(cert)
+    }
+
+    fn success(&mut self, csr: &CertReq) -> Result<CertRepContent, BoxError> {
+        let cert = self.issue_for(csr)?;
+        Ok(CertRepContent::issued(vec![
+            cert,
+            self.current.cert.clone(),
+        ]))
+    }
+
+    /// Decides on a decrypted request. Returns the CertRep content and, for requesters
+    /// whose key cannot decrypt, the password to encrypt a SUCCESS with.
+    pub fn decide(
+        &mut self,
+        received: &Received,
+        content: RequestContent,
+    ) -> Result<(CertRepContent, Option<String>), BoxError> {
+        let tid = received.transaction_id().as_str().to_owned();
+        let bad_request =
+            |text: &str| CertRepContent::failure(FailInfo::BadRequest, Some(text.to_owned()));
+        let reply = match content {
+            RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) => {
+                let renewal = received.message_type() == scep::MessageType::RenewalReq;
+                if scep::csr::verify(&csr).is_err() {
+                    bad_request("the CSR signature does not verify")
+                } else {
+                    let details = scep::csr::inspect(&csr)?;
+                    let challenge_ok =
+                        details.challenge_password.as_deref() == Some(self.challenge.as_str());
+                    let authorised = if renewal {
+                        received.signer_issued_by_ca()
+                    } else {
+                        challenge_ok || received.signer_issued_by_ca()
+                    };
+                    if !authorised {
+                        bad_request(if renewal {
+                            "renewal must be signed by a certificate this CA issued"
+                        } else {
+                            "wrong challenge password"
+                        })
+                    } else if self.pending_polls > 0 {
+                        self.pending.insert(tid, (csr, 0));
+                        CertRepContent::Pending
+                    } else {
+                        self.success(&csr)?
+                    }
+                }
+            }
+            RequestContent::CertPoll(_) => match self.pending.remove(&tid) {
+                None => CertRepContent::failure(
+                    FailInfo::BadCertId,
+                    Some("no pending request with this transaction ID".into()),
+                ),
+                Some((csr, polls)) => {
+                    let polls = polls + 1;
+                    if polls >= self.pending_polls {
+                        self.success(&csr)?
+                    } else {
+                        self.pending.insert(tid, (csr, polls));
+                        CertRepContent::Pending
+                    }
+                }
+            },
+            RequestContent::GetCert(ias) => match self.issued.iter().find(|c| ias.matches(c)) {
+                Some(c) => CertRepContent::issued(vec![c.clone()]),
+                None => CertRepContent::failure(FailInfo::BadCertId, None),
+            },
+            RequestContent::GetCrl(_) => {
+                let now = SystemTime::now();
+                let crl = issue_crl(
+                    self.current.cert.tbs_certificate().subject(),
+                    self.current.key.as_ref(),
+                    DigestAlgorithm::Sha256,
+                    now - Duration::from_secs(60),
+                    now + Duration::from_secs(86400),
+                    &[],
+                )?;
+                CertRepContent::crl(crl)
+            }
+            _ => bad_request("unsupported request"),
+        };
+        Ok((reply, Some(self.challenge.clone())))
+    }
+
+    /// The whole server step: HTTP request in, HTTP response out.
+    pub fn handle(
+        &mut self,
+        method: &str,
+        query: &str,
+        body: &[u8],
+    ) -> Result<scep::http::HttpResponse, BoxError> {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let mut received = match self.server.handle_request(method, query, body, &mut rng) {
+            Incoming::PkiOperation(received) => received,
+            Incoming::Respond(r) => return Ok(r),
+            _ => return Ok(scep::http::HttpResponse::error(500, "unexpected")),
+        };
+        let content = match self.server.decrypt(&mut received) {
+            Ok(c) => c,
+            Err(e) => {
+                let fail = e.fail_info().unwrap_or(FailInfo::BadRequest);
+                return Ok(self.server.reply(
+                    &received,
+                    CertRepContent::failure(fail, Some(e.to_string())),
+                    None,
+                    &mut rng,
+                )?);
+            }
+        };
+        let (reply, password) = self.decide(&received, content)?;
+        Ok(self.server.reply(
+            &received,
+            reply,
+            password.as_deref().map(str::as_bytes),
+            &mut rng,
+        )?)
+    }
+}

@@ -1,0 +1,551 @@
+//! The client and server roles against each other, in process: discovery with pinning,
+//! enrolment (RSA and ECDSA), PENDING and polling (with a save/restore in between),
+//! renewal both ways, wrong challenge, replay, GetCert, GetCRL, GetNextCACert, and the
+//! checks a client makes on every CertRep.
+
+#[path = "../examples/support/memory_ca.rs"]
+mod memory_ca;
+
+use core::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use memory_ca::MemoryCa;
+use scep::asn1::IssuerAndSerialNumber;
+use scep::client::{
+    CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Identity, Outcome,
+    Query, QueryOutcome, handle_next_ca_response, next_ca_request,
+};
+use scep::csr::CsrParams;
+use scep::error::{CryptoError, PolicyError, ProtocolError};
+use scep::http::HttpRequest;
+use scep::{Certificate, EnvelopeKey, FailInfo, MessageSigner, MessageType};
+use x509_cert::name::Name;
+
+const CHALLENGE: &str = "roles-challenge";
+
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+/// The in-process transport: the request shape goes to the CA as an HTTP server would pass
+/// it on.
+fn send(ca: &mut MemoryCa, req: &HttpRequest) -> (u16, Option<String>, Vec<u8>) {
+    let query = req
+        .path_and_query
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default();
+    let r = ca.handle(req.method.as_str(), query, &req.body).unwrap();
+    (r.status, Some(r.content_type.to_owned()), r.body)
+}
+
+fn config(ca: &MemoryCa) -> ClientConfig {
+    let mut c = ClientConfig::new("/scep");
+    c.ca_pin = Some(Fingerprint::sha256(&ca.current.cert).unwrap());
+    c.poll_interval = Duration::from_secs(5);
+    c
+}
+
+fn discover(ca: &mut MemoryCa, config: &ClientConfig) -> CaInfo {
+    let mut d = Discovery::new(config.clone());
+    loop {
+        let req = d.poll_request().unwrap().expect("a discovery request");
+        let (status, ct, body) = send(ca, &req);
+        if let Some(info) = d.handle_response(status, ct.as_deref(), &body).unwrap() {
+            assert!(d.poll_request().unwrap().is_none());
+            return info;
+        }
+    }
+}
+
+fn csr(key: &dyn MessageSigner, cn: &str, challenge: &str) -> scep::asn1::CertReq {
+    let mut p = CsrParams::new(Name::from_str(cn).unwrap());
+    p.challenge_password = Some(challenge.into());
+    p.build(key).unwrap()
+}
+
+/// Runs an enrolment to its end, moving the clock forward to each poll.
+fn run(
+    ca: &mut MemoryCa,
+    enrollment: &mut Enrollment,
+    signer: &dyn MessageSigner,
+    key: EnvelopeKey<'_>,
+    mut now: SystemTime,
+) -> Outcome {
+    loop {
+        let req = enrollment
+            .poll_request(signer, now, &mut rng())
+            .unwrap()
+            .expect("a request is due");
+        let (status, ct, body) = send(ca, &req);
+        match enrollment
+            .handle_response(status, ct.as_deref(), &body, key, now)
+            .unwrap()
+        {
+            Outcome::Pending { next_poll } => {
+                assert_eq!(enrollment.poll_timeout(), Some(next_poll));
+                // Nothing is due before the poll time.
+                assert!(
+                    enrollment
+                        .poll_request(signer, now, &mut rng())
+                        .unwrap()
+                        .is_none()
+                );
+                now = next_poll;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn issued(outcome: Outcome) -> (Certificate, Vec<Certificate>) {
+    match outcome {
+        Outcome::Issued { certificate, chain } => (certificate, chain),
+        other => panic!("not issued: {other:?}"),
+    }
+}
+
+#[test]
+fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, true).unwrap();
+    let cfg = config(&ca);
+    let info = discover(&mut ca, &cfg);
+    assert_eq!(info.ca, ca.current.cert);
+    assert_eq!(info.recipient, ca.current.cert);
+    assert!(info.negotiated.renewal && info.negotiated.use_post);
+
+    let now = SystemTime::now();
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let id = Identity::self_signed(
+        &key,
+        &Name::from_str("CN=roles rsa").unwrap(),
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
+    let mut e = Enrollment::new(
+        &info,
+        &cfg,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=roles rsa", CHALLENGE),
+        &id,
+        now,
+    )
+    .unwrap();
+    assert_eq!(e.message_type(), MessageType::PkcsReq);
+    let by_key = |cert| EnvelopeKey::Key {
+        key: &key,
+        certificate: Some(cert),
+    };
+    let (cert, chain) = issued(run(&mut ca, &mut e, &key, by_key(id.certificate()), now));
+    assert_eq!(cert.tbs_certificate().subject().to_string(), "CN=roles rsa");
+    assert_eq!(
+        cert.tbs_certificate().issuer(),
+        ca.current.cert.tbs_certificate().subject()
+    );
+    assert!(scep::cert::certifies_key(
+        &cert,
+        &MessageSigner::public_key_info(&key).unwrap()
+    ));
+    assert_eq!(chain, vec![ca.current.cert.clone()]);
+    scep::cert::verify_issued_by(
+        &cert,
+        ca.current.cert.tbs_certificate().subject_public_key_info(),
+    )
+    .unwrap();
+
+    // Renewal, announced: a RenewalReq signed with the issued certificate, no challenge.
+    let new_key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let renewing = Identity::new(cert.clone(), &key).unwrap();
+    let mut r = Enrollment::new(
+        &info,
+        &cfg,
+        EnrollmentKind::Renewal,
+        csr(&new_key, "CN=roles rsa", ""),
+        &renewing,
+        now,
+    )
+    .unwrap();
+    assert_eq!(r.message_type(), MessageType::RenewalReq);
+    let (renewed, _) = issued(run(&mut ca, &mut r, &key, by_key(&cert), now));
+    assert!(scep::cert::certifies_key(
+        &renewed,
+        &MessageSigner::public_key_info(&new_key).unwrap()
+    ));
+
+    // Renewal, not announced: a PKCSReq signed with the existing certificate.
+    let mut no_renewal = info.clone();
+    no_renewal.negotiated.renewal = false;
+    let mut p = Enrollment::new(
+        &no_renewal,
+        &cfg,
+        EnrollmentKind::Renewal,
+        csr(&new_key, "CN=roles rsa", ""),
+        &renewing,
+        now,
+    )
+    .unwrap();
+    assert_eq!(p.message_type(), MessageType::PkcsReq);
+    issued(run(&mut ca, &mut p, &key, by_key(&cert), now));
+
+    // GetCert for the first certificate.
+    let (q, req) = Query::get_cert(
+        &info,
+        &cfg,
+        IssuerAndSerialNumber::of(&cert),
+        &renewing,
+        &mut rng(),
+    )
+    .unwrap();
+    let (status, ct, body) = send(&mut ca, &req);
+    assert_eq!(
+        q.handle_response(status, ct.as_deref(), &body, by_key(&cert))
+            .unwrap(),
+        QueryOutcome::Certificates(vec![cert.clone()])
+    );
+    // GetCRL: a CRL signed by the CA.
+    let (q, req) = Query::get_crl(
+        &info,
+        &cfg,
+        IssuerAndSerialNumber::of(&cert),
+        &renewing,
+        &mut rng(),
+    )
+    .unwrap();
+    let (status, ct, body) = send(&mut ca, &req);
+    match q
+        .handle_response(status, ct.as_deref(), &body, by_key(&cert))
+        .unwrap()
+    {
+        QueryOutcome::Crl(crl) => {
+            assert_eq!(
+                &crl.tbs_cert_list.issuer,
+                ca.current.cert.tbs_certificate().subject()
+            )
+        }
+        other => panic!("not a CRL: {other:?}"),
+    }
+    // GetNextCACert, verified by the current CA.
+    let req = next_ca_request(&info, &cfg).unwrap();
+    let (status, ct, body) = send(&mut ca, &req);
+    let next =
+        handle_next_ca_response(&info, status, ct.as_deref(), &body, &Default::default()).unwrap();
+    assert_eq!(
+        next.certificates,
+        vec![ca.next.as_ref().unwrap().cert.clone()]
+    );
+}
+
+#[test]
+fn ecdsa_enrolment_through_pending_with_save_and_restore() {
+    let mut ca = MemoryCa::new(CHALLENGE, 2, false).unwrap();
+    let cfg = config(&ca);
+    let info = discover(&mut ca, &cfg);
+    let now = SystemTime::now();
+    let key = {
+        use p256::elliptic_curve::Generate;
+        p256::ecdsa::SigningKey::generate_from_rng(&mut rng())
+    };
+    let id = Identity::self_signed(
+        &key,
+        &Name::from_str("CN=roles ec").unwrap(),
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
+    let mut e = Enrollment::new(
+        &info,
+        &cfg,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=roles ec", CHALLENGE),
+        &id,
+        now,
+    )
+    .unwrap();
+    let password = EnvelopeKey::Password(CHALLENGE.as_bytes());
+
+    // First answer: PENDING.
+    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let (status, ct, body) = send(&mut ca, &req);
+    let Outcome::Pending { next_poll } = e
+        .handle_response(status, ct.as_deref(), &body, password, now)
+        .unwrap()
+    else {
+        panic!("expected PENDING");
+    };
+    // The client restarts: its saved state resumes the same transaction with CertPoll.
+    let saved = e.save().unwrap();
+    let mut resumed = Enrollment::restore(&saved).unwrap();
+    assert_eq!(resumed, e);
+    assert_eq!(resumed.transaction_id(), e.transaction_id());
+    let (cert, _) = issued(run(&mut ca, &mut resumed, &key, password, next_poll));
+    assert_eq!(resumed.polls(), 2);
+    assert!(scep::cert::certifies_key(
+        &cert,
+        &MessageSigner::public_key_info(&key).unwrap()
+    ));
+}
+
+#[test]
+fn polling_stops_at_the_configured_limit() {
+    let mut ca = MemoryCa::new(CHALLENGE, 100, false).unwrap();
+    let mut cfg = config(&ca);
+    cfg.max_polls = 3;
+    let info = discover(&mut ca, &cfg);
+    let now = SystemTime::now();
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let id = Identity::self_signed(
+        &key,
+        &Name::from_str("CN=patient").unwrap(),
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
+    let mut e = Enrollment::new(
+        &info,
+        &cfg,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=patient", CHALLENGE),
+        &id,
+        now,
+    )
+    .unwrap();
+    let env = EnvelopeKey::Key {
+        key: &key,
+        certificate: Some(id.certificate()),
+    };
+    let mut t = now;
+    let err = loop {
+        let req = e.poll_request(&key, t, &mut rng()).unwrap().unwrap();
+        let (status, ct, body) = send(&mut ca, &req);
+        match e.handle_response(status, ct.as_deref(), &body, env, t) {
+            Ok(Outcome::Pending { next_poll }) => t = next_poll,
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(
+        err,
+        scep::Error::Policy(PolicyError::PollLimitReached { polls: 3 })
+    );
+}
+
+#[test]
+fn wrong_challenge_fails_with_bad_request_and_replay_is_refused() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let cfg = config(&ca);
+    let info = discover(&mut ca, &cfg);
+    let now = SystemTime::now();
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let id = Identity::self_signed(
+        &key,
+        &Name::from_str("CN=intruder").unwrap(),
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
+    let mut e = Enrollment::new(
+        &info,
+        &cfg,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=intruder", "guess"),
+        &id,
+        now,
+    )
+    .unwrap();
+    let env = EnvelopeKey::Key {
+        key: &key,
+        certificate: Some(id.certificate()),
+    };
+    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let (status, ct, body) = send(&mut ca, &req);
+    match e
+        .handle_response(status, ct.as_deref(), &body, env, now)
+        .unwrap()
+    {
+        Outcome::Failed { fail_info, .. } => assert_eq!(fail_info, FailInfo::BadRequest),
+        other => panic!("{other:?}"),
+    }
+    assert!(ca.issued().is_empty());
+
+    // The same request again: its senderNonce was seen, the server refuses it.
+    let (status, _, body) = send(&mut ca, &req);
+    assert_eq!(status, 200);
+    let replayed = scep::message::PkiMessage::decode(&body, &Default::default())
+        .unwrap()
+        .verify(std::slice::from_ref(&ca.current.cert))
+        .unwrap();
+    assert_eq!(replayed.attributes().fail_info, Some(FailInfo::BadRequest));
+    assert!(
+        replayed
+            .attributes()
+            .fail_info_text
+            .as_deref()
+            .is_some_and(|t| t.contains("replayed")),
+        "{:?}",
+        replayed.attributes().fail_info_text
+    );
+    assert!(ca.issued().is_empty());
+}
+
+#[test]
+fn cert_reps_from_strangers_and_for_other_transactions_are_refused() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let mut other_ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let cfg = config(&ca);
+    let info = discover(&mut ca, &cfg);
+    let now = SystemTime::now();
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let id = Identity::self_signed(
+        &key,
+        &Name::from_str("CN=careful").unwrap(),
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
+    let env = EnvelopeKey::Key {
+        key: &key,
+        certificate: Some(id.certificate()),
+    };
+    let new = || {
+        Enrollment::new(
+            &info,
+            &cfg,
+            EnrollmentKind::Initial,
+            csr(&key, "CN=careful", CHALLENGE),
+            &id,
+            now,
+        )
+        .unwrap()
+    };
+    // A CA we did not pin answers (its CertRep carries its own certificate).
+    let mut e = new();
+    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let (status, ct, body) = send(&mut other_ca, &req);
+    assert_eq!(
+        e.handle_response(status, ct.as_deref(), &body, env, now)
+            .unwrap_err(),
+        scep::Error::Crypto(CryptoError::UntrustedSigner)
+    );
+    // The answer to another request of ours (another nonce) is refused.
+    let mut a = new();
+    let mut b = new();
+    let req_a = a.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let _req_b = b.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let (status, ct, body) = send(&mut ca, &req_a);
+    assert_eq!(
+        b.handle_response(status, ct.as_deref(), &body, env, now)
+            .unwrap_err(),
+        scep::Error::Protocol(ProtocolError::RecipientNonceMismatch)
+    );
+    // A response with nothing outstanding.
+    assert_eq!(
+        b.handle_response(status, ct.as_deref(), &body, env, now)
+            .unwrap_err(),
+        scep::Error::Protocol(ProtocolError::UnexpectedResponse(
+            "no request is outstanding"
+        ))
+    );
+}
+
+#[test]
+fn discovery_pins_and_identities_are_checked() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let mut cfg = config(&ca);
+    cfg.ca_pin = Some(Fingerprint::from_hex(&"AB".repeat(32)).unwrap());
+    let mut d = Discovery::new(cfg.clone());
+    let req = d.poll_request().unwrap().unwrap();
+    let (s, ct, b) = send(&mut ca, &req);
+    d.handle_response(s, ct.as_deref(), &b).unwrap();
+    let req = d.poll_request().unwrap().unwrap();
+    let (s, ct, b) = send(&mut ca, &req);
+    assert_eq!(
+        d.handle_response(s, ct.as_deref(), &b).unwrap_err(),
+        scep::Error::Policy(PolicyError::CaPinMismatch)
+    );
+    // A SHA-1 pin in the colon-separated form NDES prints also works.
+    let sha1 = scep::DigestAlgorithm::Sha1.digest(&der::Encode::to_der(&ca.current.cert).unwrap());
+    let text: Vec<String> = sha1.iter().map(|b| format!("{b:02x}")).collect();
+    cfg.ca_pin = Some(Fingerprint::from_hex(&text.join(":")).unwrap());
+    discover(&mut ca, &cfg);
+
+    // Half an identity is a typed error, and so is somebody else's key.
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let cert = ca.current.cert.clone();
+    assert!(matches!(
+        Identity::from_parts(Some(cert.clone()), None),
+        Err(scep::Error::Key { .. })
+    ));
+    assert!(matches!(
+        Identity::from_parts(None, Some(&key)),
+        Err(scep::Error::Key { .. })
+    ));
+    assert!(matches!(
+        Identity::from_parts(Some(cert), Some(&key)),
+        Err(scep::Error::Key { .. })
+    ));
+}
+
+#[test]
+fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
+    use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
+    use x509_cert::ext::ToExtension;
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let now = SystemTime::now();
+    let ra = |cn: &str, usage: KeyUsages| -> Certificate {
+        let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+        let name = Name::from_str(cn).unwrap();
+        let spki = MessageSigner::public_key_info(&key).unwrap();
+        let mut extensions: Vec<_> = end_entity_extensions(&name, &spki, None)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.extn_id != scep::oids::KEY_USAGE)
+            .collect();
+        extensions.push((&KeyUsage(usage.into())).to_extension(&name, &[]).unwrap());
+        issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                subject: name,
+                public_key: spki,
+                not_before: now,
+                not_after: now + Duration::from_secs(3600),
+                extensions,
+            },
+            ca.current.cert.tbs_certificate().subject(),
+            ca.current.key.as_ref(),
+            scep::DigestAlgorithm::Sha256,
+        )
+        .unwrap()
+    };
+    let sign = ra("CN=RA signing", KeyUsages::DigitalSignature);
+    let enc = ra("CN=RA encryption", KeyUsages::KeyEncipherment);
+    let caps = memory_ca::capabilities();
+    let info = CaInfo::new(
+        caps.clone(),
+        vec![sign.clone(), ca.current.cert.clone(), enc.clone()],
+        Some(&Fingerprint::sha256(&ca.current.cert).unwrap()),
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(info.ca, ca.current.cert);
+    assert_eq!(info.recipient, enc);
+    assert_eq!(info.signers, vec![sign, ca.current.cert.clone()]);
+
+    // A certificate that does not chain to the pinned CA is refused.
+    let stranger = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    assert!(matches!(
+        CaInfo::new(
+            caps,
+            vec![ca.current.cert.clone(), stranger.current.cert.clone()],
+            Some(&Fingerprint::sha256(&ca.current.cert).unwrap()),
+            &Default::default(),
+        ),
+        Err(scep::Error::Policy(PolicyError::UntrustedCertificate(_)))
+    ));
+}
