@@ -611,6 +611,14 @@ impl Enrollment {
         self.message_type
     }
 
+    /// Changes the polling limits (e.g. to resume a transaction that reached them):
+    /// at most `max_polls` CertPolls in all, until `max_poll_duration` after the first
+    /// request.
+    pub fn set_poll_limits(&mut self, max_polls: u32, max_poll_duration: Duration) {
+        self.max_polls = max_polls;
+        self.max_poll_duration = max_poll_duration;
+    }
+
     /// The number of CertPolls sent so far.
     pub fn polls(&self) -> u32 {
         self.polls
@@ -745,6 +753,10 @@ impl Enrollment {
                 })
             }
             CertRepContent::Pending => {
+                let next_poll = now.checked_add(self.poll_interval).unwrap_or(now);
+                // Recorded even when a limit is reached, so that a saved state resumes
+                // with a CertPoll (after [`Enrollment::set_poll_limits`]).
+                self.next_poll = Some(next_poll);
                 if self.polls >= self.max_polls {
                     return Err(PolicyError::PollLimitReached { polls: self.polls }.into());
                 }
@@ -752,8 +764,6 @@ impl Enrollment {
                 if elapsed >= self.max_poll_duration {
                     return Err(PolicyError::PollTimeExceeded.into());
                 }
-                let next_poll = now.checked_add(self.poll_interval).unwrap_or(now);
-                self.next_poll = Some(next_poll);
                 Ok(Outcome::Pending { next_poll })
             }
         }
