@@ -135,9 +135,9 @@ impl ServerConfig {
     }
 }
 
-/// What the server made of an HTTP request.
+/// What the server made of an HTTP request. Deliberately exhaustive: a server either
+/// answers or has a request to decide on.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Incoming {
     /// Send this response (GetCACaps, GetCACert, GetNextCACert, an error, or a FAILURE
     /// CertRep for a message that failed verification or was replayed).
@@ -405,7 +405,8 @@ impl Server {
     /// Builds the CertRep for `received`: recipientNonce = its senderNonce, a fresh
     /// senderNonce, its transactionID, signed with the request's digest. A SUCCESS is
     /// encrypted to the request's signer certificate when its key is RSA, with the cipher
-    /// the client used (or the strongest the capabilities announce); for other keys
+    /// the client used (DES-EDE3 when that was single DES; AES-128 or DES-EDE3 by the
+    /// capabilities when the request was not decrypted); for other keys
     /// (ECDSA) `password` (the challenge password) is used for a PasswordRecipientInfo,
     /// and without one this is an [`Error::Key`].
     pub fn reply<R: CryptoRng + ?Sized>(
@@ -436,7 +437,13 @@ impl Server {
         };
         let mut params = SealParams::new(self.signer.as_ref(), &self.signer_certificate);
         params.digest = received.digest;
-        params.cipher = received.cipher.unwrap_or_else(|| self.default_cipher());
+        // The client's cipher, except single DES, which is never produced: a client that
+        // sends DES (micromdm's scepclient) gets DES-EDE3, which every such client reads.
+        params.cipher = match received.cipher {
+            Some(ContentCipher::InsecureDesCbc) => ContentCipher::DesEde3Cbc,
+            Some(c) => c,
+            None => self.default_cipher(),
+        };
         let reply = OutgoingCertRep::reply_to(received.verified.attributes(), content, rng)?;
         Ok(HttpResponse::pki_message(
             reply.seal(&params, recipient, rng)?,

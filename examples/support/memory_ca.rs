@@ -176,12 +176,13 @@ impl MemoryCa {
         Ok(cert)
     }
 
+    /// SUCCESS with the issued certificate only: micromdm's scepclient (and other naive
+    /// clients) take the first certificate of the degenerate SignedData as theirs, and a
+    /// DER SET OF puts the CA certificate first as often as not. The chain is available
+    /// from GetCACert.
     fn success(&mut self, csr: &CertReq) -> Result<CertRepContent, BoxError> {
         let cert = self.issue_for(csr)?;
-        Ok(CertRepContent::issued(vec![
-            cert,
-            self.current.cert.clone(),
-        ]))
+        Ok(CertRepContent::issued(vec![cert]))
     }
 
     /// Decides on a decrypted request. Returns the CertRep content and, for requesters
@@ -269,7 +270,6 @@ impl MemoryCa {
         let mut received = match self.server.handle_request(method, query, body, &mut rng) {
             Incoming::PkiOperation(received) => received,
             Incoming::Respond(r) => return Ok(r),
-            _ => return Ok(scep::http::HttpResponse::error(500, "unexpected")),
         };
         let content = match self.server.decrypt(&mut received) {
             Ok(c) => c,

@@ -166,12 +166,16 @@ fn seal_message<R: CryptoRng + ?Sized>(
     recipient: Recipient<'_>,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    // Without a payload (FAILURE, PENDING) the eContent is present and empty, as
+    // micromdm's server writes it: pyscep cannot read a CertRep whose eContent is absent
+    // (it hashes the missing content), and an empty id-data is what "no pkcsPKIEnvelope"
+    // means in RFC 8894 section 3.3.2.
     let envelope = match payload {
-        Some(p) => Some(envelope::seal(p, params.cipher, recipient, rng)?),
-        None => None,
+        Some(p) => envelope::seal(p, params.cipher, recipient, rng)?,
+        None => Vec::new(),
     };
     signed::sign(SignRequest {
-        content: envelope.as_deref(),
+        content: Some(&envelope),
         attributes: attrs.to_attributes()?,
         digest: params.digest,
         signer: params.signer,
@@ -268,7 +272,9 @@ impl PkiMessage {
 
     /// The encapsulated pkcsPKIEnvelope, if any (unverified).
     pub fn envelope(&self) -> Option<&[u8]> {
-        self.parsed.content.as_deref()
+        // An empty eContent (FAILURE and PENDING as micromdm and this crate write them)
+        // is no envelope.
+        self.parsed.content.as_deref().filter(|c| !c.is_empty())
     }
 
     /// What the envelope says about itself (cipher, recipients), without decrypting.
