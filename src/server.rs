@@ -471,3 +471,23 @@ impl Received {
         self.verified.attributes().sender_nonce.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_cache_refuses_repeats_and_forgets_the_oldest() {
+        let n = |b: u8| Nonce::from_bytes(&[b; 16]).unwrap();
+        let mut cache = ReplayCache::new(2);
+        assert!(cache.insert(&n(1)));
+        assert!(!cache.insert(&n(1)));
+        assert!(cache.insert(&n(2)));
+        assert!(cache.insert(&n(3))); // forgets 1
+        assert!(!cache.insert(&n(3)));
+        assert!(!cache.insert(&n(2)));
+        assert!(cache.insert(&n(1)));
+        let mut off = ReplayCache::new(0);
+        assert!(off.insert(&n(1)) && off.insert(&n(1)));
+    }
+}

@@ -552,3 +552,116 @@ fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
         Err(scep::Error::Policy(PolicyError::UntrustedCertificate(_)))
     ));
 }
+
+#[test]
+fn polling_stops_at_the_configured_time() {
+    let mut ca = MemoryCa::new(CHALLENGE, 100, false).unwrap();
+    let mut cfg = config(&ca);
+    cfg.max_poll_duration = Duration::from_secs(12);
+    let info = discover(&mut ca, &cfg);
+    let now = SystemTime::now();
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let id = Identity::self_signed(
+        &key,
+        &Name::from_str("CN=late").unwrap(),
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
+    let mut e = Enrollment::new(
+        &info,
+        &cfg,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=late", CHALLENGE),
+        &id,
+        now,
+    )
+    .unwrap();
+    let env = EnvelopeKey::Key {
+        key: &key,
+        certificate: Some(id.certificate()),
+    };
+    // Polls every 5 s: at 0, 5, 10 still PENDING; the answer at 15 s is past the limit.
+    let mut t = now;
+    let mut answers = 0;
+    let err = loop {
+        let req = e.poll_request(&key, t, &mut rng()).unwrap().unwrap();
+        let (status, ct, body) = send(&mut ca, &req);
+        answers += 1;
+        match e.handle_response(status, ct.as_deref(), &body, env, t) {
+            Ok(Outcome::Pending { next_poll }) => t = next_poll,
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err, scep::Error::Policy(PolicyError::PollTimeExceeded));
+    assert_eq!(answers, 4);
+    // The transaction can be resumed with wider limits: the next poll is due.
+    e.set_poll_limits(100, Duration::from_secs(3600));
+    assert!(
+        e.poll_request(&key, t + Duration::from_secs(5), &mut rng())
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn server_decrypts_with_the_key_a_request_is_addressed_to_during_rollover() {
+    use scep::server::{DecryptionKey, Server, ServerConfig};
+    use std::sync::Arc;
+    let old = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let new = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let mut server = Server::new(
+        ServerConfig::new(memory_ca::capabilities(), vec![new.current.cert.clone()]),
+        new.current.cert.clone(),
+        new.current.key.clone(),
+        new.current.cert.clone(),
+        vec![
+            DecryptionKey {
+                certificate: new.current.cert.clone(),
+                key: new.current.key.clone(),
+            },
+            DecryptionKey {
+                certificate: old.current.cert.clone(),
+                key: old.current.key.clone() as Arc<dyn scep::KeyDecryptor + Send + Sync>,
+            },
+        ],
+    )
+    .unwrap();
+    // A client that still encrypts to the old CA certificate.
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let now = SystemTime::now();
+    let id = Identity::self_signed(
+        &key,
+        &Name::from_str("CN=rollover").unwrap(),
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
+    for recipient in [&old.current.cert, &new.current.cert] {
+        let request = scep::message::OutgoingRequest {
+            transaction_id: scep::TransactionId::random(&mut rng()),
+            sender_nonce: scep::Nonce::generate(&mut rng()),
+            content: scep::message::RequestContent::PkcsReq(csr(&key, "CN=rollover", CHALLENGE)),
+        };
+        let sealed = request
+            .seal(
+                &scep::message::SealParams::new(&key, id.certificate()),
+                scep::Recipient::Certificate(recipient),
+                &mut rng(),
+            )
+            .unwrap();
+        let scep::server::Incoming::PkiOperation(mut received) =
+            server.handle_request("POST", "operation=PKIOperation", &sealed, &mut rng())
+        else {
+            panic!("not a PKIOperation");
+        };
+        assert_eq!(received.message_type(), MessageType::PkcsReq);
+        assert!(!received.signer_issued_by_ca());
+        let content = server.decrypt(&mut received).unwrap();
+        assert_eq!(content, request.content);
+        assert_eq!(received.cipher(), Some(scep::ContentCipher::Aes128Cbc));
+    }
+}
