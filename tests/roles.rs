@@ -64,6 +64,38 @@ fn csr(key: &dyn MessageSigner, cn: &str, challenge: &str) -> scep::asn1::CertRe
     p.build(key).unwrap()
 }
 
+/// A fresh RSA-2048 key and its self-signed signer certificate for `cn`.
+fn self_signed_rsa(cn: &str, now: SystemTime) -> (rsa::RsaPrivateKey, Certificate) {
+    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let name = Name::from_str(cn).unwrap();
+    let id =
+        Identity::self_signed(&key, &name, now, Duration::from_secs(3600), &mut rng()).unwrap();
+    let cert = id.certificate().clone();
+    (key, cert)
+}
+
+/// An initial enrolment for `cn` with `challenge`, signed by `key` / `cert`.
+fn initial(
+    info: &CaInfo,
+    cfg: &ClientConfig,
+    key: &dyn MessageSigner,
+    cert: &Certificate,
+    cn: &str,
+    challenge: &str,
+    now: SystemTime,
+) -> Enrollment {
+    let id = Identity::new(cert.clone(), key).unwrap();
+    Enrollment::new(
+        info,
+        cfg,
+        EnrollmentKind::Initial,
+        csr(key, cn, challenge),
+        &id,
+        now,
+    )
+    .unwrap()
+}
+
 /// Runs an enrolment to its end, moving the clock forward to each poll.
 fn run(
     ca: &mut MemoryCa,
@@ -98,6 +130,28 @@ fn run(
     }
 }
 
+/// Sends and polls until the enrolment fails; returns the error, the number of answers
+/// and the time of the last one.
+fn poll_until_error(
+    ca: &mut MemoryCa,
+    e: &mut Enrollment,
+    key: &dyn MessageSigner,
+    env: EnvelopeKey<'_>,
+    mut t: SystemTime,
+) -> (scep::Error, u32, SystemTime) {
+    let mut answers = 0;
+    loop {
+        let req = e.poll_request(key, t, &mut rng()).unwrap().unwrap();
+        let (status, ct, body) = send(ca, &req);
+        answers += 1;
+        match e.handle_response(status, ct.as_deref(), &body, env, t) {
+            Ok(Outcome::Pending { next_poll }) => t = next_poll,
+            Ok(other) => panic!("{other:?}"),
+            Err(err) => return (err, answers, t),
+        }
+    }
+}
+
 fn issued(outcome: Outcome) -> (Certificate, Vec<Certificate>) {
     match outcome {
         Outcome::Issued { certificate, chain } => (certificate, chain),
@@ -115,30 +169,22 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     assert!(info.negotiated.renewal && info.negotiated.use_post);
 
     let now = SystemTime::now();
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
-    let id = Identity::self_signed(
-        &key,
-        &Name::from_str("CN=roles rsa").unwrap(),
-        now,
-        Duration::from_secs(3600),
-        &mut rng(),
-    )
-    .unwrap();
-    let mut e = Enrollment::new(
+    let (key, signer_cert) = self_signed_rsa("CN=roles rsa", now);
+    let mut e = initial(
         &info,
         &cfg,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=roles rsa", CHALLENGE),
-        &id,
+        &key,
+        &signer_cert,
+        "CN=roles rsa",
+        CHALLENGE,
         now,
-    )
-    .unwrap();
+    );
     assert_eq!(e.message_type(), MessageType::PkcsReq);
     let by_key = |cert| EnvelopeKey::Key {
         key: &key,
         certificate: Some(cert),
     };
-    let (cert, chain) = issued(run(&mut ca, &mut e, &key, by_key(id.certificate()), now));
+    let (cert, chain) = issued(run(&mut ca, &mut e, &key, by_key(&signer_cert), now));
     assert_eq!(cert.tbs_certificate().subject().to_string(), "CN=roles rsa");
     assert_eq!(
         cert.tbs_certificate().issuer(),
@@ -298,38 +344,13 @@ fn polling_stops_at_the_configured_limit() {
     cfg.max_polls = 3;
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
-    let id = Identity::self_signed(
-        &key,
-        &Name::from_str("CN=patient").unwrap(),
-        now,
-        Duration::from_secs(3600),
-        &mut rng(),
-    )
-    .unwrap();
-    let mut e = Enrollment::new(
-        &info,
-        &cfg,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=patient", CHALLENGE),
-        &id,
-        now,
-    )
-    .unwrap();
+    let (key, cert) = self_signed_rsa("CN=patient", now);
+    let mut e = initial(&info, &cfg, &key, &cert, "CN=patient", CHALLENGE, now);
     let env = EnvelopeKey::Key {
         key: &key,
-        certificate: Some(id.certificate()),
+        certificate: Some(&cert),
     };
-    let mut t = now;
-    let err = loop {
-        let req = e.poll_request(&key, t, &mut rng()).unwrap().unwrap();
-        let (status, ct, body) = send(&mut ca, &req);
-        match e.handle_response(status, ct.as_deref(), &body, env, t) {
-            Ok(Outcome::Pending { next_poll }) => t = next_poll,
-            Ok(other) => panic!("{other:?}"),
-            Err(e) => break e,
-        }
-    };
+    let (err, _, _) = poll_until_error(&mut ca, &mut e, &key, env, now);
     assert_eq!(
         err,
         scep::Error::Policy(PolicyError::PollLimitReached { polls: 3 })
@@ -342,27 +363,11 @@ fn wrong_challenge_fails_with_bad_request_and_replay_is_refused() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
-    let id = Identity::self_signed(
-        &key,
-        &Name::from_str("CN=intruder").unwrap(),
-        now,
-        Duration::from_secs(3600),
-        &mut rng(),
-    )
-    .unwrap();
-    let mut e = Enrollment::new(
-        &info,
-        &cfg,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=intruder", "guess"),
-        &id,
-        now,
-    )
-    .unwrap();
+    let (key, cert) = self_signed_rsa("CN=intruder", now);
+    let mut e = initial(&info, &cfg, &key, &cert, "CN=intruder", "guess", now);
     let env = EnvelopeKey::Key {
         key: &key,
-        certificate: Some(id.certificate()),
+        certificate: Some(&cert),
     };
     let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
     let (status, ct, body) = send(&mut ca, &req);
@@ -402,30 +407,12 @@ fn cert_reps_from_strangers_and_for_other_transactions_are_refused() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
-    let id = Identity::self_signed(
-        &key,
-        &Name::from_str("CN=careful").unwrap(),
-        now,
-        Duration::from_secs(3600),
-        &mut rng(),
-    )
-    .unwrap();
+    let (key, cert) = self_signed_rsa("CN=careful", now);
     let env = EnvelopeKey::Key {
         key: &key,
-        certificate: Some(id.certificate()),
+        certificate: Some(&cert),
     };
-    let new = || {
-        Enrollment::new(
-            &info,
-            &cfg,
-            EnrollmentKind::Initial,
-            csr(&key, "CN=careful", CHALLENGE),
-            &id,
-            now,
-        )
-        .unwrap()
-    };
+    let new = || initial(&info, &cfg, &key, &cert, "CN=careful", CHALLENGE, now);
     // A CA we did not pin answers (its CertRep carries its own certificate).
     let mut e = new();
     let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
@@ -560,41 +547,14 @@ fn polling_stops_at_the_configured_time() {
     cfg.max_poll_duration = Duration::from_secs(12);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
-    let id = Identity::self_signed(
-        &key,
-        &Name::from_str("CN=late").unwrap(),
-        now,
-        Duration::from_secs(3600),
-        &mut rng(),
-    )
-    .unwrap();
-    let mut e = Enrollment::new(
-        &info,
-        &cfg,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=late", CHALLENGE),
-        &id,
-        now,
-    )
-    .unwrap();
+    let (key, cert) = self_signed_rsa("CN=late", now);
+    let mut e = initial(&info, &cfg, &key, &cert, "CN=late", CHALLENGE, now);
     let env = EnvelopeKey::Key {
         key: &key,
-        certificate: Some(id.certificate()),
+        certificate: Some(&cert),
     };
     // Polls every 5 s: at 0, 5, 10 still PENDING; the answer at 15 s is past the limit.
-    let mut t = now;
-    let mut answers = 0;
-    let err = loop {
-        let req = e.poll_request(&key, t, &mut rng()).unwrap().unwrap();
-        let (status, ct, body) = send(&mut ca, &req);
-        answers += 1;
-        match e.handle_response(status, ct.as_deref(), &body, env, t) {
-            Ok(Outcome::Pending { next_poll }) => t = next_poll,
-            Ok(other) => panic!("{other:?}"),
-            Err(e) => break e,
-        }
-    };
+    let (err, answers, t) = poll_until_error(&mut ca, &mut e, &key, env, now);
     assert_eq!(err, scep::Error::Policy(PolicyError::PollTimeExceeded));
     assert_eq!(answers, 4);
     // The transaction can be resumed with wider limits: the next poll is due.
