@@ -229,6 +229,14 @@ fn check_issued(cert: &Certificate, ca: &Certificate, subject_cn: &str, key_file
     );
 }
 
+/// Runs a peer's enrolment script (`URL DIR CHALLENGE CN`); returns its exit status and
+/// standard output.
+fn peer_enroll(script: &str, url: &str, dir: &Path, cn: &str, timeout: Duration) -> (i32, String) {
+    let mut cmd = Command::new(peers().join(script));
+    cmd.arg(url).arg(dir).args(["secret", cn]);
+    run(cmd, script, timeout)
+}
+
 fn sha256_hex(cert: &Certificate) -> String {
     scep::DigestAlgorithm::Sha256
         .digest(&cert.to_der().unwrap())
@@ -243,17 +251,26 @@ fn micromdm_scepclient_enrols_and_renews_with_our_server() {
     let dir = tempdir("micromdm-client");
     let (_server, url, ca) = our_server(&dir, "secret", 0);
     let client_dir = dir.join("client");
-    let mut cmd = Command::new(peers().join("micromdm-enroll.sh"));
-    cmd.arg(&url).arg(&client_dir).args(["secret", "mm-client"]);
-    let (code, _) = run(cmd, "micromdm PKCSReq", Duration::from_secs(120));
+    let two_minutes = Duration::from_secs(120);
+    let (code, _) = peer_enroll(
+        "micromdm-enroll.sh",
+        &url,
+        &client_dir,
+        "mm-client",
+        two_minutes,
+    );
     assert_eq!(code, 0, "micromdm scepclient PKCSReq");
     let first = load_cert(&client_dir.join("client.pem"));
     check_issued(&first, &ca, "mm-client", &client_dir.join("client.key"));
 
     // Again, now that client.pem exists: a RenewalReq signed with the issued certificate.
-    let mut cmd = Command::new(peers().join("micromdm-enroll.sh"));
-    cmd.arg(&url).arg(&client_dir).args(["secret", "mm-client"]);
-    let (code, stdout) = run(cmd, "micromdm RenewalReq", Duration::from_secs(120));
+    let (code, stdout) = peer_enroll(
+        "micromdm-enroll.sh",
+        &url,
+        &client_dir,
+        "mm-client",
+        two_minutes,
+    );
     assert_eq!(code, 0, "micromdm scepclient RenewalReq");
     assert!(stdout.contains("RenewalReq"), "{stdout}");
     let renewed = load_cert(&client_dir.join("client.pem"));
@@ -272,9 +289,14 @@ fn certmonger_enrols_by_get_with_our_server() {
     let dir = tempdir("certmonger");
     let (_server, url, ca) = our_server(&dir, "secret", 0);
     let client_dir = dir.join("client");
-    let mut cmd = Command::new(peers().join("certmonger-enroll.sh"));
-    cmd.arg(&url).arg(&client_dir).args(["secret", "cm-client"]);
-    let (code, _) = run(cmd, "certmonger", Duration::from_secs(300));
+    let five_minutes = Duration::from_secs(300);
+    let (code, _) = peer_enroll(
+        "certmonger-enroll.sh",
+        &url,
+        &client_dir,
+        "cm-client",
+        five_minutes,
+    );
     assert_eq!(code, 0, "certmonger enrolment");
     let cert = load_cert(&client_dir.join("client.crt"));
     check_issued(&cert, &ca, "cm-client", &client_dir.join("client.key"));
@@ -295,9 +317,14 @@ fn pyscep_enrols_through_pending_and_gets_cert_crl_and_next_ca() {
     let client = peers().join("pyscep-client.py");
 
     // PKCSReq: PENDING (the server wants one poll).
-    let mut cmd = Command::new(peers().join("pyscep-enroll.sh"));
-    cmd.arg(&url).arg(&client_dir).args(["secret", "py-client"]);
-    let (code, stdout) = run(cmd, "pyscep PKCSReq", Duration::from_secs(120));
+    let two_minutes = Duration::from_secs(120);
+    let (code, stdout) = peer_enroll(
+        "pyscep-enroll.sh",
+        &url,
+        &client_dir,
+        "py-client",
+        two_minutes,
+    );
     assert_eq!(code, 3, "PENDING expected: {stdout}");
     assert!(stdout.contains("PENDING"), "{stdout}");
 
