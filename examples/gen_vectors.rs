@@ -56,7 +56,7 @@ fn main() -> Result<(), BoxError> {
         &CertificateParams {
             serial_number: random_serial(&mut rng())?,
             subject: ca_name.clone(),
-            public_key: MessageSigner::public_key_info(&ca_key)?,
+            public_key: ca_key.public_key_info()?,
             not_before: now,
             not_after: now + 30 * year,
             extensions: vec![

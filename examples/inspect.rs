@@ -216,7 +216,7 @@ fn run() -> Result<(), String> {
     let recipient_cert = certs.iter().find(|c| {
         key.as_ref().is_some_and(|k| {
             use scep::KeyDecryptor;
-            k.public_key_info().ok().and_then(|s| s.to_der().ok())
+            k.recipient_key_info().ok().and_then(|s| s.to_der().ok())
                 == c.tbs_certificate().subject_public_key_info().to_der().ok()
         })
     });

@@ -230,7 +230,7 @@ impl Server {
             ));
         }
         for k in &decryption_keys {
-            if !crate::cert::certifies_key(&k.certificate, &k.key.public_key_info()?) {
+            if !crate::cert::certifies_key(&k.certificate, &k.key.recipient_key_info()?) {
                 return Err(Error::key(
                     "a decryption key does not belong to the certificate given with it",
                 ));

@@ -226,7 +226,7 @@ fn every_recorded_certrep_verifies_matches_its_request_and_decrypts() {
                 panic!("{ctx}: not a SUCCESS");
             };
             // The issued certificate carries the client's public key.
-            let spki = key.public_key_info().unwrap().to_der().unwrap();
+            let spki = key.recipient_key_info().unwrap().to_der().unwrap();
             let issued: Vec<_> = certificates
                 .iter()
                 .filter(|c| {

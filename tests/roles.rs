@@ -192,7 +192,7 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     );
     assert!(scep::cert::certifies_key(
         &cert,
-        &MessageSigner::public_key_info(&key).unwrap()
+        &key.public_key_info().unwrap()
     ));
     assert!(
         chain.is_empty(),
@@ -220,7 +220,7 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     let (renewed, _) = issued(run(&mut ca, &mut r, &key, by_key(&cert), now));
     assert!(scep::cert::certifies_key(
         &renewed,
-        &MessageSigner::public_key_info(&new_key).unwrap()
+        &new_key.public_key_info().unwrap()
     ));
 
     // Renewal, not announced: a PKCSReq signed with the existing certificate.
@@ -333,7 +333,7 @@ fn ecdsa_enrolment_through_pending_with_save_and_restore() {
     assert_eq!(resumed.polls(), 2);
     assert!(scep::cert::certifies_key(
         &cert,
-        &MessageSigner::public_key_info(&key).unwrap()
+        &key.public_key_info().unwrap()
     ));
 }
 
@@ -491,7 +491,7 @@ fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
     let ra = |cn: &str, usage: KeyUsages| -> Certificate {
         let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
         let name = Name::from_str(cn).unwrap();
-        let spki = MessageSigner::public_key_info(&key).unwrap();
+        let spki = key.public_key_info().unwrap();
         let mut extensions: Vec<_> = end_entity_extensions(&name, &spki, None)
             .unwrap()
             .into_iter()

@@ -57,7 +57,7 @@ impl CaKey {
             &CertificateParams {
                 serial_number: random_serial(&mut rng)?,
                 subject: name.clone(),
-                public_key: MessageSigner::public_key_info(&key)?,
+                public_key: key.public_key_info()?,
                 not_before: now - Duration::from_secs(60),
                 not_after: now + Duration::from_secs(10 * 365 * 86400),
                 extensions,

@@ -737,7 +737,7 @@ pub fn open(input: &[u8], key: EnvelopeKey<'_>, options: &DecryptOptions) -> Res
         }
         EnvelopeKey::Key { key, certificate } => {
             if let Some(cert) = certificate {
-                let key_spki = key.public_key_info()?;
+                let key_spki = key.recipient_key_info()?;
                 if cert.tbs_certificate().subject_public_key_info() != &key_spki {
                     return Err(Error::key(
                         "the decryption key does not belong to the certificate given with it",

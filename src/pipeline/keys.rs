@@ -41,8 +41,10 @@ pub trait KeyDecryptor {
     /// an error and a wrong key the same way in any case.
     fn decrypt_key(&self, encrypted_key: &[u8]) -> Result<Vec<u8>>;
 
-    /// The DER SubjectPublicKeyInfo of the key, to match it to a recipient certificate.
-    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned>;
+    /// The SubjectPublicKeyInfo of the key, to match it to a recipient certificate.
+    /// (Named apart from [`MessageSigner::public_key_info`] so that a type implementing
+    /// both, like `rsa::RsaPrivateKey`, needs no disambiguation.)
+    fn recipient_key_info(&self) -> Result<SubjectPublicKeyInfoOwned>;
 }
 
 fn rsa_scheme(digest: DigestAlgorithm) -> Pkcs1v15Sign {
@@ -86,7 +88,7 @@ impl KeyDecryptor for RsaPrivateKey {
             .map_err(|_| CryptoError::DecryptionFailed.into())
     }
 
-    fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
+    fn recipient_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
         rsa_spki(self.as_public_key())
     }
 }
