@@ -1,0 +1,243 @@
+//! The client role, sans I/O: it hands out the HTTP request to send next and takes the
+//! response and the current time; it never touches the network or the clock itself.
+//!
+//! 1. [`Discovery`]: GetCACaps, then GetCACert; the CA is pinned by fingerprint, RA and
+//!    intermediate certificates must chain to it, and the result, [`CaInfo`], names the
+//!    certificate to encrypt to and the certificates a CertRep may be signed by.
+//! 2. [`Enrollment`]: PKCSReq (or RenewalReq), then CertPoll while the CA answers PENDING,
+//!    up to a number of polls and a total time. Its state can be saved and restored, so a
+//!    restarted client resumes the same transaction.
+//! 3. [`Query`]: GetCert and GetCRL; [`next_ca_request`] / [`handle_next_ca_response`]:
+//!    GetNextCACert, verified by the current CA.
+//!
+//! Every CertRep is verified against the selected CA/RA certificates (a certificate the
+//! message brings along is not trusted for that), its recipientNonce must echo our
+//! senderNonce, its transactionID must be ours and its messageType CertRep.
+//!
+//! ```
+//! # fn main() -> Result<(), scep::Error> {
+//! use scep::client::{ClientConfig, Discovery};
+//! let mut discovery = Discovery::new(ClientConfig::new("/cgi-bin/pkiclient.exe"));
+//! let request = discovery.poll_request()?.expect("GetCACaps first");
+//! assert_eq!(request.path_and_query, "/cgi-bin/pkiclient.exe?operation=GetCACaps");
+//! // ... send it, then: discovery.handle_response(status, content_type, &body)?
+//! # Ok(())
+//! # }
+//! ```
+
+mod discovery;
+mod enrollment;
+mod query;
+
+pub use discovery::{CaInfo, Discovery};
+pub use enrollment::{Enrollment, EnrollmentKind, Outcome};
+pub use query::{Query, QueryOutcome, handle_next_ca_response, next_ca_request};
+
+use std::time::{Duration, SystemTime};
+
+use der::Encode;
+use rand_core::CryptoRng;
+use x509_cert::name::Name;
+
+use crate::asn1::Certificate;
+use crate::caps::Policy;
+use crate::cert::certifies_key;
+use crate::error::{CryptoError, Error, Result};
+use crate::http::{self, OperationKind};
+use crate::limits::Limits;
+use crate::message::{PkiMessage, VerifiedMessage};
+use crate::pipeline::{DecryptOptions, DigestAlgorithm, MessageSigner};
+
+/// A CA certificate fingerprint: the hash of the certificate's DER encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fingerprint {
+    /// SHA-256 (what to use).
+    Sha256([u8; 32]),
+    /// SHA-1, for deployments that publish only that (NDES, older MDMs).
+    Sha1([u8; 20]),
+}
+
+impl Fingerprint {
+    /// The SHA-256 fingerprint of `cert`.
+    pub fn sha256(cert: &Certificate) -> Result<Self> {
+        let der = cert.to_der().map_err(|e| Error::encode("Certificate", e))?;
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&DigestAlgorithm::Sha256.digest(&der));
+        Ok(Fingerprint::Sha256(out))
+    }
+
+    /// Parses a hex fingerprint (colons and spaces ignored, any case): 64 digits are
+    /// SHA-256, 40 are SHA-1.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let digits: Vec<u8> = text
+            .bytes()
+            .filter(|b| !matches!(b, b':' | b' ' | b'-'))
+            .collect();
+        let mut bytes = Vec::with_capacity(digits.len() / 2);
+        for pair in digits.chunks(2) {
+            let s = core::str::from_utf8(pair).map_err(|e| Error::decode("fingerprint", e))?;
+            let b = u8::from_str_radix(s, 16)
+                .map_err(|_| Error::decode("fingerprint", format_args!("{s:?} is not hex")))?;
+            bytes.push(b);
+        }
+        if let Ok(a) = <[u8; 32]>::try_from(bytes.as_slice()) {
+            Ok(Fingerprint::Sha256(a))
+        } else if let Ok(a) = <[u8; 20]>::try_from(bytes.as_slice()) {
+            Ok(Fingerprint::Sha1(a))
+        } else {
+            Err(Error::decode(
+                "fingerprint",
+                "expected 64 (SHA-256) or 40 (SHA-1) hex digits",
+            ))
+        }
+    }
+
+    /// Whether `cert` has this fingerprint.
+    pub fn matches(&self, cert: &Certificate) -> bool {
+        let Ok(der) = cert.to_der() else {
+            return false;
+        };
+        match self {
+            Fingerprint::Sha256(f) => DigestAlgorithm::Sha256.digest(&der) == f,
+            Fingerprint::Sha1(f) => DigestAlgorithm::Sha1.digest(&der) == f,
+        }
+    }
+}
+
+/// How a client talks to one CA.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// SCEPPATH, e.g. `/scep` or `/cgi-bin/pkiclient.exe`.
+    pub scep_path: String,
+    /// A CA identifier for GetCACaps/GetCACert/GetNextCACert (`message=`), if the server
+    /// hosts several CAs.
+    pub ca_identifier: Option<String>,
+    /// The CA's fingerprint. Without one the CA is trusted on first use: whoever answers
+    /// GetCACert over plain HTTP is believed. Set it.
+    pub ca_pin: Option<Fingerprint>,
+    /// Algorithm and transport policy for negotiation.
+    pub policy: Policy,
+    /// Decryption options for CertReps (single DES is off unless switched on here).
+    pub decrypt: DecryptOptions,
+    /// Refuse CertReps without a senderNonce (RFC 8894 requires one; the cryptlib sample
+    /// has none). Default: `false`.
+    pub require_sender_nonce: bool,
+    /// Also require the issued certificate's subject to equal the request's. Default:
+    /// `false` (CAs rewrite subjects).
+    pub require_subject_match: bool,
+    /// Maximum number of CertPolls after a PENDING. Default: 10.
+    pub max_polls: u32,
+    /// Maximum time from the first request to the last poll. Default: 24 hours.
+    pub max_poll_duration: Duration,
+    /// Time between polls. Default: 60 seconds.
+    pub poll_interval: Duration,
+}
+
+impl ClientConfig {
+    /// The defaults described on each field, for the CA at `scep_path`.
+    pub fn new(scep_path: impl Into<String>) -> Self {
+        ClientConfig {
+            scep_path: scep_path.into(),
+            ca_identifier: None,
+            ca_pin: None,
+            policy: Policy::new(),
+            decrypt: DecryptOptions::default(),
+            require_sender_nonce: false,
+            require_subject_match: false,
+            max_polls: 10,
+            max_poll_duration: Duration::from_secs(24 * 3600),
+            poll_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A signing identity: a certificate and the key it certifies.
+pub struct Identity<'k> {
+    key: &'k dyn MessageSigner,
+    certificate: Certificate,
+}
+
+impl core::fmt::Debug for Identity<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Identity")
+            .field("certificate", &self.certificate.tbs_certificate().subject())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'k> Identity<'k> {
+    /// An identity from a certificate and its key; the key must be the certificate's.
+    pub fn new(certificate: Certificate, key: &'k dyn MessageSigner) -> Result<Self> {
+        if !certifies_key(&certificate, &key.public_key_info()?) {
+            return Err(Error::key(
+                "the signing key does not belong to the signing certificate",
+            ));
+        }
+        Ok(Identity { key, certificate })
+    }
+
+    /// An identity from parts that may be missing (command-line options, configuration):
+    /// a certificate without its key, or a key without its certificate, is an
+    /// [`Error::Key`] saying which is missing.
+    pub fn from_parts(
+        certificate: Option<Certificate>,
+        key: Option<&'k dyn MessageSigner>,
+    ) -> Result<Self> {
+        match (certificate, key) {
+            (Some(c), Some(k)) => Identity::new(c, k),
+            (Some(_), None) => Err(Error::key(
+                "a signing certificate was given without its key",
+            )),
+            (None, Some(_)) => Err(Error::key(
+                "a signing key was given without its certificate",
+            )),
+            (None, None) => Err(Error::key("no signing certificate and key were given")),
+        }
+    }
+
+    /// A fresh self-signed identity for `key` (RFC 8894 section 2.3), valid from `now`
+    /// for `validity`.
+    pub fn self_signed<R: CryptoRng + ?Sized>(
+        key: &'k dyn MessageSigner,
+        subject: &Name,
+        now: SystemTime,
+        validity: Duration,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let not_after = now
+            .checked_add(validity)
+            .ok_or_else(|| Error::encode("validity", "too long"))?;
+        let certificate = crate::csr::self_signed_certificate(key, subject, now, not_after, rng)?;
+        Ok(Identity { key, certificate })
+    }
+
+    /// The certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    /// The key.
+    pub fn key(&self) -> &'k dyn MessageSigner {
+        self.key
+    }
+}
+
+/// Checks the HTTP answer to a PKIOperation and verifies the CertRep against `signers`
+/// only: a message signed by a certificate it brings along itself is refused with
+/// [`CryptoError::UntrustedSigner`].
+pub(crate) fn verify_cert_rep(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    signers: &[Certificate],
+    limits: &Limits,
+) -> Result<VerifiedMessage> {
+    let body = http::check_response(OperationKind::PkiOperation, status, content_type, body)?;
+    let verified = PkiMessage::decode(body, limits)?.verify(signers)?;
+    if !signers.contains(verified.signer()) {
+        return Err(CryptoError::UntrustedSigner.into());
+    }
+    Ok(verified)
+}
