@@ -625,3 +625,99 @@ fn server_decrypts_with_the_key_a_request_is_addressed_to_during_rollover() {
         assert_eq!(received.cipher(), Some(scep::ContentCipher::Aes128Cbc));
     }
 }
+
+#[test]
+fn subject_match_is_optional_because_cas_rewrite_subjects() {
+    use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
+    use scep::message::CertRepContent;
+    use scep::server::Incoming;
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let mut server = memory_ca_server(&ca);
+    let now = SystemTime::now();
+    for require in [false, true] {
+        let mut cfg = ClientConfig::new("/scep");
+        cfg.ca_pin = Some(Fingerprint::sha256(&ca.current.cert).unwrap());
+        cfg.require_subject_match = require;
+        let info = CaInfo::new(
+            memory_ca::capabilities(),
+            vec![ca.current.cert.clone()],
+            cfg.ca_pin.as_ref(),
+            &Default::default(),
+        )
+        .unwrap();
+        let (key, cert) = self_signed_rsa("CN=asked for", now);
+        let mut e = initial(&info, &cfg, &key, &cert, "CN=asked for", CHALLENGE, now);
+        let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+        let query = req.path_and_query.split_once('?').unwrap().1;
+        let Incoming::PkiOperation(mut received) =
+            server.handle_request("POST", query, &req.body, &mut rng())
+        else {
+            panic!("not a PKIOperation");
+        };
+        let scep::message::RequestContent::PkcsReq(csr) = server.decrypt(&mut received).unwrap()
+        else {
+            panic!("not a PKCSReq");
+        };
+        // The CA issues under a subject of its own choosing.
+        let subject = Name::from_str("CN=what the CA wants,O=CA policy").unwrap();
+        let rewritten = issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                extensions: end_entity_extensions(&subject, &csr.info.public_key, None).unwrap(),
+                subject: subject.clone(),
+                public_key: csr.info.public_key.clone(),
+                not_before: now,
+                not_after: now + Duration::from_secs(3600),
+            },
+            ca.current.cert.tbs_certificate().subject(),
+            ca.current.key.as_ref(),
+            scep::DigestAlgorithm::Sha256,
+        )
+        .unwrap();
+        let reply = server
+            .reply(
+                &received,
+                CertRepContent::issued(vec![rewritten]),
+                None,
+                &mut rng(),
+            )
+            .unwrap();
+        let env = EnvelopeKey::Key {
+            key: &key,
+            certificate: Some(&cert),
+        };
+        let outcome = e.handle_response(
+            reply.status,
+            Some(reply.content_type),
+            &reply.body,
+            env,
+            now,
+        );
+        if require {
+            assert_eq!(
+                outcome.unwrap_err(),
+                scep::Error::Protocol(ProtocolError::NoIssuedCertificate)
+            );
+        } else {
+            let (got, _) = issued(outcome.unwrap());
+            assert_eq!(got.tbs_certificate().subject(), &subject);
+        }
+    }
+}
+
+/// A `scep::server::Server` over the in-memory CA's keys, for tests that decide on
+/// requests themselves.
+fn memory_ca_server(ca: &MemoryCa) -> scep::server::Server {
+    use scep::server::{DecryptionKey, Server, ServerConfig};
+    Server::new(
+        ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]),
+        ca.current.cert.clone(),
+        ca.current.key.clone(),
+        ca.current.cert.clone(),
+        vec![DecryptionKey {
+            certificate: ca.current.cert.clone(),
+            key: ca.current.key.clone(),
+        }],
+    )
+    .unwrap()
+}
