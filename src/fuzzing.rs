@@ -5,7 +5,7 @@
 //! on its own account: every error the library returns is expected and ignored. Where an
 //! input decodes into a value that can be encoded again, the entry point checks that
 //! decoding that encoding gives the same value back; a round trip that does not is a bug,
-//! and the panic it raises (see [`oracle`]) is what the fuzzer reports. Those checks are
+//! and the panic it raises (in `oracle`) is what the fuzzer reports. Those checks are
 //! the only panics here.
 //!
 //! The entry points that decrypt use fixed throw-away keys from `test-vectors/sealed/`
@@ -497,7 +497,7 @@ fn http_request_trace(data: &[u8]) -> Trace {
     t
 }
 
-/// A PKCS #10 request (the `csr` target): [`CertReq::from_der`], then
+/// A PKCS #10 request (the `csr` target): [`CertReq`] decoded from DER, then
 /// [`crate::csr::inspect`] and [`crate::csr::verify`], and the request re-encoded decodes
 /// to the same value. The same bytes also go through
 /// [`RequestContent::from_der`] as the payload of a PKCSReq (BER accepted, CSR size limit),
