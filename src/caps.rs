@@ -187,9 +187,10 @@ impl Capabilities {
 
     /// Parses a GetCACaps response body given as text.
     ///
-    /// Keywords are separated by `\n` or `\r\n`; whitespace around a keyword and blank
-    /// lines are ignored; letter case is ignored for known keywords; unknown keywords are
-    /// kept as received (trimmed). An empty body means no capabilities.
+    /// Keywords are separated by `\n` or `\r\n`; whitespace and byte order marks (U+FEFF)
+    /// around a keyword and blank lines are ignored; letter case is ignored for known
+    /// keywords; unknown keywords are kept as received (trimmed). An empty body means no
+    /// capabilities.
     ///
     /// # Errors
     ///
@@ -202,10 +203,9 @@ impl Capabilities {
                 limit: MAX_CAPS_SIZE,
             });
         }
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut caps = Capabilities::new();
         let mut count = 0usize;
-        for keyword in text.split('\n').map(str::trim).filter(|k| !k.is_empty()) {
+        for keyword in text.split('\n').map(trim_keyword).filter(|k| !k.is_empty()) {
             count = count.saturating_add(1);
             if count > MAX_CAPS_KEYWORDS {
                 return Err(Error::Limit {
@@ -263,11 +263,13 @@ impl Capabilities {
     ///
     /// # Errors
     ///
-    /// [`Error::Encode`] when the keyword is empty, has surrounding whitespace or contains
-    /// a control character (it could not survive [`Capabilities::format`] and
-    /// [`Capabilities::parse`] unchanged).
+    /// [`Error::Encode`] when the keyword is empty, has surrounding whitespace or byte
+    /// order marks, or contains a control character (it could not survive
+    /// [`Capabilities::format`] and [`Capabilities::parse`] unchanged).
     pub fn with_extension(mut self, keyword: &str) -> Result<Self> {
-        if keyword.is_empty() || keyword.trim() != keyword || keyword.chars().any(char::is_control)
+        if keyword.is_empty()
+            || trim_keyword(keyword) != keyword
+            || keyword.chars().any(char::is_control)
         {
             return Err(Error::encode(
                 "GetCACaps keyword",
@@ -367,6 +369,14 @@ impl Capabilities {
         .map(|(_, d)| d)
         .collect()
     }
+}
+
+/// A keyword without what may surround it in a GetCACaps body: whitespace (including the
+/// `\r` of `\r\n`) and byte order marks. A UTF-8 BOM starts some bodies, and one left
+/// inside a body (concatenated text) must not end up in a keyword either: the canonical
+/// text would then start with it, and parsing that text again would drop it.
+fn trim_keyword(keyword: &str) -> &str {
+    keyword.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
 impl FromIterator<Capability> for Capabilities {

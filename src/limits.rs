@@ -1,24 +1,38 @@
 //! Limits on untrusted input, with safe defaults.
 
 /// Bounds applied while decoding untrusted input. Exceeding one is an
-/// [`Error::Limit`](crate::Error::Limit) naming it.
+/// [`Error::Limit`](crate::Error::Limit) whose `what` names it (given below for each field).
+///
+/// The message decoders take them directly ([`PkiMessage::decode`](crate::message::PkiMessage::decode),
+/// [`CaCertificates::parse`](crate::message::CaCertificates::parse),
+/// [`NextCaCertificates::open`](crate::message::NextCaCertificates::open),
+/// [`ber::to_der`](crate::ber::to_der), [`envelope::inspect`](crate::pipeline::envelope::inspect));
+/// decryption and the payload decoders behind it take them from
+/// [`DecryptOptions::limits`](crate::DecryptOptions::limits). `tests/limits.rs` exceeds each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Maximum size of a whole message in octets (default 1 MiB).
+    /// Maximum size in octets of a whole message, and of each encoding nested in one (the
+    /// pkcsPKIEnvelope, the decrypted payload), checked before decoding it. Default 1 MiB.
+    /// `"message size"`.
     pub max_message_size: usize,
-    /// Maximum ASN.1 nesting depth (default 64).
+    /// Maximum ASN.1 nesting depth, checked while BER is normalised (so before any typed
+    /// decoder recurses). Default 64. `"nesting depth"`.
     pub max_depth: usize,
-    /// Maximum number of certificates in a SignedData (default 64).
+    /// Maximum number of certificates in a SignedData, and also of its CRLs and of its
+    /// SignerInfos. Default 64. `"certificates"`, `"CRLs"`, `"signer infos"`.
     pub max_certificates: usize,
-    /// Maximum number of signed attributes in a SignerInfo (default 64).
+    /// Maximum number of signed attributes in a SignerInfo. Default 64.
+    /// `"signed attributes"`.
     pub max_attributes: usize,
-    /// Maximum number of RecipientInfos in an EnvelopedData (default 16).
+    /// Maximum number of RecipientInfos in an EnvelopedData. Default 16. `"recipients"`.
     pub max_recipients: usize,
-    /// Maximum size of a PKCS #10 request in octets (default 64 KiB).
+    /// Maximum size in octets of a PKCS #10 request in a PKCSReq or RenewalReq (after BER
+    /// normalisation). Default 64 KiB. `"CSR size"`.
     pub max_csr_size: usize,
-    /// Maximum PBKDF2 iteration count accepted in a PasswordRecipientInfo (default 1 000 000),
-    /// so that a message cannot make the receiver spin.
+    /// Maximum PBKDF2 iteration count accepted in a PasswordRecipientInfo, checked before
+    /// deriving the key, so that a message cannot make the receiver spin. Default
+    /// 1 000 000. `"PBKDF2 iterations"`.
     pub max_pbkdf2_iterations: u32,
 }
 
