@@ -116,7 +116,7 @@ impl Query {
         ))
     }
 
-    /// Takes the answer. `key` decrypts a SUCCESS (see [`Enrollment::handle_response`]).
+    /// Takes the answer. `key` decrypts a SUCCESS (see [`Enrollment::handle_response`](super::Enrollment::handle_response)).
     pub fn handle_response(
         self,
         status: u16,
