@@ -166,6 +166,11 @@ impl Received {
         self.verified.message().transaction_id()
     }
 
+    /// The request's senderNonce.
+    pub fn sender_nonce(&self) -> Option<&Nonce> {
+        self.verified.attributes().sender_nonce.as_ref()
+    }
+
     /// The certificate that signed the request.
     pub fn signer_certificate(&self) -> &Certificate {
         self.verified.signer()
@@ -462,13 +467,6 @@ impl Server {
     /// The decoding limits in force.
     pub fn limits(&self) -> &Limits {
         &self.config.decrypt.limits
-    }
-}
-
-impl Received {
-    /// The request's senderNonce.
-    pub fn sender_nonce(&self) -> Option<&Nonce> {
-        self.verified.attributes().sender_nonce.as_ref()
     }
 }
 

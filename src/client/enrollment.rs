@@ -8,7 +8,7 @@ use rand_core::CryptoRng;
 use x509_cert::name::Name;
 
 use super::discovery::is_self_issued;
-use super::{CaInfo, ClientConfig, Identity, verify_cert_rep};
+use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{CertReq, Certificate};
 use crate::cert::certifies_key;
 use crate::error::{Error, PolicyError, ProtocolError, Result};
@@ -342,15 +342,14 @@ impl Enrollment {
         nonce: &Nonce,
         key: EnvelopeKey<'_>,
     ) -> Result<CertRepContent> {
-        let verified = verify_cert_rep(
-            status,
-            content_type,
-            body,
-            &self.signers,
-            &self.decrypt.limits,
-        )?;
-        verified.check_reply(&self.transaction_id, nonce, self.require_sender_nonce)?;
-        verified.cert_rep(key, &self.decrypt)
+        let expected = ExpectedReply {
+            signers: &self.signers,
+            transaction_id: &self.transaction_id,
+            sender_nonce: nonce,
+            require_sender_nonce: self.require_sender_nonce,
+            decrypt: &self.decrypt,
+        };
+        read_cert_rep(status, content_type, body, &expected, key)
     }
 
     /// Writes the state (DER), to resume after a restart with [`Enrollment::restore`].

@@ -44,9 +44,9 @@ use crate::caps::Policy;
 use crate::cert::certifies_key;
 use crate::error::{CryptoError, Error, Result};
 use crate::http::{self, OperationKind};
-use crate::limits::Limits;
-use crate::message::{PkiMessage, VerifiedMessage};
-use crate::pipeline::{DecryptOptions, DigestAlgorithm, MessageSigner};
+use crate::message::{CertRepContent, PkiMessage};
+use crate::pipeline::{DecryptOptions, DigestAlgorithm, EnvelopeKey, MessageSigner};
+use crate::types::{Nonce, TransactionId};
 
 /// A CA certificate fingerprint: the hash of the certificate's DER encoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,20 +224,34 @@ impl<'k> Identity<'k> {
     }
 }
 
-/// Checks the HTTP answer to a PKIOperation and verifies the CertRep against `signers`
-/// only: a message signed by a certificate it brings along itself is refused with
-/// [`CryptoError::UntrustedSigner`].
-pub(crate) fn verify_cert_rep(
+/// What a CertRep must match: who may sign it, and the request it answers.
+pub(crate) struct ExpectedReply<'a> {
+    pub(crate) signers: &'a [Certificate],
+    pub(crate) transaction_id: &'a TransactionId,
+    pub(crate) sender_nonce: &'a Nonce,
+    pub(crate) require_sender_nonce: bool,
+    pub(crate) decrypt: &'a DecryptOptions,
+}
+
+/// Reads the HTTP answer to a PKIOperation: the CertRep is verified against the expected
+/// signers only (a message signed by a certificate it brings along itself is refused with
+/// [`CryptoError::UntrustedSigner`]), matched to our request, then decrypted with `key`.
+pub(crate) fn read_cert_rep(
     status: u16,
     content_type: Option<&str>,
     body: &[u8],
-    signers: &[Certificate],
-    limits: &Limits,
-) -> Result<VerifiedMessage> {
+    expected: &ExpectedReply<'_>,
+    key: EnvelopeKey<'_>,
+) -> Result<CertRepContent> {
     let body = http::check_response(OperationKind::PkiOperation, status, content_type, body)?;
-    let verified = PkiMessage::decode(body, limits)?.verify(signers)?;
-    if !signers.contains(verified.signer()) {
+    let verified = PkiMessage::decode(body, &expected.decrypt.limits)?.verify(expected.signers)?;
+    if !expected.signers.contains(verified.signer()) {
         return Err(CryptoError::UntrustedSigner.into());
     }
-    Ok(verified)
+    verified.check_reply(
+        expected.transaction_id,
+        expected.sender_nonce,
+        expected.require_sender_nonce,
+    )?;
+    verified.cert_rep(key, expected.decrypt)
 }

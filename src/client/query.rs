@@ -2,7 +2,7 @@
 
 use rand_core::CryptoRng;
 
-use super::{CaInfo, ClientConfig, Identity, verify_cert_rep};
+use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 use crate::error::{PolicyError, ProtocolError, Result};
 use crate::http::{self, HttpRequest, Method, Operation, OperationKind};
@@ -124,19 +124,14 @@ impl Query {
         body: &[u8],
         key: EnvelopeKey<'_>,
     ) -> Result<QueryOutcome> {
-        let verified = verify_cert_rep(
-            status,
-            content_type,
-            body,
-            &self.signers,
-            &self.decrypt.limits,
-        )?;
-        verified.check_reply(
-            &self.transaction_id,
-            &self.sender_nonce,
-            self.require_sender_nonce,
-        )?;
-        match verified.cert_rep(key, &self.decrypt)? {
+        let expected = ExpectedReply {
+            signers: &self.signers,
+            transaction_id: &self.transaction_id,
+            sender_nonce: &self.sender_nonce,
+            require_sender_nonce: self.require_sender_nonce,
+            decrypt: &self.decrypt,
+        };
+        match read_cert_rep(status, content_type, body, &expected, key)? {
             CertRepContent::Success { certificates, crls } => {
                 if self.kind == MessageType::GetCrl {
                     crls.into_iter().next().map(QueryOutcome::Crl).ok_or(
