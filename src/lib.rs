@@ -28,6 +28,8 @@ pub mod pipeline;
 pub mod server;
 pub mod types;
 
+/// Entry points for the fuzz targets; behind the repository-only `fuzzing` feature.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 
