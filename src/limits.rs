@@ -22,8 +22,9 @@ pub struct Limits {
     /// Maximum number of certificates in a SignedData, and also of its CRLs and of its
     /// SignerInfos. Default 64. `"certificates"`, `"CRLs"`, `"signer infos"`.
     pub max_certificates: usize,
-    /// Maximum number of signed attributes in a SignerInfo. Default 64.
-    /// `"signed attributes"`.
+    /// Maximum number of attributes in one set of them: the signed and the unsigned
+    /// attributes of each SignerInfo, and the attributes of a PKCS #10 request. Default 64.
+    /// `"signed attributes"`, `"unsigned attributes"`, `"CSR attributes"`.
     pub max_attributes: usize,
     /// Maximum number of RecipientInfos in an EnvelopedData. Default 16. `"recipients"`.
     pub max_recipients: usize,

@@ -1,6 +1,7 @@
 //! Every field of `scep::Limits` is enforced on the decode path: each test takes a sealed
 //! vector that opens with the default limits, lowers one limit just below what the vector
-//! needs, and gets `Error::Limit` naming it (and `Ok` at exactly what it needs).
+//! needs (or grows the vector just past the default), and gets `Error::Limit` naming it
+//! (and `Ok` at exactly the limit).
 
 use std::path::PathBuf;
 
@@ -234,6 +235,81 @@ fn pbkdf2_iterations() {
     assert!(
         verified
             .cert_rep(key, &options(with(|l| l.max_pbkdf2_iterations = 2048)))
+            .is_ok()
+    );
+}
+
+/// The sealed PKCSReq with `n` unsigned attributes added to its SignerInfo (they are not
+/// covered by the signature, so the message still verifies).
+fn with_unsigned_attributes(n: usize) -> Vec<u8> {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::asn1::{OctetString, SetOfVec};
+    use der::{Any, Decode, Encode};
+    use x509_cert::attr::Attribute;
+
+    let ci = ContentInfo::from_der(&read("pkcsreq-rsa-aes256-sha256.der")).unwrap();
+    let mut sd: SignedData = ci.content.decode_as().unwrap();
+    let mut sis: Vec<_> = sd.signer_infos.0.into_vec();
+    let attrs: Vec<Attribute> = (0..n)
+        .map(|i| Attribute {
+            // Distinct OIDs under a private arc, so the SET holds `n` distinct elements.
+            oid: format!("1.3.6.1.4.1.55555.{}", i + 1).parse().unwrap(),
+            values: SetOfVec::try_from(vec![
+                Any::encode_from(&OctetString::new(vec![0u8; 4]).unwrap()).unwrap(),
+            ])
+            .unwrap(),
+        })
+        .collect();
+    sis[0].unsigned_attrs = Some(SetOfVec::try_from(attrs).unwrap());
+    sd.signer_infos = cms::signed_data::SignerInfos(SetOfVec::try_from(sis).unwrap());
+    ContentInfo {
+        content_type: ci.content_type,
+        content: Any::encode_from(&sd).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+#[test]
+fn unsigned_attributes() {
+    let limit = Limits::default().max_attributes;
+    let over = with_unsigned_attributes(limit + 1);
+    assert_limit(
+        PkiMessage::decode(&over, &Limits::default()),
+        "unsigned attributes",
+        limit,
+    );
+    // At the limit it decodes, and the signature still verifies.
+    let at = with_unsigned_attributes(limit);
+    PkiMessage::decode(&at, &Limits::default())
+        .unwrap()
+        .verify(&[cert("ca.pem")])
+        .unwrap();
+}
+
+#[test]
+fn csr_attributes() {
+    let (ca_key, ca) = ca_key_and_cert();
+    let key = EnvelopeKey::Key {
+        key: &ca_key,
+        certificate: Some(&ca),
+    };
+    let verified = open("pkcsreq-rsa-aes256-sha256.der");
+    let n = match verified.request(key, &DecryptOptions::default()).unwrap().0 {
+        scep::message::RequestContent::PkcsReq(csr) => csr.info.attributes.len(),
+        other => panic!("expected a PKCSReq, got {other:?}"),
+    };
+    // challengePassword and extensionRequest.
+    assert_eq!(n, 2);
+    assert_limit(
+        verified.request(key, &options(with(|l| l.max_attributes = n - 1))),
+        "CSR attributes",
+        n - 1,
+    );
+    assert!(
+        verified
+            .request(key, &options(with(|l| l.max_attributes = n)))
             .is_ok()
     );
 }

@@ -85,6 +85,12 @@ impl RequestContent {
                 }
                 let csr = CertReq::from_der(&der)
                     .map_err(|e| Error::decode("PKCS #10 CertificationRequest", e))?;
+                if csr.info.attributes.len() > limits.max_attributes {
+                    return Err(Error::Limit {
+                        what: "CSR attributes",
+                        limit: limits.max_attributes,
+                    });
+                }
                 Ok(if message_type == MessageType::PkcsReq {
                     RequestContent::PkcsReq(csr)
                 } else {

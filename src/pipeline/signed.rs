@@ -298,11 +298,16 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
     }
     let signer_infos: Vec<SignerInfo> = signed.signer_infos.iter().cloned().collect();
     for si in &signer_infos {
-        if si.signed_attrs.as_ref().map_or(0, |a| a.len()) > limits.max_attributes {
-            return Err(Error::Limit {
-                what: "signed attributes",
-                limit: limits.max_attributes,
-            });
+        for (what, attrs) in [
+            ("signed attributes", &si.signed_attrs),
+            ("unsigned attributes", &si.unsigned_attrs),
+        ] {
+            if attrs.as_ref().map_or(0, |a| a.len()) > limits.max_attributes {
+                return Err(Error::Limit {
+                    what,
+                    limit: limits.max_attributes,
+                });
+            }
         }
     }
     let raw_signed_attrs = raw_first_signed_attrs(&inner);
