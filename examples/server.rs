@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --example server -- --listen 127.0.0.1:PORT --challenge PASSWORD [--pending N]
-//!                                [--ca-out CA.pem]
+//!                                [--ca-out CA.pem] [--accept-retransmissions]
 //! ```
 //!
 //! It serves every path (SCEPPATH is ignored: `/scep` and `/cgi-bin/pkiclient.exe` both
@@ -11,7 +11,9 @@
 //! GetNextCACert. PKCSReq needs the challenge password (or a signer this CA issued);
 //! RenewalReq needs a signer this CA issued; with `--pending N` enrolments stay PENDING
 //! until polled N times. GetCert, GetCRL and GetNextCACert are answered. `--ca-out` writes
-//! the CA certificate (PEM) so that clients can pin it.
+//! the CA certificate (PEM) so that clients can pin it. `--accept-retransmissions` lets
+//! a request sent again unchanged through as a poll of its transaction (what micromdm's
+//! scepclient sends while PENDING) instead of refusing it as a replay.
 
 #[path = "support/memory_ca.rs"]
 mod memory_ca;
@@ -29,16 +31,19 @@ struct Args {
     challenge: String,
     pending: u32,
     ca_out: Option<String>,
+    accept_retransmissions: bool,
 }
 
 fn usage() -> String {
-    "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD [--pending N] [--ca-out CA.pem]"
+    "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD [--pending N] [--ca-out CA.pem] \
+     [--accept-retransmissions]"
         .into()
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let (mut listen, mut challenge, mut pending, mut ca_out) = (None, None, 0, None);
+    let mut accept_retransmissions = false;
     while let Some(a) = it.next() {
         let mut value = || {
             it.next()
@@ -49,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
             "--challenge" => challenge = Some(value()?),
             "--pending" => pending = value()?.parse().map_err(|e| format!("--pending: {e}"))?,
             "--ca-out" => ca_out = Some(value()?),
+            "--accept-retransmissions" => accept_retransmissions = true,
             _ => return Err(usage()),
         }
     }
@@ -57,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
         challenge: challenge.ok_or_else(usage)?,
         pending,
         ca_out,
+        accept_retransmissions,
     })
 }
 
@@ -66,6 +73,9 @@ const MAX_BODY: u64 = 4 << 20;
 
 fn serve(args: Args) -> Result<(), BoxError> {
     let mut ca = MemoryCa::new(&args.challenge, args.pending, true)?;
+    if args.accept_retransmissions {
+        ca.accept_retransmissions()?;
+    }
     if let Some(path) = &args.ca_out {
         std::fs::write(path, ca.current.cert.to_pem(der::pem::LineEnding::LF)?)?;
     }

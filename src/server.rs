@@ -4,7 +4,9 @@
 //!
 //! The order matters for a server exposed to anyone: the pkiMessage is parsed and its
 //! signature verified, and the senderNonce checked against a bounded replay cache, before
-//! any RSA decryption. The application then looks at [`Received`] (message type,
+//! any RSA decryption. A nonce seen before is refused with a FAILURE CertRep; only a
+//! byte-identical retransmission can be let through, with
+//! [`ServerConfig::accept_retransmissions`]. The application then looks at [`Received`] (message type,
 //! transaction ID, signer certificate, whether this CA issued it — a renewal) and decides
 //! whether to [`Server::decrypt`] it; it answers with [`Server::reply`].
 //!
@@ -31,7 +33,7 @@
 //! # }
 //! ```
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use rand_core::CryptoRng;
@@ -53,12 +55,25 @@ use crate::pipeline::{
 };
 use crate::types::{FailInfo, MessageType, Nonce, TransactionId};
 
-/// A bounded set of recently seen senderNonces; the oldest is forgotten first.
+/// What a [`ReplayCache`] knew of a senderNonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NonceCheck {
+    /// Not seen before (or forgotten since, or the cache is off): now recorded.
+    Fresh,
+    /// Seen before, with a byte-identical message: the same request sent again.
+    Retransmission,
+    /// Seen before with a different message: a nonce reused by another message.
+    Replay,
+}
+
+/// A bounded set of recently seen senderNonces, each with a SHA-256 digest of the message
+/// that carried it; the oldest is forgotten first.
 #[derive(Debug, Clone)]
 pub struct ReplayCache {
     capacity: usize,
     order: VecDeque<Vec<u8>>,
-    seen: HashSet<Vec<u8>>,
+    seen: HashMap<Vec<u8>, [u8; 32]>,
 }
 
 impl ReplayCache {
@@ -67,18 +82,25 @@ impl ReplayCache {
         ReplayCache {
             capacity,
             order: VecDeque::new(),
-            seen: HashSet::new(),
+            seen: HashMap::new(),
         }
     }
 
-    /// Records `nonce`; returns `false` when it was already there (a replay).
-    pub fn insert(&mut self, nonce: &Nonce) -> bool {
+    /// Checks `nonce`, carried by `message` (the pkiMessage as received), and records it
+    /// when it is fresh.
+    pub fn check(&mut self, nonce: &Nonce, message: &[u8]) -> NonceCheck {
+        use sha2::Digest;
         if self.capacity == 0 {
-            return true;
+            return NonceCheck::Fresh;
         }
+        let digest: [u8; 32] = sha2::Sha256::digest(message).into();
         let bytes = nonce.as_bytes().to_vec();
-        if self.seen.contains(&bytes) {
-            return false;
+        if let Some(seen) = self.seen.get(&bytes) {
+            return if *seen == digest {
+                NonceCheck::Retransmission
+            } else {
+                NonceCheck::Replay
+            };
         }
         if self.order.len() >= self.capacity
             && let Some(old) = self.order.pop_front()
@@ -86,8 +108,8 @@ impl ReplayCache {
             self.seen.remove(&old);
         }
         self.order.push_back(bytes.clone());
-        self.seen.insert(bytes);
-        true
+        self.seen.insert(bytes, digest);
+        NonceCheck::Fresh
     }
 }
 
@@ -118,6 +140,17 @@ pub struct ServerConfig {
     pub decrypt: DecryptOptions,
     /// How many senderNonces the replay cache remembers (default 10 000).
     pub replay_cache_size: usize,
+    /// Whether a byte-identical request sent again (same senderNonce, same message) reaches
+    /// the application, marked by [`Received::is_retransmission`], instead of being
+    /// refused as a replay (default `false`: refused). A different message with a nonce
+    /// already seen is refused either way.
+    ///
+    /// Turn it on for clients that answer PENDING by sending their PKCSReq again
+    /// unchanged instead of polling with CertPoll and a fresh nonce (RFC 8894 section
+    /// 3.3.3): micromdm's `scepclient` does, every 30 seconds. The application then
+    /// answers such a request from the state of its transaction (by transaction ID), as
+    /// it would a CertPoll, rather than as a new enrolment.
+    pub accept_retransmissions: bool,
 }
 
 impl ServerConfig {
@@ -131,6 +164,7 @@ impl ServerConfig {
             http_limits: ServerLimits::default(),
             decrypt: DecryptOptions::default(),
             replay_cache_size: 10_000,
+            accept_retransmissions: false,
         }
     }
 }
@@ -151,6 +185,7 @@ pub enum Incoming {
 pub struct Received {
     verified: VerifiedMessage,
     signer_issued_by_ca: bool,
+    retransmission: bool,
     digest: DigestAlgorithm,
     cipher: Option<ContentCipher>,
 }
@@ -179,6 +214,13 @@ impl Received {
     /// Whether the signer certificate was issued by this CA (a renewal or re-key).
     pub fn signer_issued_by_ca(&self) -> bool {
         self.signer_issued_by_ca
+    }
+
+    /// Whether this exact message was received before (only ever `true` with
+    /// [`ServerConfig::accept_retransmissions`] on): answer it from the state of its
+    /// transaction, not as a new request.
+    pub fn is_retransmission(&self) -> bool {
+        self.retransmission
     }
 
     /// The verified message, with all its attributes.
@@ -334,9 +376,12 @@ impl Server {
                 ));
             }
         };
-        let nonce = attributes.sender_nonce.clone();
-        let fresh = nonce.as_ref().is_none_or(|n| self.replay.insert(n));
-        if !fresh {
+        let check = match &attributes.sender_nonce {
+            Some(n) => self.replay.check(n, message),
+            None => NonceCheck::Fresh,
+        };
+        let retransmission = check == NonceCheck::Retransmission;
+        if check == NonceCheck::Replay || (retransmission && !self.config.accept_retransmissions) {
             return Incoming::Respond(self.failure_response(
                 &attributes,
                 digest,
@@ -358,6 +403,7 @@ impl Server {
         Incoming::PkiOperation(Box::new(Received {
             verified,
             signer_issued_by_ca,
+            retransmission,
             digest,
             cipher: None,
         }))
@@ -475,17 +521,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replay_cache_refuses_repeats_and_forgets_the_oldest() {
+    fn replay_cache_tells_retransmissions_from_replays_and_forgets_the_oldest() {
+        use NonceCheck::{Fresh, Replay, Retransmission};
         let n = |b: u8| Nonce::from_bytes(&[b; 16]).unwrap();
         let mut cache = ReplayCache::new(2);
-        assert!(cache.insert(&n(1)));
-        assert!(!cache.insert(&n(1)));
-        assert!(cache.insert(&n(2)));
-        assert!(cache.insert(&n(3))); // forgets 1
-        assert!(!cache.insert(&n(3)));
-        assert!(!cache.insert(&n(2)));
-        assert!(cache.insert(&n(1)));
+        assert_eq!(cache.check(&n(1), b"a"), Fresh);
+        assert_eq!(cache.check(&n(1), b"a"), Retransmission);
+        assert_eq!(cache.check(&n(1), b"b"), Replay);
+        assert_eq!(cache.check(&n(2), b"a"), Fresh);
+        assert_eq!(cache.check(&n(3), b"c"), Fresh); // forgets 1
+        assert_eq!(cache.check(&n(3), b"d"), Replay);
+        assert_eq!(cache.check(&n(2), b"a"), Retransmission);
+        assert_eq!(cache.check(&n(1), b"b"), Fresh);
         let mut off = ReplayCache::new(0);
-        assert!(off.insert(&n(1)) && off.insert(&n(1)));
+        assert_eq!(off.check(&n(1), b"a"), Fresh);
+        assert_eq!(off.check(&n(1), b"b"), Fresh);
     }
 }

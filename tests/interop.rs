@@ -135,7 +135,18 @@ impl Drop for Running {
 
 /// Our example server on a free port; returns it, its URL and its CA certificate.
 fn our_server(dir: &Path, challenge: &str, pending: u32) -> (Running, String, Certificate) {
+    our_server_with(dir, challenge, pending, &[])
+}
+
+/// [`our_server`] with `extra` arguments.
+fn our_server_with(
+    dir: &Path,
+    challenge: &str,
+    pending: u32,
+    extra: &[&str],
+) -> (Running, String, Certificate) {
     let port = free_port();
+    std::fs::create_dir_all(dir).unwrap();
     let ca_path = dir.join("our-ca.pem");
     let mut cmd = Command::new(example("server"));
     cmd.args([
@@ -146,7 +157,8 @@ fn our_server(dir: &Path, challenge: &str, pending: u32) -> (Running, String, Ce
     ])
     .args(["--pending", &pending.to_string()])
     .arg("--ca-out")
-    .arg(&ca_path);
+    .arg(&ca_path)
+    .args(extra);
     let running = Running::start(cmd, "listening", "examples/server", Duration::from_secs(30));
     let ca = load_cert(&ca_path);
     (running, format!("http://127.0.0.1:{port}/scep"), ca)
@@ -280,6 +292,48 @@ fn micromdm_scepclient_enrols_and_renews_with_our_server() {
         first.tbs_certificate().serial_number(),
         "a new certificate"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// micromdm's scepclient answers PENDING by sleeping 30 s and sending its PKCSReq again,
+/// byte for byte (same senderNonce), where RFC 8894 has a CertPoll with a fresh nonce. Our
+/// server refuses that as a replay by default and lets it through, as a poll of the
+/// transaction, with `ServerConfig::accept_retransmissions` (`--accept-retransmissions`).
+#[test]
+#[ignore = "needs ../shared/peers installed and the examples built (.ci/run does both)"]
+fn micromdm_scepclient_polls_by_resending_and_needs_accept_retransmissions() {
+    let dir = tempdir("micromdm-pending");
+    let two_minutes = Duration::from_secs(120);
+
+    let (_strict, url, _) = our_server(&dir.join("strict"), "secret", 1);
+    let client_dir = dir.join("strict-client");
+    let (code, _) = peer_enroll(
+        "micromdm-enroll.sh",
+        &url,
+        &client_dir,
+        "mm-pending",
+        two_minutes,
+    );
+    assert_ne!(code, 0, "the resent PKCSReq is refused as a replay");
+    assert!(!client_dir.join("client.pem").exists());
+
+    let (_lenient, url, ca) = our_server_with(
+        &dir.join("lenient"),
+        "secret",
+        1,
+        &["--accept-retransmissions"],
+    );
+    let client_dir = dir.join("lenient-client");
+    let (code, _) = peer_enroll(
+        "micromdm-enroll.sh",
+        &url,
+        &client_dir,
+        "mm-pending",
+        two_minutes,
+    );
+    assert_eq!(code, 0, "PENDING, then SUCCESS for the resent PKCSReq");
+    let cert = load_cert(&client_dir.join("client.pem"));
+    check_issued(&cert, &ca, "mm-pending", &client_dir.join("client.key"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

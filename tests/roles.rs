@@ -1,6 +1,6 @@
 //! The client and server roles against each other, in process: discovery with pinning,
 //! enrolment (RSA and ECDSA), PENDING and polling (with a save/restore in between),
-//! renewal both ways, wrong challenge, replay, GetCert, GetCRL, GetNextCACert, and the
+//! renewal both ways, wrong challenge, replay and retransmission, GetCert, GetCRL, GetNextCACert, and the
 //! checks a client makes on every CertRep.
 
 #[path = "../examples/support/memory_ca.rs"]
@@ -400,6 +400,58 @@ fn wrong_challenge_fails_with_bad_request_and_replay_is_refused() {
     assert!(ca.issued().is_empty());
 }
 
+/// micromdm's scepclient polls a PENDING enrolment by sending its PKCSReq again, byte for
+/// byte. With `accept_retransmissions` the server passes it on marked as a
+/// retransmission (the in-memory CA answers it as a poll); a fresh request is not marked.
+#[test]
+fn a_request_sent_again_unchanged_is_a_retransmission_when_accepted() {
+    let mut ca = MemoryCa::new(CHALLENGE, 1, false).unwrap();
+    ca.accept_retransmissions().unwrap();
+    let cfg = config(&ca);
+    let info = discover(&mut ca, &cfg);
+    let now = SystemTime::now();
+    let (key, cert) = self_signed_rsa("CN=resender", now);
+    let mut e = initial(&info, &cfg, &key, &cert, "CN=resender", CHALLENGE, now);
+    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let query = req.path_and_query.split_once('?').unwrap().1.to_owned();
+
+    // What a server makes of it, the first time and the second: by default the second is
+    // refused (a FAILURE CertRep); with the option, it is passed on, marked.
+    for accept in [false, true] {
+        let mut server = memory_ca_server(&ca, accept);
+        let mut marks = Vec::new();
+        for _ in 0..2 {
+            match server.handle_request(req.method.as_str(), &query, &req.body, &mut rng()) {
+                scep::server::Incoming::PkiOperation(r) => marks.push(Some(r.is_retransmission())),
+                scep::server::Incoming::Respond(_) => marks.push(None),
+            }
+        }
+        let second = if accept { Some(true) } else { None };
+        assert_eq!(
+            marks,
+            [Some(false), second],
+            "accept_retransmissions: {accept}"
+        );
+    }
+
+    // Through the CA: PENDING, then SUCCESS for the same bytes.
+    let ca_cert = ca.current.cert.clone();
+    let status_of = |body: &[u8]| {
+        scep::message::PkiMessage::decode(body, &Default::default())
+            .unwrap()
+            .verify(std::slice::from_ref(&ca_cert))
+            .unwrap()
+            .attributes()
+            .pki_status
+    };
+    let (_, _, first) = send(&mut ca, &req);
+    assert_eq!(status_of(&first), Some(scep::PkiStatus::Pending));
+    assert!(ca.issued().is_empty());
+    let (_, _, second) = send(&mut ca, &req);
+    assert_eq!(status_of(&second), Some(scep::PkiStatus::Success));
+    assert_eq!(ca.issued().len(), 1);
+}
+
 #[test]
 fn cert_reps_from_strangers_and_for_other_transactions_are_refused() {
     let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
@@ -632,7 +684,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
     use scep::message::CertRepContent;
     use scep::server::Incoming;
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let mut server = memory_ca_server(&ca);
+    let mut server = memory_ca_server(&ca, false);
     let now = SystemTime::now();
     for require in [false, true] {
         let mut cfg = ClientConfig::new("/scep");
@@ -707,10 +759,12 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
 
 /// A `scep::server::Server` over the in-memory CA's keys, for tests that decide on
 /// requests themselves.
-fn memory_ca_server(ca: &MemoryCa) -> scep::server::Server {
+fn memory_ca_server(ca: &MemoryCa, accept_retransmissions: bool) -> scep::server::Server {
     use scep::server::{DecryptionKey, Server, ServerConfig};
+    let mut config = ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
+    config.accept_retransmissions = accept_retransmissions;
     Server::new(
-        ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]),
+        config,
         ca.current.cert.clone(),
         ca.current.key.clone(),
         ca.current.cert.clone(),

@@ -101,11 +101,16 @@ pub fn capabilities() -> Capabilities {
 }
 
 /// The SCEP server for a CA: it signs and decrypts with the CA key.
-fn server(current: &CaKey, next: Option<&CaKey>) -> Result<Server, scep::Error> {
+fn server(
+    current: &CaKey,
+    next: Option<&CaKey>,
+    accept_retransmissions: bool,
+) -> Result<Server, scep::Error> {
     let mut config = ServerConfig::new(capabilities(), vec![current.cert.clone()]);
     config.next_ca_certificates = next.map(|n| vec![n.cert.clone()]);
     // Accept what micromdm's client sends; never produce it.
     config.decrypt.allow_insecure_single_des = true;
+    config.accept_retransmissions = accept_retransmissions;
     Server::new(
         config,
         current.cert.clone(),
@@ -130,7 +135,7 @@ impl MemoryCa {
             None
         };
         Ok(MemoryCa {
-            server: server(&current, next.as_ref())?,
+            server: server(&current, next.as_ref(), false)?,
             current,
             next,
             challenge: challenge.to_owned(),
@@ -138,6 +143,14 @@ impl MemoryCa {
             issued: Vec::new(),
             pending: HashMap::new(),
         })
+    }
+
+    /// Lets a request sent again unchanged through (`ServerConfig::accept_retransmissions`),
+    /// as micromdm's scepclient does while its enrolment is PENDING; such a PKCSReq is
+    /// answered as a poll of its transaction.
+    pub fn accept_retransmissions(&mut self) -> Result<(), BoxError> {
+        self.server = server(&self.current, self.next.as_ref(), true)?;
+        Ok(())
     }
 
     /// The certificates issued so far.
@@ -185,6 +198,25 @@ impl MemoryCa {
         Ok(CertRepContent::issued(vec![cert]))
     }
 
+    /// One poll of the pending transaction `tid`: SUCCESS after `pending_polls` of them.
+    fn poll(&mut self, tid: &str) -> Result<CertRepContent, BoxError> {
+        Ok(match self.pending.remove(tid) {
+            None => CertRepContent::failure(
+                FailInfo::BadCertId,
+                Some("no pending request with this transaction ID".into()),
+            ),
+            Some((csr, polls)) => {
+                let polls = polls + 1;
+                if polls >= self.pending_polls {
+                    self.success(&csr)?
+                } else {
+                    self.pending.insert(tid.to_owned(), (csr, polls));
+                    CertRepContent::Pending
+                }
+            }
+        })
+    }
+
     /// Decides on a decrypted request. Returns the CertRep content and, for requesters
     /// whose key cannot decrypt, the password to encrypt a SUCCESS with.
     pub fn decide(
@@ -196,6 +228,13 @@ impl MemoryCa {
         let bad_request =
             |text: &str| CertRepContent::failure(FailInfo::BadRequest, Some(text.to_owned()));
         let reply = match content {
+            // The same request again while it is pending (micromdm's scepclient polls
+            // that way): a poll of its transaction, not a second enrolment.
+            RequestContent::PkcsReq(_) | RequestContent::RenewalReq(_)
+                if self.pending.contains_key(&tid) =>
+            {
+                self.poll(&tid)?
+            }
             RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) => {
                 let renewal = received.message_type() == scep::MessageType::RenewalReq;
                 if scep::csr::verify(&csr).is_err() {
@@ -223,21 +262,7 @@ impl MemoryCa {
                     }
                 }
             }
-            RequestContent::CertPoll(_) => match self.pending.remove(&tid) {
-                None => CertRepContent::failure(
-                    FailInfo::BadCertId,
-                    Some("no pending request with this transaction ID".into()),
-                ),
-                Some((csr, polls)) => {
-                    let polls = polls + 1;
-                    if polls >= self.pending_polls {
-                        self.success(&csr)?
-                    } else {
-                        self.pending.insert(tid, (csr, polls));
-                        CertRepContent::Pending
-                    }
-                }
-            },
+            RequestContent::CertPoll(_) => self.poll(&tid)?,
             RequestContent::GetCert(ias) => match self.issued.iter().find(|c| ias.matches(c)) {
                 Some(c) => CertRepContent::issued(vec![c.clone()]),
                 None => CertRepContent::failure(FailInfo::BadCertId, None),
