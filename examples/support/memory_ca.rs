@@ -228,10 +228,11 @@ impl MemoryCa {
         let bad_request =
             |text: &str| CertRepContent::failure(FailInfo::BadRequest, Some(text.to_owned()));
         let reply = match content {
-            // The same request again while it is pending (micromdm's scepclient polls
-            // that way): a poll of its transaction, not a second enrolment.
+            // The same request again, byte for byte (micromdm's scepclient polls that
+            // way): a poll of its transaction, not a second enrolment. Any other request,
+            // even for a pending transaction ID, goes through the checks below.
             RequestContent::PkcsReq(_) | RequestContent::RenewalReq(_)
-                if self.pending.contains_key(&tid) =>
+                if received.is_retransmission() =>
             {
                 self.poll(&tid)?
             }
