@@ -418,7 +418,7 @@ fn a_request_sent_again_unchanged_is_a_retransmission_when_accepted() {
     // What a server makes of it, the first time and the second: by default the second is
     // refused (a FAILURE CertRep); with the option, it is passed on, marked.
     for accept in [false, true] {
-        let mut server = memory_ca_server(&ca, accept);
+        let mut server = memory_ca::server(&ca.current, None, accept).unwrap();
         let mut marks = Vec::new();
         for _ in 0..2 {
             match server.handle_request(req.method.as_str(), &query, &req.body, &mut rng()) {
@@ -684,7 +684,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
     use scep::message::CertRepContent;
     use scep::server::Incoming;
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let mut server = memory_ca_server(&ca, false);
+    let mut server = memory_ca::server(&ca.current, None, false).unwrap();
     let now = SystemTime::now();
     for require in [false, true] {
         let mut cfg = ClientConfig::new("/scep");
@@ -755,23 +755,4 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
             assert_eq!(got.tbs_certificate().subject(), &subject);
         }
     }
-}
-
-/// A `scep::server::Server` over the in-memory CA's keys, for tests that decide on
-/// requests themselves.
-fn memory_ca_server(ca: &MemoryCa, accept_retransmissions: bool) -> scep::server::Server {
-    use scep::server::{DecryptionKey, Server, ServerConfig};
-    let mut config = ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
-    config.accept_retransmissions = accept_retransmissions;
-    Server::new(
-        config,
-        ca.current.cert.clone(),
-        ca.current.key.clone(),
-        ca.current.cert.clone(),
-        vec![DecryptionKey {
-            certificate: ca.current.cert.clone(),
-            key: ca.current.key.clone(),
-        }],
-    )
-    .unwrap()
 }

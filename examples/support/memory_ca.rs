@@ -100,8 +100,9 @@ pub fn capabilities() -> Capabilities {
     .collect()
 }
 
-/// The SCEP server for a CA: it signs and decrypts with the CA key.
-fn server(
+/// The SCEP server for a CA: it signs and decrypts with the CA key (the configuration
+/// `MemoryCa` uses; tests that decide on requests themselves use it on its own).
+pub fn server(
     current: &CaKey,
     next: Option<&CaKey>,
     accept_retransmissions: bool,
