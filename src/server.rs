@@ -6,9 +6,10 @@
 //! signature verified, and the senderNonce checked against a bounded replay cache, before
 //! any RSA decryption. A nonce seen before is refused with a FAILURE CertRep; only a
 //! byte-identical retransmission can be let through, with
-//! [`ServerConfig::accept_retransmissions`]. The application then looks at [`Received`] (message type,
-//! transaction ID, signer certificate, whether this CA issued it — a renewal) and decides
-//! whether to [`Server::decrypt`] it; it answers with [`Server::reply`].
+//! [`ServerConfig::accept_retransmissions`]. The application then looks at [`Received`]
+//! (message type, transaction ID, signer certificate, whether this CA issued it — a
+//! renewal) and decides whether to [`Server::decrypt`] it; it answers with
+//! [`Server::reply`].
 //!
 //! ```no_run
 //! # fn demo(server: &mut scep::server::Server, method: &str, query: &str, body: &[u8])

@@ -1,7 +1,7 @@
 //! The client and server roles against each other, in process: discovery with pinning,
 //! enrolment (RSA and ECDSA), PENDING and polling (with a save/restore in between),
-//! renewal both ways, wrong challenge, replay and retransmission, GetCert, GetCRL, GetNextCACert, and the
-//! checks a client makes on every CertRep.
+//! renewal both ways, wrong challenge, replay and retransmission, GetCert, GetCRL,
+//! GetNextCACert, and the checks a client makes on every CertRep.
 
 #[path = "../examples/support/memory_ca.rs"]
 mod memory_ca;
