@@ -13,9 +13,9 @@ use scep::{
 };
 use x509_cert::name::Name;
 
-fn party(bits: usize, cn: &str) -> (rsa::RsaPrivateKey, Certificate) {
+fn party(bits: usize, cn: &str) -> (rsa::PrivateKey, Certificate) {
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-    let key = rsa::RsaPrivateKey::new(&mut rng, bits).expect("RSA key");
+    let key = rsa::PrivateKey::new(&mut rng, bits).expect("RSA key");
     let name = Name::from_str(cn).expect("name");
     let now = SystemTime::now();
     let params = CertificateParams {

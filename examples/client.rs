@@ -161,7 +161,7 @@ impl Transport {
 
 /// An RSA or ECDSA P-256 private key.
 enum Key {
-    Rsa(rsa::RsaPrivateKey),
+    Rsa(rsa::PrivateKey),
     Ec(p256::ecdsa::SigningKey),
 }
 
@@ -171,20 +171,20 @@ impl Key {
             use p256::elliptic_curve::Generate;
             Key::Ec(p256::ecdsa::SigningKey::generate_from_rng(&mut rng()))
         } else {
-            Key::Rsa(rsa::RsaPrivateKey::new(&mut rng(), 2048)?)
+            Key::Rsa(rsa::PrivateKey::new(&mut rng(), 2048)?)
         })
     }
     fn load(path: &str) -> Result<Self, BoxError> {
         let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
         {
             use rsa::pkcs8::DecodePrivateKey;
-            if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(&pem) {
+            if let Ok(k) = rsa::PrivateKey::from_pkcs8_pem(&pem) {
                 return Ok(Key::Rsa(k));
             }
         }
         {
             use rsa::pkcs1::DecodeRsaPrivateKey;
-            if let Ok(k) = rsa::RsaPrivateKey::from_pkcs1_pem(&pem) {
+            if let Ok(k) = rsa::PrivateKey::from_pkcs1_pem(&pem) {
                 return Ok(Key::Rsa(k));
             }
         }

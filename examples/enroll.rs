@@ -155,7 +155,7 @@ fn run(ecdsa: bool) -> Result<(), BoxError> {
         let key = p256::ecdsa::SigningKey::generate_from_rng(&mut rng());
         enrol(&mut ca, &key, None)?
     } else {
-        let key = rsa::RsaPrivateKey::new(&mut rng(), 2048)?;
+        let key = rsa::PrivateKey::new(&mut rng(), 2048)?;
         enrol(&mut ca, &key, Some(&key))?
     };
     scep::cert::verify_issued_by(

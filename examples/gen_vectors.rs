@@ -50,7 +50,7 @@ fn main() -> Result<(), BoxError> {
     let year = Duration::from_secs(365 * 86400);
 
     // The CA: RSA-2048, self-signed, valid for 30 years.
-    let ca_key = rsa::RsaPrivateKey::new(&mut rng(), 2048)?;
+    let ca_key = rsa::PrivateKey::new(&mut rng(), 2048)?;
     let ca_name = Name::from_str("CN=scep vectors CA,O=scep")?;
     let ca_cert = issue(
         &CertificateParams {
@@ -79,7 +79,7 @@ fn main() -> Result<(), BoxError> {
     write_cert(&out.join("ca.pem"), &ca_cert)?;
 
     // Clients: RSA-2048 and ECDSA P-256, each with its self-signed signer certificate.
-    let rsa_key = rsa::RsaPrivateKey::new(&mut rng(), 2048)?;
+    let rsa_key = rsa::PrivateKey::new(&mut rng(), 2048)?;
     let rsa_name = Name::from_str("CN=vector rsa client")?;
     let rsa_cert = self_signed_certificate(&rsa_key, &rsa_name, now, now + 30 * year, &mut rng())?;
     write_rsa_key(&out.join("client-rsa.key.pem"), &rsa_key)?;
@@ -268,7 +268,7 @@ fn write_cert(path: &Path, cert: &Certificate) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn write_rsa_key(path: &Path, key: &rsa::RsaPrivateKey) -> Result<(), BoxError> {
+fn write_rsa_key(path: &Path, key: &rsa::PrivateKey) -> Result<(), BoxError> {
     use rsa::pkcs8::EncodePrivateKey;
     std::fs::write(path, key.to_pkcs8_pem(LineEnding::LF)?.as_bytes())?;
     Ok(())

@@ -71,7 +71,7 @@ fn load_certs(paths: &[String]) -> Result<Vec<Certificate>, String> {
     Ok(out)
 }
 
-fn load_key(path: &str) -> Result<rsa::RsaPrivateKey, String> {
+fn load_key(path: &str) -> Result<rsa::PrivateKey, String> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
@@ -80,8 +80,8 @@ fn load_key(path: &str) -> Result<rsa::RsaPrivateKey, String> {
         .find("-----BEGIN")
         .ok_or(format!("{path}: no PEM block"))?;
     let pem = &pem[start..];
-    rsa::RsaPrivateKey::from_pkcs8_pem(pem)
-        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
+    rsa::PrivateKey::from_pkcs8_pem(pem)
+        .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
         .map_err(|e| format!("{path}: not an RSA private key: {e}"))
 }
 

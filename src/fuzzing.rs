@@ -48,9 +48,9 @@ const FUZZ_MAX_PBKDF2_ITERATIONS: u32 = 10_000;
 
 /// The fixed keys and certificates, parsed once.
 struct Fixture {
-    ca_key: rsa::RsaPrivateKey,
+    ca_key: rsa::PrivateKey,
     ca_cert: Certificate,
-    client_key: rsa::RsaPrivateKey,
+    client_key: rsa::PrivateKey,
     client_cert: Certificate,
     transaction_id: TransactionId,
     nonce: Nonce,
@@ -64,9 +64,9 @@ fn fixture() -> Option<&'static Fixture> {
         .get_or_init(|| {
             use rsa::pkcs8::DecodePrivateKey;
             Some(Fixture {
-                ca_key: rsa::RsaPrivateKey::from_pkcs8_pem(CA_KEY_PEM).ok()?,
+                ca_key: rsa::PrivateKey::from_pkcs8_pem(CA_KEY_PEM).ok()?,
                 ca_cert: Certificate::from_pem(CA_CERT_PEM).ok()?,
-                client_key: rsa::RsaPrivateKey::from_pkcs8_pem(CLIENT_KEY_PEM).ok()?,
+                client_key: rsa::PrivateKey::from_pkcs8_pem(CLIENT_KEY_PEM).ok()?,
                 client_cert: Certificate::from_pem(CLIENT_CERT_PEM).ok()?,
                 transaction_id: TransactionId::new(TRANSACTION_ID).ok()?,
                 nonce: Nonce::from_bytes(&[0x5c; Nonce::LEN]).ok()?,

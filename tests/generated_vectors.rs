@@ -28,9 +28,9 @@ fn cert(name: &str) -> Certificate {
     Certificate::load_pem_chain(&pem).unwrap().remove(0)
 }
 
-fn rsa_key(name: &str) -> rsa::RsaPrivateKey {
+fn rsa_key(name: &str) -> rsa::PrivateKey {
     use rsa::pkcs8::DecodePrivateKey;
-    rsa::RsaPrivateKey::from_pkcs8_pem(std::str::from_utf8(&read(name)).unwrap()).unwrap()
+    rsa::PrivateKey::from_pkcs8_pem(std::str::from_utf8(&read(name)).unwrap()).unwrap()
 }
 
 fn open(name: &str) -> scep::message::VerifiedMessage {

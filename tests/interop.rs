@@ -205,8 +205,8 @@ fn public_key_of(path: &Path) -> SubjectPublicKeyInfoOwned {
     let der = {
         use rsa::pkcs1::DecodeRsaPrivateKey;
         use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
-        let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
-            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem));
+        let key = rsa::PrivateKey::from_pkcs8_pem(&pem)
+            .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(&pem));
         match key {
             Ok(k) => k.to_public_key().to_public_key_der().unwrap().into_vec(),
             Err(_) => {

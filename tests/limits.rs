@@ -20,9 +20,9 @@ fn cert(name: &str) -> Certificate {
     Certificate::load_pem_chain(&read(name)).unwrap().remove(0)
 }
 
-fn rsa_key(name: &str) -> rsa::RsaPrivateKey {
+fn rsa_key(name: &str) -> rsa::PrivateKey {
     use rsa::pkcs8::DecodePrivateKey;
-    rsa::RsaPrivateKey::from_pkcs8_pem(std::str::from_utf8(&read(name)).unwrap()).unwrap()
+    rsa::PrivateKey::from_pkcs8_pem(std::str::from_utf8(&read(name)).unwrap()).unwrap()
 }
 
 fn open(name: &str) -> VerifiedMessage {
@@ -53,7 +53,7 @@ fn options(limits: Limits) -> DecryptOptions {
 }
 
 /// The CA's key, for the sealed requests.
-fn ca_key_and_cert() -> (rsa::RsaPrivateKey, Certificate) {
+fn ca_key_and_cert() -> (rsa::PrivateKey, Certificate) {
     (rsa_key("ca.key.pem"), cert("ca.pem"))
 }
 

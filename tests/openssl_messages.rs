@@ -99,7 +99,7 @@ fn write_pem_cert(path: &Path, cert: &Certificate) {
     std::fs::write(path, cert.to_pem(der::pem::LineEnding::LF).unwrap()).unwrap();
 }
 
-fn write_rsa_key(path: &Path, key: &rsa::RsaPrivateKey) {
+fn write_rsa_key(path: &Path, key: &rsa::PrivateKey) {
     use rsa::pkcs8::EncodePrivateKey;
     std::fs::write(
         path,
@@ -108,8 +108,8 @@ fn write_rsa_key(path: &Path, key: &rsa::RsaPrivateKey) {
     .unwrap();
 }
 
-fn rsa_party(cn: &str) -> Party<rsa::RsaPrivateKey> {
-    party(rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap(), cn)
+fn rsa_party(cn: &str) -> Party<rsa::PrivateKey> {
+    party(rsa::PrivateKey::new(&mut rng(), 2048).unwrap(), cn)
 }
 
 fn ec_party(cn: &str) -> Party<p256::ecdsa::SigningKey> {

@@ -67,12 +67,12 @@ fn pair_dir(pair: &str) -> Option<PathBuf> {
     }
 }
 
-fn rsa_key(path: &Path) -> rsa::RsaPrivateKey {
+fn rsa_key(path: &Path) -> rsa::PrivateKey {
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     let pem = std::fs::read_to_string(path).expect("key file");
-    rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
-        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem))
+    rsa::PrivateKey::from_pkcs8_pem(&pem)
+        .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(&pem))
         .expect("RSA key")
 }
 

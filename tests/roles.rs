@@ -65,8 +65,8 @@ fn csr(key: &dyn MessageSigner, cn: &str, challenge: &str) -> scep::asn1::CertRe
 }
 
 /// A fresh RSA-2048 key and its self-signed signer certificate for `cn`.
-fn self_signed_rsa(cn: &str, now: SystemTime) -> (rsa::RsaPrivateKey, Certificate) {
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+fn self_signed_rsa(cn: &str, now: SystemTime) -> (rsa::PrivateKey, Certificate) {
+    let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     let name = Name::from_str(cn).unwrap();
     let id =
         Identity::self_signed(&key, &name, now, Duration::from_secs(3600), &mut rng()).unwrap();
@@ -205,7 +205,7 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     .unwrap();
 
     // Renewal, announced: a RenewalReq signed with the issued certificate, no challenge.
-    let new_key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let new_key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     let renewing = Identity::new(cert.clone(), &key).unwrap();
     let mut r = Enrollment::new(
         &info,
@@ -517,7 +517,7 @@ fn discovery_pins_and_identities_are_checked() {
     discover(&mut ca, &cfg);
 
     // Half an identity is a typed error, and so is somebody else's key.
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     let cert = ca.current.cert.clone();
     assert!(matches!(
         Identity::from_parts(Some(cert.clone()), None),
@@ -541,7 +541,7 @@ fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let now = SystemTime::now();
     let ra = |cn: &str, usage: KeyUsages| -> Certificate {
-        let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+        let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
         let name = Name::from_str(cn).unwrap();
         let spki = key.public_key_info().unwrap();
         let mut extensions: Vec<_> = end_entity_extensions(&name, &spki, None)
@@ -642,7 +642,7 @@ fn server_decrypts_with_the_key_a_request_is_addressed_to_during_rollover() {
     )
     .unwrap();
     // A client that still encrypts to the old CA certificate.
-    let key = rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap();
+    let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     let now = SystemTime::now();
     let id = Identity::self_signed(
         &key,

@@ -46,21 +46,21 @@ fn self_signed<K: MessageSigner>(key: K, subject: &str) -> Party<K> {
     Party { key, cert }
 }
 
-fn ca() -> &'static Party<rsa::RsaPrivateKey> {
-    static CA: OnceLock<Party<rsa::RsaPrivateKey>> = OnceLock::new();
+fn ca() -> &'static Party<rsa::PrivateKey> {
+    static CA: OnceLock<Party<rsa::PrivateKey>> = OnceLock::new();
     CA.get_or_init(|| {
         self_signed(
-            rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap(),
+            rsa::PrivateKey::new(&mut rng(), 2048).unwrap(),
             "CN=Round Trip CA",
         )
     })
 }
 
-fn rsa_client() -> &'static Party<rsa::RsaPrivateKey> {
-    static C: OnceLock<Party<rsa::RsaPrivateKey>> = OnceLock::new();
+fn rsa_client() -> &'static Party<rsa::PrivateKey> {
+    static C: OnceLock<Party<rsa::PrivateKey>> = OnceLock::new();
     C.get_or_init(|| {
         self_signed(
-            rsa::RsaPrivateKey::new(&mut rng(), 2048).unwrap(),
+            rsa::PrivateKey::new(&mut rng(), 2048).unwrap(),
             "CN=rsa client",
         )
     })

@@ -127,9 +127,7 @@ fn smallstep_pkcsreq_verifies_decrypts_and_yields_the_apple_csr() {
         use rsa::pkcs8::DecodePublicKey;
         use rsa::traits::PublicKeyParts;
         let spki = der::Encode::to_der(&details.public_key).unwrap();
-        rsa::RsaPublicKey::from_public_key_der(&spki)
-            .unwrap()
-            .size()
+        rsa::PublicKey::from_public_key_der(&spki).unwrap().size()
     };
     assert_eq!(modulus, 128, "RSA-1024 key in the Apple CSR");
 }

@@ -29,7 +29,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A CA key and its self-signed certificate.
 pub struct CaKey {
-    pub key: Arc<rsa::RsaPrivateKey>,
+    pub key: Arc<rsa::PrivateKey>,
     pub cert: Certificate,
 }
 
@@ -37,7 +37,7 @@ impl CaKey {
     /// A fresh RSA-2048 CA named `name`, valid 10 years from `now`.
     pub fn generate(name: &str, now: SystemTime) -> Result<Self, BoxError> {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let key = rsa::RsaPrivateKey::new(&mut rng, 2048)?;
+        let key = rsa::PrivateKey::new(&mut rng, 2048)?;
         let name = Name::from_str(name)?;
         let extensions = vec![
             (&BasicConstraints {

@@ -3,10 +3,10 @@
 //! Signing goes through [`MessageSigner`] and key-transport decryption through
 //! [`KeyDecryptor`], so that a key held in an HSM, a TPM or a cloud KMS can be used without
 //! this crate seeing it. Both are implemented for the RustCrypto key types:
-//! [`rsa::RsaPrivateKey`] and [`p256::ecdsa::SigningKey`].
+//! [`rsa::PrivateKey`] and [`p256::ecdsa::SigningKey`].
 
 use der::{Decode, Encode};
-use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, PrivateKey, PublicKey};
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::error::{AlgorithmError, CryptoError, Error, Result};
@@ -37,13 +37,13 @@ pub trait KeyDecryptor {
     /// Decrypts the `encryptedKey` of a KeyTransRecipientInfo.
     ///
     /// Implementations should use implicit rejection (return a deterministic synthetic key
-    /// instead of an error on bad padding), as `rsa::RsaPrivateKey` does; the pipeline treats
+    /// instead of an error on bad padding), as `rsa::PrivateKey` does; the pipeline treats
     /// an error and a wrong key the same way in any case.
     fn decrypt_key(&self, encrypted_key: &[u8]) -> Result<Vec<u8>>;
 
     /// The SubjectPublicKeyInfo of the key, to match it to a recipient certificate.
     /// (Named apart from [`MessageSigner::public_key_info`] so that a type implementing
-    /// both, like `rsa::RsaPrivateKey`, needs no disambiguation.)
+    /// both, like `rsa::PrivateKey`, needs no disambiguation.)
     fn recipient_key_info(&self) -> Result<SubjectPublicKeyInfoOwned>;
 }
 
@@ -57,7 +57,7 @@ fn rsa_scheme(digest: DigestAlgorithm) -> Pkcs1v15Sign {
     }
 }
 
-fn rsa_spki(key: &RsaPublicKey) -> Result<SubjectPublicKeyInfoOwned> {
+fn rsa_spki(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned> {
     use rsa::pkcs8::EncodePublicKey;
     let der = key
         .to_public_key_der()
@@ -66,7 +66,7 @@ fn rsa_spki(key: &RsaPublicKey) -> Result<SubjectPublicKeyInfoOwned> {
         .map_err(|e| Error::encode("RSA SubjectPublicKeyInfo", e))
 }
 
-impl MessageSigner for RsaPrivateKey {
+impl MessageSigner for PrivateKey {
     fn key_algorithm(&self) -> KeyAlgorithm {
         KeyAlgorithm::Rsa
     }
@@ -82,7 +82,7 @@ impl MessageSigner for RsaPrivateKey {
     }
 }
 
-impl KeyDecryptor for RsaPrivateKey {
+impl KeyDecryptor for PrivateKey {
     fn decrypt_key(&self, encrypted_key: &[u8]) -> Result<Vec<u8>> {
         self.decrypt(Pkcs1v15Encrypt, encrypted_key)
             .map_err(|_| CryptoError::DecryptionFailed.into())
@@ -158,12 +158,12 @@ pub(crate) fn spki_algorithm(
 }
 
 /// Decodes an RSA public key from a SubjectPublicKeyInfo.
-pub(crate) fn rsa_public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<RsaPublicKey> {
+pub(crate) fn rsa_public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey> {
     use rsa::pkcs8::DecodePublicKey;
     let der = spki
         .to_der()
         .map_err(|e| Error::encode("SubjectPublicKeyInfo", e))?;
-    RsaPublicKey::from_public_key_der(&der).map_err(|e| Error::decode("RSA public key", e))
+    PublicKey::from_public_key_der(&der).map_err(|e| Error::decode("RSA public key", e))
 }
 
 /// Verifies `signature` over the hash `hashed` (computed with `digest`) with the public key

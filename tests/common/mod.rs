@@ -38,12 +38,12 @@ pub fn shared_cert(rel: &str) -> Option<scep::Certificate> {
 }
 
 /// Reads an RSA private key (PKCS #8 or PKCS #1 PEM) under `../shared`.
-pub fn shared_rsa_key(rel: &str) -> Option<rsa::RsaPrivateKey> {
+pub fn shared_rsa_key(rel: &str) -> Option<rsa::PrivateKey> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     let pem = shared_text(rel)?;
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
-        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem))
+    let key = rsa::PrivateKey::from_pkcs8_pem(&pem)
+        .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(&pem))
         .expect("RSA private key PEM");
     Some(key)
 }
