@@ -15,6 +15,10 @@
 //! client getnextca --url URL --out NEXT.pem [--fingerprint HEX]
 //! ```
 //!
+//! Every command that talks to the CA also takes `--ra-marked` (trust RA certificates the
+//! CA issued with an RA extended key usage: Microsoft NDES) or `--ra-fingerprint HEX[,HEX]`
+//! (trust these RA certificates); without, a GetCACert answer with an RA is refused.
+//!
 //! URL is the SCEP URL, e.g. `http://127.0.0.1:8080/scep` (plain HTTP; this example has
 //! no TLS). Keys are PKCS #8 PEM, RSA-2048 or, with `--ecdsa`, P-256 (the CA then encrypts
 //! its reply with the challenge password). Exit status: 0 on success, 3 when the CA
@@ -32,7 +36,7 @@ use scep::asn1::{IssuerAndSerialNumber, SerialNumber};
 use scep::caps::Capabilities;
 use scep::client::{
     CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Identity, Outcome,
-    Query, QueryOutcome, handle_next_ca_response, next_ca_request,
+    Query, QueryOutcome, RaTrust, handle_next_ca_response, next_ca_request,
 };
 use scep::csr::CsrParams;
 use scep::http::HttpRequest;
@@ -51,7 +55,7 @@ struct Args {
     options: Vec<(String, Option<String>)>,
 }
 
-const FLAGS: &[&str] = &["--ecdsa", "--allow-des", "--force-get"];
+const FLAGS: &[&str] = &["--ecdsa", "--allow-des", "--force-get", "--ra-marked"];
 
 impl Args {
     fn parse() -> Result<Self, String> {
@@ -252,6 +256,15 @@ fn config(args: &Args, scep_path: &str) -> Result<ClientConfig, BoxError> {
     if let Some(f) = args.get("--fingerprint") {
         config.ca_pin = Some(Fingerprint::from_hex(f)?);
     }
+    if args.flag("--ra-marked") {
+        config.ra_trust = RaTrust::Marked;
+    } else if let Some(list) = args.get("--ra-fingerprint") {
+        config.ra_trust = RaTrust::Pinned(
+            list.split(',')
+                .map(Fingerprint::from_hex)
+                .collect::<Result<_, _>>()?,
+        );
+    }
     config.decrypt.allow_insecure_single_des = args.flag("--allow-des");
     config.policy.force_get = args.flag("--force-get");
     if let Some(s) = args.get("--poll-interval") {
@@ -267,7 +280,7 @@ fn discover(t: &Transport, config: &ClientConfig) -> Result<CaInfo, BoxError> {
     let mut d = Discovery::new(config.clone());
     while let Some(req) = d.poll_request()? {
         let (status, ct, body) = t.send(&req)?;
-        if let Some(info) = d.handle_response(status, ct.as_deref(), &body)? {
+        if let Some(info) = d.handle_response(status, ct.as_deref(), &body, SystemTime::now())? {
             eprintln!(
                 "CA {} (SHA-256 {}); {} with {}, {}",
                 info.ca.tbs_certificate().subject(),
@@ -444,9 +457,9 @@ fn enroll(args: &Args, renew: bool) -> Result<ExitCode, BoxError> {
 }
 
 fn poll(args: &Args) -> Result<ExitCode, BoxError> {
-    let (t, _) = Transport::new(args.need("--url")?)?;
+    let (t, path) = Transport::new(args.need("--url")?)?;
     let state = args.need("--state")?;
-    let mut enrollment = Enrollment::restore(&std::fs::read(state)?)?;
+    let mut enrollment = Enrollment::restore(&std::fs::read(state)?, &config(args, &path)?)?;
     if let Some(n) = args.get("--max-polls") {
         enrollment.set_poll_limits(
             enrollment.polls().saturating_add(n.parse()?),
@@ -566,8 +579,7 @@ fn run(args: &Args) -> Result<ExitCode, BoxError> {
             let info = discover(&t, &config)?;
             let req = next_ca_request(&info, &config)?;
             let (status, ct, body) = t.send(&req)?;
-            let next =
-                handle_next_ca_response(&info, status, ct.as_deref(), &body, &Default::default())?;
+            let next = handle_next_ca_response(&info, &config, status, ct.as_deref(), &body)?;
             for c in &next.certificates {
                 println!("next: {}", c.tbs_certificate().subject());
             }

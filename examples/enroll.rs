@@ -92,7 +92,9 @@ fn enrol(
     let info = loop {
         let request = discovery.poll_request()?.ok_or("discovery stopped")?;
         let (status, content_type, body) = send(ca, &request)?;
-        if let Some(info) = discovery.handle_response(status, Some(&content_type), &body)? {
+        if let Some(info) =
+            discovery.handle_response(status, Some(&content_type), &body, SystemTime::now())?
+        {
             break info;
         }
     };

@@ -192,6 +192,18 @@ pub fn from_rfc5280(cert: &x509_cert::Certificate) -> Result<Certificate> {
     Certificate::from_der(&der).map_err(|e| Error::decode("Certificate", e))
 }
 
+/// Whether `cert` is within its validity period at `time`: notBefore <= `time` <= notAfter
+/// (RFC 5280 section 4.1.2.5).
+pub fn valid_at(cert: &Certificate, time: SystemTime) -> bool {
+    let validity = cert.tbs_certificate().validity();
+    validity.not_before.to_system_time() <= time && time <= validity.not_after.to_system_time()
+}
+
+/// Whether `cert` is self-issued: its issuer is its subject (RFC 5280 section 3.2).
+pub fn is_self_issued(cert: &Certificate) -> bool {
+    cert.tbs_certificate().issuer() == cert.tbs_certificate().subject()
+}
+
 /// Whether `cert` certifies the public key `spki`.
 pub fn certifies_key(cert: &Certificate, spki: &SubjectPublicKeyInfoOwned) -> bool {
     cert.tbs_certificate().subject_public_key_info() == spki
@@ -291,17 +303,28 @@ pub(crate) fn verify_signature(
 ///
 /// Only the signature is checked: names, validity and extensions are the caller's policy.
 pub fn verify_issued_by(cert: &Certificate, issuer_key: &SubjectPublicKeyInfoOwned) -> Result<()> {
+    verify_issued_by_allowing(cert, issuer_key, &DigestAlgorithm::ALL)
+}
+
+/// [`verify_issued_by`], refusing a signature whose digest is not in `allowed` with
+/// [`PolicyError::DigestNotAllowed`](crate::error::PolicyError::DigestNotAllowed) before
+/// checking it.
+pub(crate) fn verify_issued_by_allowing(
+    cert: &Certificate,
+    issuer_key: &SubjectPublicKeyInfoOwned,
+    allowed: &[DigestAlgorithm],
+) -> Result<()> {
+    const ELEMENT: &str = "Certificate.signatureAlgorithm";
+    let alg = &cert.signature_algorithm().oid;
+    let (_, digest) = crate::pipeline::algorithms::signature_algorithm(ELEMENT, alg)?;
+    if let Some(digest) = digest {
+        digest.require_allowed(allowed, ELEMENT)?;
+    }
     let tbs = cert
         .tbs_certificate()
         .to_der()
         .map_err(|e| Error::encode("TBSCertificate", e))?;
-    verify_signature(
-        "Certificate.signatureAlgorithm",
-        &tbs,
-        &cert.signature_algorithm().oid,
-        cert.signature(),
-        issuer_key,
-    )
+    verify_signature(ELEMENT, &tbs, alg, cert.signature(), issuer_key)
 }
 
 #[cfg(test)]

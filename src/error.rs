@@ -101,8 +101,10 @@ pub enum CryptoError {
     BadSignature,
     /// The messageDigest attribute does not equal the digest of the encapsulated content.
     MessageDigestMismatch,
-    /// The content could not be decrypted: wrong key, wrong password, corrupted key or
-    /// bad padding. Deliberately one kind for all of these (no padding oracle).
+    /// The content could not be decrypted, or what it decrypted to could not be read: a
+    /// wrong key or password, a corrupted key, bad padding, or a payload that does not
+    /// decode or exceeds a limit once decrypted. Deliberately one kind for all of these,
+    /// reached after the same work, with nothing decrypted in it (no padding oracle).
     DecryptionFailed,
     /// None of the message's RecipientInfos is addressed to the key or password given.
     NoMatchingRecipient,
@@ -145,6 +147,10 @@ pub enum ProtocolError {
     UnexpectedResponse(&'static str),
     /// The request's senderNonce was seen before: a replayed request.
     ReplayedNonce,
+    /// More than one RecipientInfo of an envelope is addressed to the key or password
+    /// (the text names the kind). Only one is ever tried: each would cost a private-key
+    /// operation or a PBKDF2 derivation.
+    DuplicateRecipient(&'static str),
 }
 
 /// Policy refusals.
@@ -161,9 +167,21 @@ pub enum PolicyError {
     NotSupportedByCa(&'static str),
     /// No certificate of the GetCACert answer has the pinned fingerprint.
     CaPinMismatch,
-    /// A certificate of the GetCACert answer does not chain to the (pinned) CA; the text
-    /// names its subject.
-    UntrustedCertificate(String),
+    /// A certificate of the GetCACert answer is not trusted.
+    UntrustedCertificate {
+        /// Its subject.
+        subject: String,
+        /// Why.
+        reason: Distrust,
+    },
+    /// A signature received uses a digest the policy does not allow
+    /// (`caps::Policy::allowed_digests` applies to what is received too).
+    DigestNotAllowed {
+        /// The digest.
+        digest: crate::DigestAlgorithm,
+        /// Where it was found.
+        element: &'static str,
+    },
     /// The request is still PENDING after the configured number of polls.
     PollLimitReached {
         /// The number of polls made.
@@ -171,6 +189,40 @@ pub enum PolicyError {
     },
     /// The request is still PENDING after the configured maximum polling time.
     PollTimeExceeded,
+    /// A renewal is not authorised (see `server::Received::check_renewal`).
+    RenewalRefused(RenewalRefusal),
+}
+
+/// Why a certificate of a GetCACert answer is not trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Distrust {
+    /// No trusted CA certificate issued it (its issuer's name and its signature).
+    NoTrustedIssuer,
+    /// It is expired, or not yet valid, at the time given.
+    NotValidNow,
+    /// Its issuer's path length constraint leaves no room for another CA certificate.
+    PathLengthExceeded,
+    /// Its signature uses a digest the policy does not allow.
+    DigestNotAllowed,
+    /// It is not a CA certificate and the client does not trust it as an RA
+    /// (`client::ClientConfig::ra_trust`).
+    NotTrustedAsRa,
+}
+
+/// Why a renewal is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RenewalRefusal {
+    /// The signer certificate was not issued by this CA.
+    NotIssuedByCa,
+    /// The signer certificate was issued by this CA but is expired, or not yet valid.
+    SignerNotValid,
+    /// The CSR asks for another subject than the signer certificate's.
+    SubjectChanged,
+    /// The CSR carries another key than the signer certificate's, and re-keying is not
+    /// allowed.
+    KeyChanged,
 }
 
 /// Errors in the HTTP request/response shapes.
@@ -302,7 +354,8 @@ impl fmt::Display for CryptoError {
                 "the messageDigest attribute does not match the digest of the content",
             ),
             CryptoError::DecryptionFailed => f.write_str(
-                "the content could not be decrypted (wrong key or password, or corrupted data)",
+                "the content could not be decrypted and read (wrong key or password, or \
+                 corrupted data)",
             ),
             CryptoError::NoMatchingRecipient => {
                 f.write_str("no RecipientInfo is addressed to the given key or password")
@@ -344,6 +397,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::ReplayedNonce => {
                 f.write_str("the senderNonce was seen before: a replayed request")
             }
+            ProtocolError::DuplicateRecipient(kind) => write!(
+                f,
+                "more than one {kind} of the envelope is addressed to the key or password"
+            ),
         }
     }
 }
@@ -366,8 +423,11 @@ impl fmt::Display for PolicyError {
             PolicyError::CaPinMismatch => {
                 f.write_str("no CA certificate has the pinned fingerprint")
             }
-            PolicyError::UntrustedCertificate(subject) => {
-                write!(f, "the certificate {subject} does not chain to the trusted CA")
+            PolicyError::UntrustedCertificate { subject, reason } => {
+                write!(f, "the certificate {subject} is not trusted: {reason}")
+            }
+            PolicyError::DigestNotAllowed { digest, element } => {
+                write!(f, "{digest} in {element} is not allowed by the policy")
             }
             PolicyError::PollLimitReached { polls } => {
                 write!(f, "still PENDING after {polls} polls")
@@ -375,7 +435,37 @@ impl fmt::Display for PolicyError {
             PolicyError::PollTimeExceeded => {
                 f.write_str("still PENDING after the maximum polling time")
             }
+            PolicyError::RenewalRefused(reason) => write!(f, "renewal refused: {reason}"),
         }
+    }
+}
+
+impl fmt::Display for Distrust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Distrust::NoTrustedIssuer => "it does not chain to the trusted CA",
+            Distrust::NotValidNow => "it is expired or not yet valid",
+            Distrust::PathLengthExceeded => "its issuer's path length constraint is exceeded",
+            Distrust::DigestNotAllowed => "its signature's digest is not allowed by the policy",
+            Distrust::NotTrustedAsRa => {
+                "it is not a CA certificate and RAs are not trusted (ClientConfig::ra_trust)"
+            }
+        })
+    }
+}
+
+impl fmt::Display for RenewalRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RenewalRefusal::NotIssuedByCa => "the signer certificate was not issued by this CA",
+            RenewalRefusal::SignerNotValid => "the signer certificate is expired or not yet valid",
+            RenewalRefusal::SubjectChanged => {
+                "the request's subject is not the signer certificate's"
+            }
+            RenewalRefusal::KeyChanged => {
+                "the request's key is not the signer certificate's, and re-keying is not allowed"
+            }
+        })
     }
 }
 

@@ -20,6 +20,7 @@ use der::{Decode, DecodePem, Encode};
 use crate::asn1::{CertReq, Certificate, CertificateList};
 use crate::attributes::ScepAttributes;
 use crate::caps::{Capabilities, Policy, negotiate};
+use crate::client::{CaInfo, ClientConfig, Fingerprint, RaTrust};
 use crate::http::{self, HttpRequest, Method, Operation, ServerLimits};
 use crate::limits::Limits;
 use crate::message::{
@@ -369,6 +370,9 @@ fn cert_rep_client_trace(data: &[u8]) -> Trace {
 /// content types, and [`NextCaCertificates::open`] against the sealed CA certificate.
 /// A parsed list is sent again with [`CaCertificates::to_response`] and parsed again: the
 /// same certificates (as a set when there are several: a certs-only SignedData is a SET).
+/// The certificates then go through the client's trust decisions ([`CaInfo::new`]):
+/// pinned to the sealed CA and to the answer's first certificate, without a pin, with
+/// each [`RaTrust`], at a time inside the sealed CA's validity.
 pub fn ca_certs(data: &[u8]) {
     ca_certs_trace(data);
 }
@@ -385,6 +389,9 @@ fn ca_certs_trace(data: &[u8]) -> Trace {
             continue;
         };
         t.decoded = true;
+        if let (None, Some(fx)) = (content_type, fixture()) {
+            trust_decisions(fx, &parsed.certificates, &mut t);
+        }
         let Ok((content_type, body)) = parsed.to_response() else {
             continue;
         };
@@ -408,6 +415,46 @@ fn ca_certs_trace(data: &[u8]) -> Trace {
         t.payload = !next.certificates.is_empty();
     }
     t
+}
+
+/// [`CaInfo::new`] over `certificates` under several pins and RA policies.
+fn trust_decisions(fx: &Fixture, certificates: &[Certificate], t: &mut Trace) {
+    let now = fx
+        .ca_cert
+        .tbs_certificate()
+        .validity()
+        .not_before
+        .to_system_time()
+        .checked_add(std::time::Duration::from_secs(86400))
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let first = certificates
+        .first()
+        .and_then(|c| Fingerprint::sha256(c).ok());
+    let pins = [Fingerprint::sha256(&fx.ca_cert).ok(), first.clone(), None];
+    for pin in pins {
+        for ra_trust in [
+            RaTrust::None,
+            RaTrust::Marked,
+            RaTrust::Pinned(first.iter().cloned().collect()),
+        ] {
+            let mut config = ClientConfig::new("/scep");
+            config.ca_pin = pin.clone();
+            config.ra_trust = ra_trust;
+            if let Ok(info) = CaInfo::new(
+                Capabilities::scep_standard(),
+                certificates.to_vec(),
+                &config,
+                now,
+            ) {
+                t.verified = true;
+                // What the trust decision gave is among the certificates it was given.
+                let given = |c: &Certificate| certificates.contains(c);
+                if !(given(&info.ca) && given(&info.recipient) && info.signers.iter().all(given)) {
+                    oracle("trusted certificates", "among the answer", "not among it");
+                }
+            }
+        }
+    }
 }
 
 /// A GetCACaps response body (the `caps` target): [`Capabilities::from_bytes`]; the

@@ -27,13 +27,24 @@ pub struct Limits {
     /// `"signed attributes"`, `"unsigned attributes"`, `"CSR attributes"`.
     pub max_attributes: usize,
     /// Maximum number of RecipientInfos in an EnvelopedData. Default 16. `"recipients"`.
+    /// (Whatever their number, only the one addressed to the key is tried, and an
+    /// envelope with two addressed to it is refused.)
     pub max_recipients: usize,
-    /// Maximum size in octets of a PKCS #10 request in a PKCSReq or RenewalReq (after BER
-    /// normalisation). Default 64 KiB. `"CSR size"`.
+    /// Maximum size in octets of a request's payload: the PKCS #10 request of a PKCSReq or
+    /// RenewalReq, the IssuerAndSubject or IssuerAndSerialNumber of the others. Default
+    /// 64 KiB. Checked twice: before decrypting, on the ciphertext (refused when even its
+    /// smallest possible plaintext, all but one block, is larger), as `"CSR size"` or
+    /// `"request payload size"`; and after decrypting and BER normalisation, exactly,
+    /// where exceeding it is the one
+    /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed) of
+    /// every failure after key transport (a distinct error there would tell an attacker
+    /// the length of the padding).
     pub max_csr_size: usize,
     /// Maximum PBKDF2 iteration count accepted in a PasswordRecipientInfo, checked before
-    /// deriving the key, so that a message cannot make the receiver spin. Default
-    /// 1 000 000. `"PBKDF2 iterations"`.
+    /// deriving the key, so that a message cannot make the receiver spin. Only one
+    /// PasswordRecipientInfo of an envelope is ever tried (an envelope with several is
+    /// refused), so this is the PBKDF2 budget of the whole envelope. Default 1 000 000
+    /// (above the 600 000 this crate seals with). `"PBKDF2 iterations"`.
     pub max_pbkdf2_iterations: u32,
 }
 

@@ -96,3 +96,6 @@ pub const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
 pub const SUBJECT_ALT_NAME: Oid = Oid::new_unwrap("2.5.29.17");
 /// id-ce-basicConstraints.
 pub const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
+/// id-kp-cmcRA (RFC 6402 section 2.10): the extended key usage of a CMC registration
+/// authority, which marks an RA certificate.
+pub const ID_KP_CMC_RA: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.28");

@@ -4,45 +4,56 @@
 //!
 //! The order matters for a server exposed to anyone: the pkiMessage is parsed and its
 //! signature verified, and the senderNonce checked against a bounded replay cache, before
-//! any RSA decryption. A nonce seen before is refused with a FAILURE CertRep; only a
-//! byte-identical retransmission can be let through, with
-//! [`ServerConfig::accept_retransmissions`]. The application then looks at [`Received`]
-//! (message type, transaction ID, signer certificate, whether this CA issued it — a
-//! renewal) and decides whether to [`Server::decrypt`] it; it answers with
-//! [`Server::reply`].
+//! any RSA decryption. What does not verify, and a nonce seen before, is refused without
+//! any private-key operation (HTTP 400); only a byte-identical retransmission can be let
+//! through, with [`ServerConfig::accept_retransmissions`]. The application then looks at
+//! [`Received`] (message type, transaction ID, signer certificate and
+//! [`SignerKind`]: self-signed, issued by this CA and valid now — a renewal —, or other)
+//! and decides whether to [`Server::decrypt`] it; it answers with [`Server::reply`], or
+//! with [`Server::refuse`] for an error, which tells the peer only a failInfo and a fixed
+//! text.
 //!
 //! ```no_run
 //! # fn demo(server: &mut scep::server::Server, method: &str, query: &str, body: &[u8])
 //! # -> Result<scep::http::HttpResponse, scep::Error> {
 //! use scep::message::{CertRepContent, RequestContent};
-//! use scep::server::Incoming;
+//! use scep::server::{Incoming, RenewalPolicy};
 //! let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-//! Ok(match server.handle_request(method, query, body, &mut rng) {
+//! let now = std::time::SystemTime::now();
+//! Ok(match server.handle_request(method, query, body, now, &mut rng) {
 //!     Incoming::Respond(response) => response,
-//!     Incoming::PkiOperation(mut received) => {
-//!         let reply = match server.decrypt(&mut received)? {
-//!             RequestContent::PkcsReq(csr) => {
-//!                 // check the challenge password, issue a certificate ...
-//!                 # let _ = csr;
-//!                 CertRepContent::Pending
+//!     Incoming::PkiOperation(mut received) => match server.decrypt(&mut received) {
+//!         Err(e) => server.refuse(&received, &e, &mut rng)?,
+//!         Ok(RequestContent::PkcsReq(csr)) if received.signed_with_csr_key(&csr) => {
+//!             // check the challenge password, issue a certificate ...
+//!             server.reply(&received, CertRepContent::Pending, None, &mut rng)?
+//!         }
+//!         Ok(RequestContent::RenewalReq(csr)) => {
+//!             match received.check_renewal(&csr, &RenewalPolicy::default()) {
+//!                 Err(e) => server.refuse(&received, &e, &mut rng)?,
+//!                 // check revocation, issue ...
+//!                 Ok(()) => server.reply(&received, CertRepContent::Pending, None, &mut rng)?,
 //!             }
-//!             _ => CertRepContent::failure(scep::FailInfo::BadRequest, None),
-//!         };
-//!         server.reply(&received, reply, None, &mut rng)?
-//!     }
+//!         }
+//!         Ok(_) => {
+//!             let refusal = CertRepContent::failure(scep::FailInfo::BadRequest, None);
+//!             server.reply(&received, refusal, None, &mut rng)?
+//!         }
+//!     },
 //! })
 //! # }
 //! ```
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use rand_core::CryptoRng;
 
-use crate::asn1::Certificate;
+use crate::asn1::{CertReq, Certificate};
 use crate::caps::{Capabilities, Capability};
 use crate::cert::verify_issued_by;
-use crate::error::{CryptoError, Error, ProtocolError, Result};
+use crate::error::{Error, PolicyError, RenewalRefusal, Result};
 use crate::http::{self, HttpResponse, Operation, ServerLimits};
 use crate::limits::Limits;
 use crate::message::{
@@ -133,7 +144,8 @@ pub struct ServerConfig {
     /// The GetCACert answer: one certificate is sent as `application/x-x509-ca-cert`, more
     /// as a certs-only `application/x-x509-ca-ra-cert`.
     pub ca_certificates: Vec<Certificate>,
-    /// The GetNextCACert answer, during a CA rollover.
+    /// The GetNextCACert answer, during a CA rollover. It is signed once, when the
+    /// [`Server`] is made, not per request.
     pub next_ca_certificates: Option<Vec<Certificate>>,
     /// HTTP request limits.
     pub http_limits: ServerLimits,
@@ -152,6 +164,21 @@ pub struct ServerConfig {
     /// answers such a request from the state of its transaction (by transaction ID), as
     /// it would a CertPoll, rather than as a new enrolment.
     pub accept_retransmissions: bool,
+    /// The digest the server signs with (CertReps and the GetNextCACert answer), whatever
+    /// digest a request was signed with: a requester must not choose the digest of the
+    /// CA's signature over data it chose (transactionID, nonces). Default SHA-256; set
+    /// SHA-1 only for clients that cannot verify anything else.
+    pub digest: DigestAlgorithm,
+    /// The PBKDF2 iteration count of the PasswordRecipientInfo a SUCCESS is sealed with
+    /// for requesters whose key cannot decrypt (ECDSA). Default
+    /// [`PBKDF2_ITERATIONS`](crate::pipeline::envelope::PBKDF2_ITERATIONS).
+    pub pbkdf2_iterations: u32,
+    /// Answer a PKIOperation whose signature does not verify, or a replay, with a FAILURE
+    /// CertRep (badMessageCheck, badRequest) signed by the CA, as RFC 8894 section 3.3.2.2
+    /// describes, instead of HTTP 400 with a plain-text reason (default `false`). Such
+    /// a message is not authenticated: answering it costs a CA signature per message
+    /// anyone sends, over a transactionID and nonce the sender chose.
+    pub sign_unverified_failures: bool,
 }
 
 impl ServerConfig {
@@ -166,6 +193,9 @@ impl ServerConfig {
             decrypt: DecryptOptions::default(),
             replay_cache_size: 10_000,
             accept_retransmissions: false,
+            digest: DigestAlgorithm::Sha256,
+            pbkdf2_iterations: crate::pipeline::envelope::PBKDF2_ITERATIONS,
+            sign_unverified_failures: false,
         }
     }
 }
@@ -174,20 +204,60 @@ impl ServerConfig {
 /// answers or has a request to decide on.
 #[derive(Debug)]
 pub enum Incoming {
-    /// Send this response (GetCACaps, GetCACert, GetNextCACert, an error, or a FAILURE
-    /// CertRep for a message that failed verification or was replayed).
+    /// Send this response (GetCACaps, GetCACert, GetNextCACert, or the refusal of a
+    /// PKIOperation that does not decode, does not verify or was replayed).
     Respond(HttpResponse),
     /// A verified PKIOperation for the application to decide on.
     PkiOperation(Box<Received>),
+}
+
+/// Who signed a request, as far as this CA can tell, at the time the request was
+/// handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignerKind {
+    /// A certificate this CA issued (its name and signature check), valid at the time the
+    /// request was handled: a renewal (or re-key) signer.
+    IssuedByCa,
+    /// A certificate this CA issued, but expired (or not yet valid) at that time. It does
+    /// not authorise a renewal.
+    IssuedByCaNotValid,
+    /// A self-issued certificate (issuer = subject) not issued by this CA: what a client
+    /// makes for its initial enrolment (RFC 8894 section 2.3). The message signature
+    /// proves the key; nothing else about the certificate is vouched for.
+    SelfSigned,
+    /// Any other certificate: another CA's (an MDM identity, as Apple devices sign with),
+    /// or one naming this CA as issuer whose signature does not check under its key.
+    Other,
+}
+
+/// What a renewal may change, checked by [`Received::check_renewal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenewalPolicy {
+    /// The CSR's subject must equal the signer certificate's (default `true`): otherwise
+    /// any certificate this CA issued buys a certificate for any name.
+    pub require_same_subject: bool,
+    /// The CSR may carry a key other than the signer certificate's, a re-key (default
+    /// `false`). sscep and certmonger renew with a new key.
+    pub allow_rekey: bool,
+}
+
+impl Default for RenewalPolicy {
+    fn default() -> Self {
+        RenewalPolicy {
+            require_same_subject: true,
+            allow_rekey: false,
+        }
+    }
 }
 
 /// A verified pkiMessage, not yet decrypted.
 #[derive(Debug)]
 pub struct Received {
     verified: VerifiedMessage,
-    signer_issued_by_ca: bool,
+    signer: SignerKind,
     retransmission: bool,
-    digest: DigestAlgorithm,
     cipher: Option<ContentCipher>,
 }
 
@@ -212,9 +282,51 @@ impl Received {
         self.verified.signer()
     }
 
-    /// Whether the signer certificate was issued by this CA (a renewal or re-key).
+    /// Who signed the request (see [`SignerKind`]).
+    pub fn signer_kind(&self) -> SignerKind {
+        self.signer
+    }
+
+    /// Whether the signer certificate was issued by this CA and is valid at the time the
+    /// request was handled ([`SignerKind::IssuedByCa`]): a renewal or re-key signer. It
+    /// says nothing of revocation: look the certificate up in the CA's records.
     pub fn signer_issued_by_ca(&self) -> bool {
-        self.signer_issued_by_ca
+        self.signer == SignerKind::IssuedByCa
+    }
+
+    /// Whether the request is signed with the key of `csr` (the signer certificate
+    /// certifies the CSR's public key). A PKCSReq from a client's self-signed certificate
+    /// is; a server that requires it stops a captured request from being re-signed by
+    /// someone else and issued to them. Apple devices enrolling through MDM sign with an
+    /// MDM identity instead, so a server for them cannot require it.
+    pub fn signed_with_csr_key(&self, csr: &CertReq) -> bool {
+        crate::cert::certifies_key(self.verified.signer(), &csr.info.public_key)
+    }
+
+    /// Checks a renewal (a RenewalReq, or a PKCSReq signed with an existing certificate)
+    /// for `csr` under `policy`: the signer must be a certificate this CA issued, valid
+    /// now ([`SignerKind::IssuedByCa`]), with the CSR's subject (unless the policy
+    /// allows otherwise) and the CSR's key (unless it allows re-keying). Revocation is the
+    /// CA's to check.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::RenewalRefused`] with the reason.
+    pub fn check_renewal(&self, csr: &CertReq, policy: &RenewalPolicy) -> Result<()> {
+        let refuse = |reason| Err(PolicyError::RenewalRefused(reason).into());
+        match self.signer {
+            SignerKind::IssuedByCa => {}
+            SignerKind::IssuedByCaNotValid => return refuse(RenewalRefusal::SignerNotValid),
+            _ => return refuse(RenewalRefusal::NotIssuedByCa),
+        }
+        let signer = self.verified.signer().tbs_certificate();
+        if policy.require_same_subject && signer.subject() != &csr.info.subject {
+            return refuse(RenewalRefusal::SubjectChanged);
+        }
+        if !policy.allow_rekey && !self.signed_with_csr_key(csr) {
+            return refuse(RenewalRefusal::KeyChanged);
+        }
+        Ok(())
     }
 
     /// Whether this exact message was received before (only ever `true` with
@@ -245,6 +357,9 @@ pub struct Server {
     signer_certificate: Certificate,
     decryption_keys: Vec<DecryptionKey>,
     replay: ReplayCache,
+    /// The GetCACert and GetNextCACert answers, made once.
+    ca_response: HttpResponse,
+    next_ca_response: HttpResponse,
 }
 
 impl core::fmt::Debug for Server {
@@ -260,11 +375,17 @@ impl core::fmt::Debug for Server {
     }
 }
 
+/// The refusal of a PKIOperation that is not authenticated: sent as it is, unsigned.
+const REPLAYED: &str = "the senderNonce was seen before: a replayed request";
+
 impl Server {
     /// A server for the CA `ca_certificate` that signs CertReps (and GetNextCACert
     /// answers) with `signer` / `signer_certificate` (the CA itself, or an RA) and
     /// decrypts requests with `decryption_keys` (several during a rollover: the one the
     /// request is addressed to is used).
+    ///
+    /// The GetCACert and GetNextCACert answers are made here, once: answering them
+    /// costs no private-key operation.
     pub fn new(
         config: ServerConfig,
         ca_certificate: Certificate,
@@ -284,6 +405,24 @@ impl Server {
                 ));
             }
         }
+        let (content_type, body) = CaCertificates {
+            certificates: config.ca_certificates.clone(),
+        }
+        .to_response()?;
+        let ca_response = HttpResponse {
+            status: 200,
+            content_type,
+            body,
+        };
+        let next_ca_response = match &config.next_ca_certificates {
+            None => HttpResponse::error(404, "no next CA certificate"),
+            Some(next) => HttpResponse::next_ca_cert(
+                NextCaCertificates {
+                    certificates: next.clone(),
+                }
+                .seal(signer.as_ref(), &signer_certificate, config.digest)?,
+            ),
+        };
         let replay = ReplayCache::new(config.replay_cache_size);
         Ok(Server {
             config,
@@ -292,6 +431,8 @@ impl Server {
             signer_certificate,
             decryption_keys,
             replay,
+            ca_response,
+            next_ca_response,
         })
     }
 
@@ -300,12 +441,18 @@ impl Server {
         &self.config
     }
 
-    /// Handles an HTTP request: `method`, the raw `query` (after `?`) and the `body`.
+    /// Handles an HTTP request: `method`, the raw `query` (after `?`) and the `body`,
+    /// received at `now` (the time a renewal signer's validity is checked at).
+    ///
+    /// A PKIOperation that does not decode, does not verify or was replayed is refused
+    /// here, with HTTP 400 and a plain-text reason (no private-key operation; see
+    /// [`ServerConfig::sign_unverified_failures`]); one that verifies is handed on.
     pub fn handle_request<R: CryptoRng + ?Sized>(
         &mut self,
         method: &str,
         query: &str,
         body: &[u8],
+        now: SystemTime,
         rng: &mut R,
     ) -> Incoming {
         let operation = match http::parse_request(method, query, body, &self.config.http_limits) {
@@ -316,43 +463,18 @@ impl Server {
             Operation::GetCaCaps { .. } => {
                 Incoming::Respond(HttpResponse::ca_caps(&self.config.capabilities))
             }
-            Operation::GetCaCert { .. } => Incoming::Respond(
-                match (CaCertificates {
-                    certificates: self.config.ca_certificates.clone(),
-                })
-                .to_response()
-                {
-                    Ok((content_type, body)) => HttpResponse {
-                        status: 200,
-                        content_type,
-                        body,
-                    },
-                    Err(e) => HttpResponse::error(500, &e.to_string()),
-                },
-            ),
-            Operation::GetNextCaCert { .. } => Incoming::Respond(self.next_ca_response()),
-            Operation::PkiOperation { message } => self.pki_operation(&message, rng),
+            Operation::GetCaCert { .. } => Incoming::Respond(self.ca_response.clone()),
+            Operation::GetNextCaCert { .. } => Incoming::Respond(self.next_ca_response.clone()),
+            Operation::PkiOperation { message } => self.pki_operation(&message, now, rng),
         }
     }
 
-    fn next_ca_response(&self) -> HttpResponse {
-        let Some(next) = &self.config.next_ca_certificates else {
-            return HttpResponse::error(404, "no next CA certificate");
-        };
-        match (NextCaCertificates {
-            certificates: next.clone(),
-        })
-        .seal(
-            self.signer.as_ref(),
-            &self.signer_certificate,
-            DigestAlgorithm::Sha256,
-        ) {
-            Ok(body) => HttpResponse::next_ca_cert(body),
-            Err(e) => HttpResponse::error(500, &e.to_string()),
-        }
-    }
-
-    fn pki_operation<R: CryptoRng + ?Sized>(&mut self, message: &[u8], rng: &mut R) -> Incoming {
+    fn pki_operation<R: CryptoRng + ?Sized>(
+        &mut self,
+        message: &[u8],
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Incoming {
         let limits = self.config.decrypt.limits;
         let received = match PkiMessage::decode(message, &limits) {
             Ok(m) => m,
@@ -361,16 +483,14 @@ impl Server {
         if !received.message_type().is_request() {
             return Incoming::Respond(HttpResponse::error(400, "the pkiMessage is not a request"));
         }
-        let digest = received.digest_algorithm();
         let attributes = received.attributes().clone();
         let verified = match received.verify(&[]) {
             Ok(v) => v,
+            // RFC 8894 section 3.3.2.2: badMessageCheck for a signature that does not
+            // verify; unsigned unless asked for.
             Err(e) => {
-                // RFC 8894 section 3.3.2.2: badMessageCheck for a signature that does not
-                // verify. The reply goes unencrypted (FAILURE carries no envelope).
-                return Incoming::Respond(self.failure_response(
+                return Incoming::Respond(self.unauthenticated(
                     &attributes,
-                    digest,
                     FailInfo::BadMessageCheck,
                     &e.to_string(),
                     rng,
@@ -383,79 +503,92 @@ impl Server {
         };
         let retransmission = check == NonceCheck::Retransmission;
         if check == NonceCheck::Replay || (retransmission && !self.config.accept_retransmissions) {
-            return Incoming::Respond(self.failure_response(
+            // Whoever sends a replay need not hold the signer's key: no more
+            // authenticated than a bad signature.
+            return Incoming::Respond(self.unauthenticated(
                 &attributes,
-                digest,
                 FailInfo::BadRequest,
-                &ProtocolError::ReplayedNonce.to_string(),
+                REPLAYED,
                 rng,
             ));
         }
-        let signer = verified.signer();
-        let signer_issued_by_ca = signer.tbs_certificate().issuer()
-            == self.ca_certificate.tbs_certificate().subject()
-            && verify_issued_by(
-                signer,
-                self.ca_certificate
-                    .tbs_certificate()
-                    .subject_public_key_info(),
-            )
-            .is_ok();
+        let signer = self.signer_kind(verified.signer(), now);
         Incoming::PkiOperation(Box::new(Received {
             verified,
-            signer_issued_by_ca,
+            signer,
             retransmission,
-            digest,
             cipher: None,
         }))
     }
 
-    fn failure_response<R: CryptoRng + ?Sized>(
+    fn signer_kind(&self, signer: &Certificate, now: SystemTime) -> SignerKind {
+        let ca = self.ca_certificate.tbs_certificate();
+        let issued_by_ca = signer.tbs_certificate().issuer() == ca.subject()
+            && verify_issued_by(signer, ca.subject_public_key_info()).is_ok();
+        match (issued_by_ca, crate::cert::valid_at(signer, now)) {
+            (true, true) => SignerKind::IssuedByCa,
+            (true, false) => SignerKind::IssuedByCaNotValid,
+            (false, _) if crate::cert::is_self_issued(signer) => SignerKind::SelfSigned,
+            (false, _) => SignerKind::Other,
+        }
+    }
+
+    /// The answer to a PKIOperation that is not authenticated: HTTP 400 with `text`, or
+    /// with [`ServerConfig::sign_unverified_failures`] a signed FAILURE.
+    fn unauthenticated<R: CryptoRng + ?Sized>(
         &self,
         attributes: &crate::attributes::ScepAttributes,
-        digest: DigestAlgorithm,
         fail_info: FailInfo,
         text: &str,
         rng: &mut R,
     ) -> HttpResponse {
-        let reply = OutgoingCertRep::reply_to(
+        if !self.config.sign_unverified_failures {
+            return HttpResponse::error(400, text);
+        }
+        OutgoingCertRep::reply_to(
             attributes,
             CertRepContent::failure(fail_info, Some(text.to_owned())),
             rng,
         )
-        .and_then(|r| {
-            let mut params = SealParams::new(self.signer.as_ref(), &self.signer_certificate);
-            params.digest = digest;
-            r.seal(&params, Recipient::Password(b""), rng)
-        });
-        match reply {
-            Ok(der) => HttpResponse::pki_message(der),
-            Err(_) => HttpResponse::error(400, text),
-        }
+        .and_then(|r| r.seal_without_envelope(&self.seal_params()))
+        .map_or_else(
+            |_| HttpResponse::error(400, text),
+            HttpResponse::pki_message,
+        )
+    }
+
+    fn seal_params(&self) -> SealParams<'_> {
+        let mut params = SealParams::new(self.signer.as_ref(), &self.signer_certificate);
+        params.digest = self.config.digest;
+        params.pbkdf2_iterations = self.config.pbkdf2_iterations;
+        params
     }
 
     /// Decrypts the request with the key it is addressed to and decodes its payload.
+    ///
+    /// Only one key is tried: the first of the decryption keys whose certificate the
+    /// envelope names. Every failure from key transport to the decoded payload is one
+    /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed),
+    /// after the same work (see [`VerifiedMessage::request`]); the other errors concern
+    /// what travels in clear.
     pub fn decrypt(&self, received: &mut Received) -> Result<RequestContent> {
-        let mut last = Err(Error::from(CryptoError::NoMatchingRecipient));
-        for k in &self.decryption_keys {
-            let key = EnvelopeKey::Key {
+        let keys: Vec<EnvelopeKey<'_>> = self
+            .decryption_keys
+            .iter()
+            .map(|k| EnvelopeKey::Key {
                 key: k.key.as_ref(),
                 certificate: Some(&k.certificate),
-            };
-            match received.verified.request(key, &self.config.decrypt) {
-                Ok((content, cipher)) => {
-                    received.cipher = Some(cipher);
-                    return Ok(content);
-                }
-                Err(e @ Error::Crypto(CryptoError::NoMatchingRecipient)) => last = Err(e),
-                Err(e) => return Err(e),
-            }
-        }
-        last
+            })
+            .collect();
+        let (content, cipher) = received
+            .verified
+            .request_with_any(&keys, &self.config.decrypt)?;
+        received.cipher = Some(cipher);
+        Ok(content)
     }
 
     /// Builds the CertRep for `received`: recipientNonce = its senderNonce, a fresh
-    /// senderNonce, its transactionID, signed with the request's digest. A SUCCESS is
+    /// senderNonce, its transactionID, signed with [`ServerConfig::digest`]. A SUCCESS is
     /// encrypted to the request's signer certificate when its key is RSA, with the cipher
     /// the client used (DES-EDE3 when that was single DES; AES-128 or DES-EDE3 by the
     /// capabilities when the request was not decrypted); for other keys
@@ -468,6 +601,13 @@ impl Server {
         password: Option<&[u8]>,
         rng: &mut R,
     ) -> Result<HttpResponse> {
+        let mut params = self.seal_params();
+        let reply = OutgoingCertRep::reply_to(received.verified.attributes(), content, rng)?;
+        if !matches!(reply.content, CertRepContent::Success { .. }) {
+            return Ok(HttpResponse::pki_message(
+                reply.seal_without_envelope(&params)?,
+            ));
+        }
         let signer_cert = received.verified.signer();
         let rsa = signer_cert
             .tbs_certificate()
@@ -478,17 +618,12 @@ impl Server {
         let recipient = match (rsa, password) {
             (true, _) => Recipient::Certificate(signer_cert),
             (false, Some(p)) => Recipient::Password(p),
-            (false, None) if !matches!(content, CertRepContent::Success { .. }) => {
-                Recipient::Password(b"")
-            }
             (false, None) => {
                 return Err(Error::key(
                     "the requester's key cannot decrypt: give the challenge password for a PasswordRecipientInfo",
                 ));
             }
         };
-        let mut params = SealParams::new(self.signer.as_ref(), &self.signer_certificate);
-        params.digest = received.digest;
         // The client's cipher, except single DES, which is never produced: a client that
         // sends DES (micromdm's scepclient) gets DES-EDE3, which every such client reads.
         params.cipher = match received.cipher {
@@ -496,10 +631,34 @@ impl Server {
             Some(c) => c,
             None => self.default_cipher(),
         };
-        let reply = OutgoingCertRep::reply_to(received.verified.attributes(), content, rng)?;
         Ok(HttpResponse::pki_message(
             reply.seal(&params, recipient, rng)?,
         ))
+    }
+
+    /// A FAILURE answering `received` for `error` (what [`Server::decrypt`] or the
+    /// application's checks returned): the error's failInfo
+    /// ([`Error::fail_info`], badRequest when it has none) and a fixed text for that
+    /// failInfo, or, for a refused or unknown algorithm, the error's own text (which names
+    /// only the algorithm). Nothing else of the error reaches the peer; log it for the
+    /// operator.
+    pub fn refuse<R: CryptoRng + ?Sized>(
+        &self,
+        received: &Received,
+        error: &Error,
+        rng: &mut R,
+    ) -> Result<HttpResponse> {
+        let fail_info = error.fail_info().unwrap_or(FailInfo::BadRequest);
+        let text = match error {
+            Error::Algorithm(_) => error.to_string(),
+            _ => fail_info.description().to_owned(),
+        };
+        self.reply(
+            received,
+            CertRepContent::failure(fail_info, Some(text)),
+            None,
+            rng,
+        )
     }
 
     fn default_cipher(&self) -> ContentCipher {

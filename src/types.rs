@@ -193,6 +193,19 @@ impl FailInfo {
             FailInfo::Unknown(_) => "unknown",
         }
     }
+
+    /// A fixed, human-readable text for this failInfo (its meaning in RFC 8894 section
+    /// 3.2.1.4), for a failInfoText that tells the peer no more than the failInfo does.
+    pub fn description(self) -> &'static str {
+        match self {
+            FailInfo::BadAlg => "unrecognized or unsupported algorithm",
+            FailInfo::BadMessageCheck => "integrity check failed",
+            FailInfo::BadRequest => "transaction not permitted or supported",
+            FailInfo::BadTime => "the message time was not close enough to the system time",
+            FailInfo::BadCertId => "no certificate could be identified matching the criteria",
+            FailInfo::Unknown(_) => "the request failed",
+        }
+    }
 }
 
 impl fmt::Display for FailInfo {

@@ -1,7 +1,10 @@
 //! Every field of `scep::Limits` is enforced on the decode path: each test takes a sealed
 //! vector that opens with the default limits, lowers one limit just below what the vector
 //! needs (or grows the vector just past the default), and gets `Error::Limit` naming it
-//! (and `Ok` at exactly the limit).
+//! (and `Ok` at exactly the limit). A limit on what is inside an envelope is checked after
+//! decrypting and fails as the one `DecryptionFailed` of everything after key transport
+//! (an error of its own would tell an attacker something of the plaintext); only its
+//! block-size approximation on the ciphertext, checked before decrypting, is a `Limit`.
 
 use std::path::PathBuf;
 
@@ -30,6 +33,14 @@ fn open(name: &str) -> VerifiedMessage {
         .unwrap()
         .verify(&[cert("ca.pem")])
         .unwrap()
+}
+
+#[track_caller]
+fn assert_decryption_failed<T: std::fmt::Debug>(r: Result<T, Error>) {
+    assert_eq!(
+        r.unwrap_err(),
+        Error::Crypto(scep::error::CryptoError::DecryptionFailed)
+    );
 }
 
 #[track_caller]
@@ -157,7 +168,7 @@ fn certificates() {
         key: &key,
         certificate: Some(&client),
     };
-    assert_limit(verified.cert_rep(key, &options(one)), "certificates", 1);
+    assert_decryption_failed(verified.cert_rep(key, &options(one)));
     assert!(
         verified
             .cert_rep(key, &options(with(|l| l.max_certificates = 2)))
@@ -210,10 +221,19 @@ fn csr_size() {
         .unwrap()
         .plaintext
         .len();
+    // AES: the ciphertext is the CSR and 1 to 16 octets of padding.
+    let ciphertext_len = (csr_len / 16 + 1) * 16;
+    // Before decrypting: the smallest plaintext the ciphertext can hold (all but one
+    // block) is over the limit.
+    let below = ciphertext_len - 16 - 1;
     assert_limit(
-        verified.request(key, &options(with(|l| l.max_csr_size = csr_len - 1))),
+        verified.request(key, &options(with(|l| l.max_csr_size = below))),
         "CSR size",
-        csr_len - 1,
+        below,
+    );
+    // After decrypting: one octet over the limit.
+    assert_decryption_failed(
+        verified.request(key, &options(with(|l| l.max_csr_size = csr_len - 1))),
     );
     assert!(
         verified
@@ -302,11 +322,7 @@ fn csr_attributes() {
     };
     // challengePassword and extensionRequest.
     assert_eq!(n, 2);
-    assert_limit(
-        verified.request(key, &options(with(|l| l.max_attributes = n - 1))),
-        "CSR attributes",
-        n - 1,
-    );
+    assert_decryption_failed(verified.request(key, &options(with(|l| l.max_attributes = n - 1))));
     assert!(
         verified
             .request(key, &options(with(|l| l.max_attributes = n)))

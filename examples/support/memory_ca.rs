@@ -1,11 +1,20 @@
 //! An in-memory CA on top of `scep::server`: what `examples/server.rs` serves over HTTP and
 //! what `tests/roles.rs` talks to in-process.
 //!
-//! Policy: a PKCSReq needs the static challenge password, unless it is signed by a
-//! certificate this CA issued (renewal the way certmonger and sscep send it); a RenewalReq
-//! needs a signer this CA issued. With `pending_polls = N`, every enrolment is answered
-//! PENDING until it has been polled N times. GetCert finds certificates this CA issued;
-//! GetCRL answers with a fresh, empty CRL.
+//! Policy ([`CaPolicy`]):
+//! * a PKCSReq signed with the CSR's own key (a client's self-signed certificate) needs the
+//!   static challenge password; one signed by another key is refused, unless
+//!   `allow_foreign_signers` (Apple devices enrolling through MDM sign with an MDM
+//!   identity);
+//! * a RenewalReq, or a PKCSReq signed by a certificate this CA issued (renewal the way
+//!   certmonger and sscep send it), needs that certificate valid now and the same subject
+//!   in the CSR; a new key only with `renewal.allow_rekey` (on by default here: sscep and
+//!   certmonger renew with a new key);
+//! * with `pending_polls = N`, every enrolment is answered PENDING until it has been
+//!   polled N times; a poll must be signed with the key of the request it polls;
+//! * GetCert finds certificates this CA issued; GetCRL answers with a fresh, empty CRL;
+//! * a request that cannot be decrypted or read gets a FAILURE with a fixed text
+//!   (`Server::refuse`).
 
 #![allow(dead_code)]
 
@@ -19,11 +28,14 @@ use scep::asn1::CertReq;
 use scep::caps::{Capabilities, Capability};
 use scep::cert::{CertificateParams, end_entity_extensions, issue, issue_crl, random_serial};
 use scep::message::{CertRepContent, RequestContent};
-use scep::server::{DecryptionKey, Incoming, Received, Server, ServerConfig};
+use scep::server::{
+    DecryptionKey, Incoming, Received, RenewalPolicy, Server, ServerConfig, SignerKind,
+};
 use scep::{DigestAlgorithm, FailInfo, MessageSigner};
 use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -73,6 +85,34 @@ impl CaKey {
     }
 }
 
+/// Who may enrol and renew (see the module documentation).
+#[derive(Debug, Clone, Copy)]
+pub struct CaPolicy {
+    /// What a renewal may change.
+    pub renewal: RenewalPolicy,
+    /// Accept a PKCSReq (with the challenge) signed by a key other than the CSR's.
+    pub allow_foreign_signers: bool,
+}
+
+impl Default for CaPolicy {
+    fn default() -> Self {
+        let mut renewal = RenewalPolicy::default();
+        renewal.allow_rekey = true;
+        CaPolicy {
+            renewal,
+            allow_foreign_signers: false,
+        }
+    }
+}
+
+/// A pending enrolment: the request, how often it was polled, and the key of the
+/// requester, the only one whose polls are answered.
+struct Pending {
+    csr: CertReq,
+    polls: u32,
+    requester: SubjectPublicKeyInfoOwned,
+}
+
 /// The CA's state.
 pub struct MemoryCa {
     pub server: Server,
@@ -80,8 +120,9 @@ pub struct MemoryCa {
     pub next: Option<CaKey>,
     pub challenge: String,
     pub pending_polls: u32,
+    pub policy: CaPolicy,
     issued: Vec<Certificate>,
-    pending: HashMap<String, (CertReq, u32)>,
+    pending: HashMap<String, Pending>,
 }
 
 /// The capabilities the example server announces.
@@ -141,6 +182,7 @@ impl MemoryCa {
             next,
             challenge: challenge.to_owned(),
             pending_polls,
+            policy: CaPolicy::default(),
             issued: Vec::new(),
             pending: HashMap::new(),
         })
@@ -199,23 +241,60 @@ impl MemoryCa {
         Ok(CertRepContent::issued(vec![cert]))
     }
 
-    /// One poll of the pending transaction `tid`: SUCCESS after `pending_polls` of them.
-    fn poll(&mut self, tid: &str) -> Result<CertRepContent, BoxError> {
-        Ok(match self.pending.remove(tid) {
-            None => CertRepContent::failure(
-                FailInfo::BadCertId,
-                Some("no pending request with this transaction ID".into()),
-            ),
-            Some((csr, polls)) => {
-                let polls = polls + 1;
+    /// One poll of the pending transaction `tid` by `received`'s signer: SUCCESS after
+    /// `pending_polls` of them. A poll signed by another key than the request's is
+    /// answered as one for an unknown transaction.
+    fn poll(&mut self, tid: &str, received: &Received) -> Result<CertRepContent, BoxError> {
+        let requester = received
+            .signer_certificate()
+            .tbs_certificate()
+            .subject_public_key_info();
+        let entry = self.pending.remove(tid);
+        Ok(match entry {
+            Some(p) if &p.requester == requester => {
+                let polls = p.polls + 1;
                 if polls >= self.pending_polls {
-                    self.success(&csr)?
+                    self.success(&p.csr)?
                 } else {
-                    self.pending.insert(tid.to_owned(), (csr, polls));
+                    self.pending.insert(tid.to_owned(), Pending { polls, ..p });
                     CertRepContent::Pending
                 }
             }
+            other => {
+                if let Some(p) = other {
+                    self.pending.insert(tid.to_owned(), p);
+                }
+                CertRepContent::failure(
+                    FailInfo::BadCertId,
+                    Some("no pending request with this transaction ID".into()),
+                )
+            }
         })
+    }
+
+    /// Whether an enrolment request for `csr` is authorised; `Err` with the reason
+    /// otherwise.
+    fn authorise(&self, received: &Received, csr: &CertReq) -> Result<(), String> {
+        let renewal = received.message_type() == scep::MessageType::RenewalReq
+            || matches!(
+                received.signer_kind(),
+                SignerKind::IssuedByCa | SignerKind::IssuedByCaNotValid
+            );
+        if renewal {
+            // A renewal is authorised by the certificate it is signed with, not by the
+            // challenge.
+            return received
+                .check_renewal(csr, &self.policy.renewal)
+                .map_err(|e| e.to_string());
+        }
+        let details = scep::csr::inspect(csr).map_err(|e| e.to_string())?;
+        if details.challenge_password.as_deref() != Some(self.challenge.as_str()) {
+            return Err("wrong challenge password".into());
+        }
+        if !received.signed_with_csr_key(csr) && !self.policy.allow_foreign_signers {
+            return Err("the request must be signed with the key it asks a certificate for".into());
+        }
+        Ok(())
     }
 
     /// Decides on a decrypted request. Returns the CertRep content and, for requesters
@@ -235,36 +314,33 @@ impl MemoryCa {
             RequestContent::PkcsReq(_) | RequestContent::RenewalReq(_)
                 if received.is_retransmission() =>
             {
-                self.poll(&tid)?
+                self.poll(&tid, received)?
             }
             RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) => {
-                let renewal = received.message_type() == scep::MessageType::RenewalReq;
                 if scep::csr::verify(&csr).is_err() {
                     bad_request("the CSR signature does not verify")
+                } else if let Err(reason) = self.authorise(received, &csr) {
+                    bad_request(&reason)
+                } else if self.pending_polls > 0 {
+                    let requester = received
+                        .signer_certificate()
+                        .tbs_certificate()
+                        .subject_public_key_info()
+                        .clone();
+                    self.pending.insert(
+                        tid,
+                        Pending {
+                            csr,
+                            polls: 0,
+                            requester,
+                        },
+                    );
+                    CertRepContent::Pending
                 } else {
-                    let details = scep::csr::inspect(&csr)?;
-                    let challenge_ok =
-                        details.challenge_password.as_deref() == Some(self.challenge.as_str());
-                    let authorised = if renewal {
-                        received.signer_issued_by_ca()
-                    } else {
-                        challenge_ok || received.signer_issued_by_ca()
-                    };
-                    if !authorised {
-                        bad_request(if renewal {
-                            "renewal must be signed by a certificate this CA issued"
-                        } else {
-                            "wrong challenge password"
-                        })
-                    } else if self.pending_polls > 0 {
-                        self.pending.insert(tid, (csr, 0));
-                        CertRepContent::Pending
-                    } else {
-                        self.success(&csr)?
-                    }
+                    self.success(&csr)?
                 }
             }
-            RequestContent::CertPoll(_) => self.poll(&tid)?,
+            RequestContent::CertPoll(_) => self.poll(&tid, received)?,
             RequestContent::GetCert(ias) => match self.issued.iter().find(|c| ias.matches(c)) {
                 Some(c) => CertRepContent::issued(vec![c.clone()]),
                 None => CertRepContent::failure(FailInfo::BadCertId, None),
@@ -294,21 +370,18 @@ impl MemoryCa {
         body: &[u8],
     ) -> Result<scep::http::HttpResponse, BoxError> {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let mut received = match self.server.handle_request(method, query, body, &mut rng) {
+        let now = SystemTime::now();
+        let mut received = match self
+            .server
+            .handle_request(method, query, body, now, &mut rng)
+        {
             Incoming::PkiOperation(received) => received,
             Incoming::Respond(r) => return Ok(r),
         };
         let content = match self.server.decrypt(&mut received) {
             Ok(c) => c,
-            Err(e) => {
-                let fail = e.fail_info().unwrap_or(FailInfo::BadRequest);
-                return Ok(self.server.reply(
-                    &received,
-                    CertRepContent::failure(fail, Some(e.to_string())),
-                    None,
-                    &mut rng,
-                )?);
-            }
+            // A failInfo and a fixed text: nothing of the error reaches the peer.
+            Err(e) => return Ok(self.server.refuse(&received, &e, &mut rng)?),
         };
         let (reply, password) = self.decide(&received, content)?;
         Ok(self.server.reply(

@@ -1,17 +1,17 @@
 //! Start-up: GetCACaps, then GetCACert, and what they say about the CA.
 
-use der::Decode;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use std::time::SystemTime;
 
-use super::{ClientConfig, Fingerprint};
+use x509_cert::ext::pkix::KeyUsages;
+
+use super::ClientConfig;
+use super::trust::{self, allows};
 use crate::asn1::Certificate;
-use crate::caps::{Capabilities, Negotiated, Policy, negotiate};
-use crate::cert::verify_issued_by;
+use crate::caps::{Capabilities, Negotiated, negotiate};
+use crate::cert::is_self_issued;
 use crate::error::{Error, PolicyError, ProtocolError, Result};
 use crate::http::{self, HttpRequest, Method, Operation, OperationKind};
-use crate::limits::Limits;
 use crate::message::CaCertificates;
-use crate::oids;
 
 /// What a client knows about its CA after [`Discovery`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,72 +21,52 @@ pub struct CaInfo {
     pub capabilities: Capabilities,
     /// The negotiated algorithms and transport.
     pub negotiated: Negotiated,
-    /// Every certificate of the GetCACert answer, all chaining to the pinned one.
+    /// Every certificate of the GetCACert answer, each trusted as a CA or an RA.
     pub certificates: Vec<Certificate>,
-    /// The CA that issues our certificates (the pinned certificate, or an intermediate
-    /// below it).
+    /// The CA that issues our certificates (the pinned certificate, or the deepest CA
+    /// certificate below it). Issued certificates must check under its key.
     pub ca: Certificate,
-    /// The certificate requests are encrypted to: an RA certificate with keyEncipherment,
-    /// else one with dataEncipherment, else the CA.
+    /// The certificate requests are encrypted to: a trusted RA certificate with
+    /// keyEncipherment, else one with dataEncipherment, else one without keyUsage, else
+    /// the CA.
     pub recipient: Certificate,
-    /// The certificates a CertRep may be signed by: RA certificates with digitalSignature,
-    /// then the CA.
+    /// The certificates a CertRep (and the GetNextCACert answer) may be signed by: trusted
+    /// RA certificates allowing digitalSignature, then the CA.
     pub signers: Vec<Certificate>,
 }
 
-fn key_usage(cert: &Certificate) -> Option<KeyUsage> {
-    cert.tbs_certificate()
-        .extensions()?
-        .iter()
-        .find(|e| e.extn_id == oids::KEY_USAGE)
-        .and_then(|e| KeyUsage::from_der(e.extn_value.as_bytes()).ok())
-}
-
-fn is_ca(cert: &Certificate) -> bool {
-    cert.tbs_certificate()
-        .extensions()
-        .and_then(|exts| {
-            exts.iter()
-                .find(|e| e.extn_id == oids::BASIC_CONSTRAINTS)
-                .and_then(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
-        })
-        .is_some_and(|bc| bc.ca)
-}
-
-pub(super) fn is_self_issued(cert: &Certificate) -> bool {
-    cert.tbs_certificate().issuer() == cert.tbs_certificate().subject()
-}
-
-fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
-    cert.tbs_certificate().issuer() == issuer.tbs_certificate().subject()
-        && verify_issued_by(cert, issuer.tbs_certificate().subject_public_key_info()).is_ok()
-}
-
 impl CaInfo {
-    /// Builds the CA view from capabilities and the GetCACert certificates under a pin and
-    /// policy (what [`Discovery`] does; also for clients that cache them).
+    /// Builds the CA view from capabilities and the GetCACert certificates under
+    /// `config`'s pin, RA trust and policy, at `now` (what [`Discovery`] does; also for
+    /// clients that cache the answers).
     ///
     /// The trust anchor is the certificate with the pinned fingerprint; without a pin, the
-    /// only certificate, else the only self-issued one. Every other certificate must chain
-    /// to it ([`PolicyError::UntrustedCertificate`] otherwise).
+    /// only certificate, else the only self-issued one. Every other certificate must be a
+    /// CA certificate that chains to it (basicConstraints cA, keyCertSign, path length,
+    /// validity at `now`, digests the policy allows) or an RA the caller trusts
+    /// ([`ClientConfig::ra_trust`]); [`PolicyError::UntrustedCertificate`] says which one
+    /// is not, and why.
     pub fn new(
         capabilities: Capabilities,
         certificates: Vec<Certificate>,
-        pin: Option<&Fingerprint>,
-        policy: &Policy,
+        config: &ClientConfig,
+        now: SystemTime,
     ) -> Result<Self> {
-        let negotiated = negotiate(&capabilities, policy)?;
-        let anchor = match pin {
+        let negotiated = negotiate(&capabilities, &config.policy)?;
+        let anchor = match &config.ca_pin {
             Some(pin) => certificates
                 .iter()
-                .find(|c| pin.matches(c))
+                .position(|c| pin.matches(c))
                 .ok_or(PolicyError::CaPinMismatch)?,
             None => match certificates.as_slice() {
-                [only] => only,
+                [_] => 0,
                 _ => {
-                    let mut roots = certificates.iter().filter(|c| is_self_issued(c));
+                    let mut roots = certificates
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| is_self_issued(c));
                     match (roots.next(), roots.next()) {
-                        (Some(root), None) => root,
+                        (Some((root, _)), None) => root,
                         _ => {
                             return Err(Error::decode(
                                 "GetCACert response",
@@ -97,56 +77,34 @@ impl CaInfo {
                 }
             },
         };
-        // Grow the trusted set from the anchor.
-        let mut trusted: Vec<&Certificate> = vec![anchor];
-        loop {
-            let before = trusted.len();
-            for c in &certificates {
-                if !trusted.contains(&c) && trusted.iter().any(|t| issued_by(c, t)) {
-                    trusted.push(c);
-                }
-            }
-            if trusted.len() == before {
-                break;
-            }
-        }
-        if let Some(untrusted) = certificates.iter().find(|c| !trusted.contains(c)) {
-            return Err(PolicyError::UntrustedCertificate(
-                untrusted.tbs_certificate().subject().to_string(),
-            )
-            .into());
-        }
-        // The issuing CA: the lowest CA certificate (one that issued no other CA here).
-        let cas: Vec<&Certificate> = trusted
-            .iter()
-            .copied()
-            .filter(|c| *c == anchor || is_ca(c))
-            .collect();
-        let ca = cas
-            .iter()
-            .copied()
-            .find(|c| !cas.iter().any(|other| other != c && issued_by(other, c)))
-            .unwrap_or(anchor)
-            .clone();
+        let trusted = trust::build(
+            &certificates,
+            anchor,
+            &config.ra_trust,
+            &config.policy.allowed_digests,
+            now,
+        )?;
+        let pick = |i: usize| certificates.get(i).cloned();
+        let ca = pick(trusted.ca).ok_or(PolicyError::CaPinMismatch)?;
         let ras: Vec<&Certificate> = trusted
+            .ras
             .iter()
-            .copied()
-            .filter(|c| *c != anchor && !is_ca(c))
+            .filter_map(|&i| certificates.get(i))
             .collect();
         let with_usage = |u: KeyUsages| {
             ras.iter()
                 .copied()
-                .find(|c| key_usage(c).is_some_and(|ku| ku.0.contains(u)))
+                .find(|c| has_key_usage(c) && allows(c, u))
         };
         let recipient = with_usage(KeyUsages::KeyEncipherment)
             .or_else(|| with_usage(KeyUsages::DataEncipherment))
-            .or_else(|| ras.iter().copied().find(|c| key_usage(c).is_none()))
+            .or_else(|| ras.iter().copied().find(|c| !has_key_usage(c)))
             .unwrap_or(&ca)
             .clone();
         let mut signers: Vec<Certificate> = ras
             .iter()
             .copied()
-            .filter(|c| key_usage(c).is_none_or(|ku| ku.digital_signature()))
+            .filter(|c| allows(c, KeyUsages::DigitalSignature))
             .cloned()
             .collect();
         signers.push(ca.clone());
@@ -159,6 +117,12 @@ impl CaInfo {
             signers,
         })
     }
+}
+
+fn has_key_usage(cert: &Certificate) -> bool {
+    cert.tbs_certificate()
+        .extensions()
+        .is_some_and(|exts| exts.iter().any(|e| e.extn_id == crate::oids::KEY_USAGE))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,16 +161,18 @@ impl Discovery {
         HttpRequest::new(&self.config.scep_path, &op, Method::Get).map(Some)
     }
 
-    /// Takes the answer to the last request. Returns the [`CaInfo`] once GetCACert has
-    /// been answered.
+    /// Takes the answer to the last request, received at `now` (the time certificates
+    /// must be valid at). Returns the [`CaInfo`] once GetCACert has been answered.
     ///
     /// A GetCACaps answer other than 200 counts as an empty capability list (RFC 8894
-    /// section 3.5.2); negotiation then decides whether that is acceptable.
+    /// section 3.5.2); negotiation then decides whether that is acceptable. The
+    /// GetCACert answer is read under the configured limits (`config.decrypt.limits`).
     pub fn handle_response(
         &mut self,
         status: u16,
         content_type: Option<&str>,
         body: &[u8],
+        now: SystemTime,
     ) -> Result<Option<CaInfo>> {
         match self.step {
             DiscoveryStep::Caps => {
@@ -227,12 +193,12 @@ impl Discovery {
             DiscoveryStep::CaCert => {
                 let body =
                     http::check_response(OperationKind::GetCaCert, status, content_type, body)?;
-                let certs = CaCertificates::parse(content_type, body, &Limits::default())?;
+                let certs = CaCertificates::parse(content_type, body, &self.config.decrypt.limits)?;
                 let info = CaInfo::new(
                     self.capabilities.clone().unwrap_or_default(),
                     certs.certificates,
-                    self.config.ca_pin.as_ref(),
-                    &self.config.policy,
+                    &self.config,
+                    now,
                 )?;
                 self.step = DiscoveryStep::Done;
                 Ok(Some(info))

@@ -2,15 +2,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use der::asn1::{ObjectIdentifier, OctetString};
-use der::{Decode, Encode, Sequence};
+use der::asn1::{Null, ObjectIdentifier, OctetString};
+use der::{Choice, Decode, Encode, Sequence};
 use rand_core::CryptoRng;
-use x509_cert::name::Name;
 
-use super::discovery::is_self_issued;
 use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{CertReq, Certificate};
-use crate::cert::certifies_key;
+use crate::cert::{certifies_key, verify_issued_by_allowing};
 use crate::error::{Error, PolicyError, ProtocolError, Result};
 use crate::http::{HttpRequest, Method, Operation};
 use crate::message::{
@@ -49,7 +47,10 @@ pub enum Outcome {
     },
 }
 
-/// The state of an enrolment that [`Enrollment::save`] writes, as DER.
+/// The state of an enrolment that [`Enrollment::save`] writes, as DER: the transaction
+/// (what was negotiated, the request, who signs it and who answers it) and where it is.
+/// The policy (limits, strictness) is not saved: [`Enrollment::restore`] takes it from the
+/// client's configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
 struct SavedEnrollment {
     version: u8,
@@ -59,21 +60,64 @@ struct SavedEnrollment {
     signer_certificate: Certificate,
     recipient: Certificate,
     signers: Vec<Certificate>,
-    ca_subject: Name,
+    ca: Certificate,
     cipher: ObjectIdentifier,
     digest: ObjectIdentifier,
     use_post: bool,
     scep_path: OctetString,
-    polls: u32,
-    /// Times and durations in nanoseconds (since 1970 for times; 0 = none).
+    /// Requests sent (the first, then the polls).
+    requests: u32,
+    /// Nanoseconds since 1970.
     started: u64,
-    next_poll: u64,
-    max_polls: u32,
-    max_poll_duration: u64,
-    poll_interval: u64,
-    require_sender_nonce: bool,
-    require_subject_match: bool,
-    allow_insecure_single_des: bool,
+    state: SavedState,
+}
+
+/// Where a saved enrolment is. A request that was out when the state was saved is saved
+/// as the step that sent it: after a restore it is sent again.
+#[derive(Clone, Debug, PartialEq, Eq, Choice)]
+enum SavedState {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", constructed = "true")]
+    Initial(Null),
+    /// A CertPoll is due at this time (nanoseconds since 1970).
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", constructed = "true")]
+    Pending(u64),
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", constructed = "true")]
+    Done(Null),
+}
+
+/// The version of [`SavedEnrollment`] this crate writes (1 had loose fields and sentinel
+/// times; it is not read).
+const SAVED_VERSION: u8 = 2;
+
+/// Where an enrolment is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// The initial request is to be sent (first, or again after an answer that could
+    /// not be used).
+    Initial,
+    /// A request is out: its senderNonce, and the step that sent it (to return to when
+    /// its answer cannot be used).
+    Awaiting { nonce: Nonce, sent: Step },
+    /// The CA answered PENDING: the next CertPoll is due at `next_poll`.
+    Pending { next_poll: SystemTime },
+    /// The CA issued the certificate or refused: nothing more is sent.
+    Done,
+}
+
+/// What an outstanding request was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Initial,
+    Poll { due: SystemTime },
+}
+
+impl Step {
+    fn state(self) -> State {
+        match self {
+            Step::Initial => State::Initial,
+            Step::Poll { due } => State::Pending { next_poll: due },
+        }
+    }
 }
 
 /// An enrolment transaction: PKCSReq or RenewalReq, then CertPoll while PENDING.
@@ -81,6 +125,12 @@ struct SavedEnrollment {
 /// It holds no key: pass the signer to [`Enrollment::poll_request`] and the decryption key
 /// to [`Enrollment::handle_response`], so keys can stay in an HSM and the state can be
 /// saved ([`Enrollment::save`]) and restored after a restart.
+///
+/// Every request after the first (a CertPoll, or the initial request sent again after an
+/// answer that could not be used) counts as a poll: at most
+/// [`ClientConfig::max_polls`] are sent, and none after
+/// [`ClientConfig::max_poll_duration`] from the start. Once the CA has issued the
+/// certificate or refused, nothing more is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enrollment {
     transaction_id: TransactionId,
@@ -89,20 +139,21 @@ pub struct Enrollment {
     signer_certificate: Certificate,
     recipient: Certificate,
     signers: Vec<Certificate>,
-    ca_subject: Name,
+    ca: Certificate,
     cipher: ContentCipher,
     digest: DigestAlgorithm,
     use_post: bool,
     scep_path: String,
-    polls: u32,
+    /// Requests sent so far (the first, then the polls).
+    sent: u32,
     started: SystemTime,
-    next_poll: Option<SystemTime>,
-    outstanding: Option<(Nonce, MessageType)>,
+    state: State,
     max_polls: u32,
     max_poll_duration: Duration,
     poll_interval: Duration,
     require_sender_nonce: bool,
     require_subject_match: bool,
+    allowed_digests: Vec<DigestAlgorithm>,
     decrypt: DecryptOptions,
 }
 
@@ -141,29 +192,46 @@ impl Enrollment {
             .public_key
             .to_der()
             .map_err(|e| Error::encode("SubjectPublicKeyInfo", e))?;
-        Ok(Enrollment {
-            transaction_id: TransactionId::from_public_key(&spki),
-            message_type,
-            csr,
-            signer_certificate: identity.certificate.clone(),
-            recipient: ca.recipient.clone(),
-            signers: ca.signers.clone(),
-            ca_subject: ca.ca.tbs_certificate().subject().clone(),
-            cipher: ca.negotiated.cipher,
-            digest: ca.negotiated.digest,
-            use_post: ca.negotiated.use_post,
-            scep_path: config.scep_path.clone(),
-            polls: 0,
-            started: now,
-            next_poll: None,
-            outstanding: None,
+        Ok(Enrollment::with_config(
+            Enrollment {
+                transaction_id: TransactionId::from_public_key(&spki),
+                message_type,
+                csr,
+                signer_certificate: identity.certificate.clone(),
+                recipient: ca.recipient.clone(),
+                signers: ca.signers.clone(),
+                ca: ca.ca.clone(),
+                cipher: ca.negotiated.cipher,
+                digest: ca.negotiated.digest,
+                use_post: ca.negotiated.use_post,
+                scep_path: config.scep_path.clone(),
+                sent: 0,
+                started: now,
+                state: State::Initial,
+                max_polls: 0,
+                max_poll_duration: Duration::ZERO,
+                poll_interval: Duration::ZERO,
+                require_sender_nonce: false,
+                require_subject_match: false,
+                allowed_digests: Vec::new(),
+                decrypt: DecryptOptions::default(),
+            },
+            config,
+        ))
+    }
+
+    /// Takes the policy from `config`.
+    fn with_config(self, config: &ClientConfig) -> Self {
+        Enrollment {
             max_polls: config.max_polls,
             max_poll_duration: config.max_poll_duration,
             poll_interval: config.poll_interval,
             require_sender_nonce: config.require_sender_nonce,
             require_subject_match: config.require_subject_match,
+            allowed_digests: config.policy.allowed_digests.clone(),
             decrypt: config.decrypt,
-        })
+            ..self
+        }
     }
 
     /// The transactionID.
@@ -176,65 +244,91 @@ impl Enrollment {
         self.message_type
     }
 
+    /// The certificate the requests are signed with.
+    pub fn signer_certificate(&self) -> &Certificate {
+        &self.signer_certificate
+    }
+
     /// Changes the polling limits (e.g. to resume a transaction that reached them):
-    /// at most `max_polls` CertPolls in all, until `max_poll_duration` after the first
+    /// at most `max_polls` polls in all, until `max_poll_duration` after the first
     /// request.
     pub fn set_poll_limits(&mut self, max_polls: u32, max_poll_duration: Duration) {
         self.max_polls = max_polls;
         self.max_poll_duration = max_poll_duration;
     }
 
-    /// The number of CertPolls sent so far.
+    /// The number of polls sent so far (every request after the first).
     pub fn polls(&self) -> u32 {
-        self.polls
+        self.sent.saturating_sub(1)
     }
 
-    /// When the next request is due: `None` while a request is outstanding or once the
-    /// first request has not been sent (send it now).
+    /// Whether the enrolment is over: the CA issued the certificate or refused.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// When the next request is due: `None` while a request is outstanding, before the
+    /// first request (send it now) and once the enrolment is over.
     pub fn poll_timeout(&self) -> Option<SystemTime> {
-        if self.outstanding.is_some() {
-            None
-        } else {
-            self.next_poll
+        match self.state {
+            State::Pending { next_poll } => Some(next_poll),
+            _ => None,
         }
     }
 
+    /// Checks the polling limits for one more poll at `now`.
+    fn check_poll_limits(&self, now: SystemTime) -> Result<()> {
+        let polls = self.polls();
+        if polls >= self.max_polls {
+            return Err(PolicyError::PollLimitReached { polls }.into());
+        }
+        if now.duration_since(self.started).unwrap_or_default() >= self.max_poll_duration {
+            return Err(PolicyError::PollTimeExceeded.into());
+        }
+        Ok(())
+    }
+
     /// The request to send now: the initial request, or a CertPoll once the poll time has
-    /// come; `None` when a request is outstanding or the next poll is not yet due.
+    /// come; `None` when a request is outstanding, the next poll is not yet due, or the
+    /// enrolment is over.
     ///
     /// `signer` must be the key of the identity the enrolment was started with.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::PollLimitReached`] or [`PolicyError::PollTimeExceeded`] when one
+    /// more poll would exceed [`ClientConfig::max_polls`] or
+    /// [`ClientConfig::max_poll_duration`] (see [`Enrollment::set_poll_limits`]).
     pub fn poll_request<R: CryptoRng + ?Sized>(
         &mut self,
         signer: &dyn MessageSigner,
         now: SystemTime,
         rng: &mut R,
     ) -> Result<Option<HttpRequest>> {
-        if self.outstanding.is_some() {
-            return Ok(None);
-        }
-        let (message_type, content) = match self.next_poll {
-            None if self.polls == 0 => (
-                self.message_type,
-                if self.message_type == MessageType::RenewalReq {
-                    RequestContent::RenewalReq(self.csr.clone())
-                } else {
-                    RequestContent::PkcsReq(self.csr.clone())
-                },
-            ),
-            Some(due) if due <= now => (
-                MessageType::CertPoll,
-                RequestContent::CertPoll(IssuerAndSubject {
-                    issuer: self.ca_subject.clone(),
-                    subject: self.csr.info.subject.clone(),
-                }),
-            ),
-            _ => return Ok(None),
+        let step = match self.state {
+            State::Awaiting { .. } | State::Done => return Ok(None),
+            State::Pending { next_poll } if next_poll > now => return Ok(None),
+            State::Pending { next_poll } => Step::Poll { due: next_poll },
+            State::Initial => Step::Initial,
         };
+        if self.sent > 0 {
+            self.check_poll_limits(now)?;
+        }
         if !certifies_key(&self.signer_certificate, &signer.public_key_info()?) {
             return Err(Error::key(
                 "the signing key does not belong to the signing certificate",
             ));
         }
+        let content = match step {
+            Step::Initial if self.message_type == MessageType::RenewalReq => {
+                RequestContent::RenewalReq(self.csr.clone())
+            }
+            Step::Initial => RequestContent::PkcsReq(self.csr.clone()),
+            Step::Poll { .. } => RequestContent::CertPoll(IssuerAndSubject {
+                issuer: self.ca.tbs_certificate().subject().clone(),
+                subject: self.csr.info.subject.clone(),
+            }),
+        };
         let request = OutgoingRequest {
             transaction_id: self.transaction_id.clone(),
             sender_nonce: Nonce::generate(rng),
@@ -253,10 +347,11 @@ impl Enrollment {
                 Method::Get
             },
         )?;
-        if message_type == MessageType::CertPoll {
-            self.polls = self.polls.saturating_add(1);
-        }
-        self.outstanding = Some((request.sender_nonce, message_type));
+        self.sent = self.sent.saturating_add(1);
+        self.state = State::Awaiting {
+            nonce: request.sender_nonce,
+            sent: step,
+        };
         Ok(Some(http))
     }
 
@@ -264,8 +359,13 @@ impl Enrollment {
     /// the signer's key, or [`EnvelopeKey::Password`] with the challenge password when the
     /// key cannot decrypt (ECDSA).
     ///
-    /// A transport or verification error leaves the request outstanding-free, so the same
-    /// step can be retried with [`Enrollment::poll_request`].
+    /// An answer that cannot be used (a transport error, a CertRep that does not verify or
+    /// does not answer our request) is an error and returns the enrolment to the step that
+    /// sent the request, which [`Enrollment::poll_request`] may send again, within the
+    /// polling limits. A SUCCESS must hold a certificate for our key issued by the CA
+    /// (checked under its key), else [`ProtocolError::NoIssuedCertificate`]. A PENDING
+    /// when no further poll is allowed is the polling-limit error (the state is kept, so
+    /// that [`Enrollment::set_poll_limits`] can resume it).
     pub fn handle_response(
         &mut self,
         status: u16,
@@ -274,63 +374,75 @@ impl Enrollment {
         key: EnvelopeKey<'_>,
         now: SystemTime,
     ) -> Result<Outcome> {
-        let (nonce, sent) = self
-            .outstanding
-            .take()
-            .ok_or(ProtocolError::UnexpectedResponse(
-                "no request is outstanding",
-            ))?;
-        let result = self.read_cert_rep(status, content_type, body, &nonce, key);
-        let content = match result {
-            Ok(c) => c,
+        let State::Awaiting { nonce, sent } = &self.state else {
+            return Err(ProtocolError::UnexpectedResponse("no request is outstanding").into());
+        };
+        let (nonce, sent) = (nonce.clone(), *sent);
+        let outcome = self
+            .read_cert_rep(status, content_type, body, &nonce, key)
+            .and_then(|content| self.outcome(content, now));
+        let outcome = match outcome {
+            Ok(o) => o,
             Err(e) => {
-                // Allow a retry of the same step.
-                if sent == MessageType::CertPoll {
-                    self.polls = self.polls.saturating_sub(1);
-                }
+                self.state = sent.state();
                 return Err(e);
             }
         };
+        match &outcome {
+            Outcome::Issued { .. } | Outcome::Failed { .. } => self.state = State::Done,
+            Outcome::Pending { next_poll } => {
+                self.state = State::Pending {
+                    next_poll: *next_poll,
+                };
+                self.check_poll_limits(*next_poll)?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn outcome(&self, content: CertRepContent, now: SystemTime) -> Result<Outcome> {
         match content {
             CertRepContent::Success { certificates, .. } => {
+                let ca = self.ca.tbs_certificate();
+                let mut refused = None;
                 let ours = certificates.iter().position(|c| {
-                    certifies_key(c, &self.csr.info.public_key)
-                        && !is_self_issued(c)
-                        && (!self.require_subject_match
-                            || c.tbs_certificate().subject() == &self.csr.info.subject)
+                    if !certifies_key(c, &self.csr.info.public_key)
+                        || c.tbs_certificate().issuer() != ca.subject()
+                        || (self.require_subject_match
+                            && c.tbs_certificate().subject() != &self.csr.info.subject)
+                    {
+                        return false;
+                    }
+                    match verify_issued_by_allowing(
+                        c,
+                        ca.subject_public_key_info(),
+                        &self.allowed_digests,
+                    ) {
+                        Ok(()) => true,
+                        Err(e @ Error::Policy(_)) => {
+                            refused = Some(e);
+                            false
+                        }
+                        Err(_) => false,
+                    }
                 });
                 let Some(index) = ours else {
-                    return Err(ProtocolError::NoIssuedCertificate.into());
+                    return Err(refused.unwrap_or(ProtocolError::NoIssuedCertificate.into()));
                 };
                 let mut chain = certificates;
                 let certificate = chain.remove(index);
-                self.next_poll = None;
                 Ok(Outcome::Issued { certificate, chain })
             }
             CertRepContent::Failure {
                 fail_info,
                 fail_info_text,
-            } => {
-                self.next_poll = None;
-                Ok(Outcome::Failed {
-                    fail_info,
-                    fail_info_text,
-                })
-            }
-            CertRepContent::Pending => {
-                let next_poll = now.checked_add(self.poll_interval).unwrap_or(now);
-                // Recorded even when a limit is reached, so that a saved state resumes
-                // with a CertPoll (after [`Enrollment::set_poll_limits`]).
-                self.next_poll = Some(next_poll);
-                if self.polls >= self.max_polls {
-                    return Err(PolicyError::PollLimitReached { polls: self.polls }.into());
-                }
-                let elapsed = now.duration_since(self.started).unwrap_or_default();
-                if elapsed >= self.max_poll_duration {
-                    return Err(PolicyError::PollTimeExceeded.into());
-                }
-                Ok(Outcome::Pending { next_poll })
-            }
+            } => Ok(Outcome::Failed {
+                fail_info,
+                fail_info_text,
+            }),
+            CertRepContent::Pending => Ok(Outcome::Pending {
+                next_poll: now.checked_add(self.poll_interval).unwrap_or(now),
+            }),
         }
     }
 
@@ -344,6 +456,7 @@ impl Enrollment {
     ) -> Result<CertRepContent> {
         let expected = ExpectedReply {
             signers: &self.signers,
+            allowed_digests: &self.allowed_digests,
             transaction_id: &self.transaction_id,
             sender_nonce: nonce,
             require_sender_nonce: self.require_sender_nonce,
@@ -352,94 +465,112 @@ impl Enrollment {
         read_cert_rep(status, content_type, body, &expected, key)
     }
 
-    /// Writes the state (DER), to resume after a restart with [`Enrollment::restore`].
-    /// An outstanding request is not saved: after a restore the client polls again.
+    /// Writes the state (DER), to resume after a restart with [`Enrollment::restore`]:
+    /// the transaction and where it is. A request that is out is saved as the step that
+    /// sent it (after a restore it is sent again, as a poll). The policy is not saved.
     pub fn save(&self) -> Result<Vec<u8>> {
-        // Nanoseconds since 1970 fit a u64 until the year 2554.
-        let secs = |t: SystemTime| {
-            t.duration_since(SystemTime::UNIX_EPOCH)
-                .ok()
-                .and_then(|d| u64::try_from(d.as_nanos()).ok())
-                .unwrap_or(0)
-        };
         let octets = |s: &str| {
             OctetString::new(s.as_bytes()).map_err(|e| Error::encode("saved enrolment", e))
         };
-        // An outstanding initial request becomes a poll due now.
-        let next_poll = match (&self.outstanding, self.next_poll) {
-            (Some(_), _) if self.polls == 0 && self.next_poll.is_none() => 0,
-            (_, Some(t)) => secs(t).max(1),
-            (_, None) => 0,
+        let state = match &self.state {
+            State::Initial
+            | State::Awaiting {
+                sent: Step::Initial,
+                ..
+            } => SavedState::Initial(Null),
+            State::Pending { next_poll: due }
+            | State::Awaiting {
+                sent: Step::Poll { due },
+                ..
+            } => SavedState::Pending(nanos(*due)?),
+            State::Done => SavedState::Done(Null),
         };
         SavedEnrollment {
-            version: 1,
+            version: SAVED_VERSION,
             transaction_id: octets(self.transaction_id.as_str())?,
             message_type: self.message_type.value(),
             csr: self.csr.clone(),
             signer_certificate: self.signer_certificate.clone(),
             recipient: self.recipient.clone(),
             signers: self.signers.clone(),
-            ca_subject: self.ca_subject.clone(),
+            ca: self.ca.clone(),
             cipher: self.cipher.oid(),
             digest: self.digest.oid(),
             use_post: self.use_post,
             scep_path: octets(&self.scep_path)?,
-            polls: self.polls,
-            started: secs(self.started),
-            next_poll,
-            max_polls: self.max_polls,
-            max_poll_duration: u64::try_from(self.max_poll_duration.as_nanos()).unwrap_or(u64::MAX),
-            poll_interval: u64::try_from(self.poll_interval.as_nanos()).unwrap_or(u64::MAX),
-            require_sender_nonce: self.require_sender_nonce,
-            require_subject_match: self.require_subject_match,
-            allow_insecure_single_des: self.decrypt.allow_insecure_single_des,
+            requests: self.sent,
+            started: nanos(self.started)?,
+            state,
         }
         .to_der()
         .map_err(|e| Error::encode("saved enrolment", e))
     }
 
-    /// Restores a state written by [`Enrollment::save`].
-    pub fn restore(saved: &[u8]) -> Result<Self> {
+    /// Restores a state written by [`Enrollment::save`], under the policy of `config`
+    /// (polling limits, strictness, digests, decryption options).
+    pub fn restore(saved: &[u8], config: &ClientConfig) -> Result<Self> {
         let s =
             SavedEnrollment::from_der(saved).map_err(|e| Error::decode("saved enrolment", e))?;
-        if s.version != 1 {
-            return Err(Error::decode("saved enrolment", "unknown version"));
+        if s.version != SAVED_VERSION {
+            return Err(Error::decode(
+                "saved enrolment",
+                format_args!("version {} (this crate reads {SAVED_VERSION})", s.version),
+            ));
         }
         let text = |o: &OctetString| {
             String::from_utf8(o.as_bytes().to_vec())
                 .map_err(|e| Error::decode("saved enrolment", e))
         };
-        let time = |nanos: u64| SystemTime::UNIX_EPOCH.checked_add(Duration::from_nanos(nanos));
-        let decrypt = DecryptOptions {
-            allow_insecure_single_des: s.allow_insecure_single_des,
-            ..DecryptOptions::default()
+        let time = |nanos: u64| {
+            SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_nanos(nanos))
+                .ok_or_else(|| Error::decode("saved enrolment", "a time out of range"))
+        };
+        let message_type = MessageType::from_value(s.message_type);
+        if !matches!(message_type, MessageType::PkcsReq | MessageType::RenewalReq) {
+            return Err(Error::decode(
+                "saved enrolment",
+                format_args!("messageType {message_type} is not an enrolment"),
+            ));
+        }
+        let state = match s.state {
+            SavedState::Initial(_) => State::Initial,
+            SavedState::Pending(due) => State::Pending {
+                next_poll: time(due)?,
+            },
+            SavedState::Done(_) => State::Done,
         };
         Ok(Enrollment {
             transaction_id: TransactionId::new(text(&s.transaction_id)?)?,
-            message_type: MessageType::from_value(s.message_type),
+            message_type,
             csr: s.csr,
             signer_certificate: s.signer_certificate,
             recipient: s.recipient,
             signers: s.signers,
-            ca_subject: s.ca_subject,
+            ca: s.ca,
             cipher: ContentCipher::from_oid("saved enrolment cipher", &s.cipher)?,
             digest: DigestAlgorithm::from_oid("saved enrolment digest", &s.digest)?,
             use_post: s.use_post,
             scep_path: text(&s.scep_path)?,
-            polls: s.polls,
-            started: time(s.started).unwrap_or(SystemTime::UNIX_EPOCH),
-            next_poll: if s.next_poll == 0 {
-                None
-            } else {
-                time(s.next_poll)
-            },
-            outstanding: None,
-            max_polls: s.max_polls,
-            max_poll_duration: Duration::from_nanos(s.max_poll_duration),
-            poll_interval: Duration::from_nanos(s.poll_interval),
-            require_sender_nonce: s.require_sender_nonce,
-            require_subject_match: s.require_subject_match,
-            decrypt,
-        })
+            sent: s.requests,
+            started: time(s.started)?,
+            state,
+            max_polls: 0,
+            max_poll_duration: Duration::ZERO,
+            poll_interval: Duration::ZERO,
+            require_sender_nonce: false,
+            require_subject_match: false,
+            allowed_digests: Vec::new(),
+            decrypt: DecryptOptions::default(),
+        }
+        .with_config(config))
     }
+}
+
+/// Nanoseconds since 1970 (which fit a u64 until the year 2554).
+fn nanos(t: SystemTime) -> Result<u64> {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| u64::try_from(d.as_nanos()).ok())
+        .ok_or_else(|| Error::encode("saved enrolment", "a time before 1970 or after 2554"))
 }

@@ -1,9 +1,11 @@
 //! The client role, sans I/O: it hands out the HTTP request to send next and takes the
 //! response and the current time; it never touches the network or the clock itself.
 //!
-//! 1. [`Discovery`]: GetCACaps, then GetCACert; the CA is pinned by fingerprint, RA and
-//!    intermediate certificates must chain to it, and the result, [`CaInfo`], names the
-//!    certificate to encrypt to and the certificates a CertRep may be signed by.
+//! 1. [`Discovery`]: GetCACaps, then GetCACert; the CA is pinned by fingerprint,
+//!    intermediate CA certificates must chain to it (cA, keyCertSign, path length,
+//!    validity at the time passed in), an RA is trusted only as [`RaTrust`] says, and the
+//!    result, [`CaInfo`], names the issuing CA, the certificate to encrypt to and the
+//!    certificates a CertRep may be signed by.
 //! 2. [`Enrollment`]: PKCSReq (or RenewalReq), then CertPoll while the CA answers PENDING,
 //!    up to a number of polls and a total time. Its state can be saved and restored, so a
 //!    restarted client resumes the same transaction.
@@ -11,8 +13,9 @@
 //!    GetNextCACert, verified by the current CA.
 //!
 //! Every CertRep is verified against the selected CA/RA certificates (a certificate the
-//! message brings along is not trusted for that), its recipientNonce must echo our
-//! senderNonce, its transactionID must be ours and its messageType CertRep.
+//! message brings along is not trusted for that) with a digest the policy allows, its
+//! recipientNonce must echo our senderNonce, its transactionID must be ours and its
+//! messageType CertRep; an issued certificate must check under the issuing CA's key.
 //!
 //! ```
 //! # fn main() -> Result<(), scep::Error> {
@@ -20,7 +23,7 @@
 //! let mut discovery = Discovery::new(ClientConfig::new("/cgi-bin/pkiclient.exe"));
 //! let request = discovery.poll_request()?.expect("GetCACaps first");
 //! assert_eq!(request.path_and_query, "/cgi-bin/pkiclient.exe?operation=GetCACaps");
-//! // ... send it, then: discovery.handle_response(status, content_type, &body)?
+//! // ... send it, then: discovery.handle_response(status, content_type, &body, now)?
 //! # Ok(())
 //! # }
 //! ```
@@ -28,10 +31,12 @@
 mod discovery;
 mod enrollment;
 mod query;
+mod trust;
 
 pub use discovery::{CaInfo, Discovery};
 pub use enrollment::{Enrollment, EnrollmentKind, Outcome};
 pub use query::{Query, QueryOutcome, handle_next_ca_response, next_ca_request};
+pub use trust::RaTrust;
 
 use std::time::{Duration, SystemTime};
 
@@ -67,23 +72,28 @@ impl Fingerprint {
         Ok(Fingerprint::Sha256(out))
     }
 
-    /// Parses a hex fingerprint (colons and spaces ignored, any case): 64 digits are
-    /// SHA-256, 40 are SHA-1.
+    /// Parses a hex fingerprint: exactly 64 hex digits (SHA-256) or 40 (SHA-1), in any
+    /// case, with colons, spaces or dashes between them ignored. Anything else (another
+    /// number of digits, a sign, a character that is not a hex digit) is an error.
     pub fn from_hex(text: &str) -> Result<Self> {
-        let digits: Vec<u8> = text
-            .bytes()
-            .filter(|b| !matches!(b, b':' | b' ' | b'-'))
-            .collect();
-        let mut bytes = Vec::with_capacity(digits.len() / 2);
-        for pair in digits.chunks(2) {
-            let s = core::str::from_utf8(pair).map_err(|e| Error::decode("fingerprint", e))?;
-            let b = u8::from_str_radix(s, 16)
-                .map_err(|_| Error::decode("fingerprint", format_args!("{s:?} is not hex")))?;
-            bytes.push(b);
+        let mut bytes = Vec::with_capacity(32);
+        let mut high: Option<u8> = None;
+        for c in text.chars().filter(|c| !matches!(c, ':' | ' ' | '-')) {
+            let digit = c
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+                .ok_or_else(|| {
+                    Error::decode("fingerprint", format_args!("{c:?} is not a hex digit"))
+                })?;
+            match high.take() {
+                None => high = Some(digit),
+                Some(h) => bytes.push((h << 4) | digit),
+            }
         }
-        if let Ok(a) = <[u8; 32]>::try_from(bytes.as_slice()) {
+        let whole = high.is_none();
+        if let (true, Ok(a)) = (whole, <[u8; 32]>::try_from(bytes.as_slice())) {
             Ok(Fingerprint::Sha256(a))
-        } else if let Ok(a) = <[u8; 20]>::try_from(bytes.as_slice()) {
+        } else if let (true, Ok(a)) = (whole, <[u8; 20]>::try_from(bytes.as_slice())) {
             Ok(Fingerprint::Sha1(a))
         } else {
             Err(Error::decode(
@@ -117,7 +127,12 @@ pub struct ClientConfig {
     /// The CA's fingerprint. Without one the CA is trusted on first use: whoever answers
     /// GetCACert over plain HTTP is believed. Set it.
     pub ca_pin: Option<Fingerprint>,
-    /// Algorithm and transport policy for negotiation.
+    /// Which RA certificates to trust (default: none; see [`RaTrust`], and there for
+    /// Microsoft NDES).
+    pub ra_trust: RaTrust,
+    /// Algorithm and transport policy for negotiation. Its
+    /// [`allowed_digests`](Policy::allowed_digests) apply to everything received as well:
+    /// CertReps, the GetNextCACert answer and the certificate signatures checked.
     pub policy: Policy,
     /// Decryption options for CertReps (single DES is off unless switched on here).
     pub decrypt: DecryptOptions,
@@ -142,6 +157,7 @@ impl ClientConfig {
             scep_path: scep_path.into(),
             ca_identifier: None,
             ca_pin: None,
+            ra_trust: RaTrust::None,
             policy: Policy::new(),
             decrypt: DecryptOptions::default(),
             require_sender_nonce: false,
@@ -224,18 +240,21 @@ impl<'k> Identity<'k> {
     }
 }
 
-/// What a CertRep must match: who may sign it, and the request it answers.
+/// What a CertRep must match: who may sign it, with what digest, and the request it
+/// answers.
 pub(crate) struct ExpectedReply<'a> {
     pub(crate) signers: &'a [Certificate],
+    pub(crate) allowed_digests: &'a [DigestAlgorithm],
     pub(crate) transaction_id: &'a TransactionId,
     pub(crate) sender_nonce: &'a Nonce,
     pub(crate) require_sender_nonce: bool,
     pub(crate) decrypt: &'a DecryptOptions,
 }
 
-/// Reads the HTTP answer to a PKIOperation: the CertRep is verified against the expected
-/// signers only (a message signed by a certificate it brings along itself is refused with
-/// [`CryptoError::UntrustedSigner`]), matched to our request, then decrypted with `key`.
+/// Reads the HTTP answer to a PKIOperation: the CertRep's digest must be allowed, it is
+/// verified against the expected signers only (a message signed by a certificate it
+/// brings along itself is refused with [`CryptoError::UntrustedSigner`]), matched to our
+/// request, then decrypted with `key`.
 pub(crate) fn read_cert_rep(
     status: u16,
     content_type: Option<&str>,
@@ -244,7 +263,11 @@ pub(crate) fn read_cert_rep(
     key: EnvelopeKey<'_>,
 ) -> Result<CertRepContent> {
     let body = http::check_response(OperationKind::PkiOperation, status, content_type, body)?;
-    let verified = PkiMessage::decode(body, &expected.decrypt.limits)?.verify(expected.signers)?;
+    let message = PkiMessage::decode(body, &expected.decrypt.limits)?;
+    message
+        .digest_algorithm()
+        .require_allowed(expected.allowed_digests, "SignerInfo.digestAlgorithm")?;
+    let verified = message.verify(expected.signers)?;
     if !expected.signers.contains(verified.signer()) {
         return Err(CryptoError::UntrustedSigner.into());
     }

@@ -6,11 +6,10 @@ use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 use crate::error::{PolicyError, ProtocolError, Result};
 use crate::http::{self, HttpRequest, Method, Operation, OperationKind};
-use crate::limits::Limits;
 use crate::message::{
     CertRepContent, NextCaCertificates, OutgoingRequest, RequestContent, SealParams,
 };
-use crate::pipeline::{DecryptOptions, EnvelopeKey, Recipient};
+use crate::pipeline::{DecryptOptions, DigestAlgorithm, EnvelopeKey, Recipient};
 use crate::types::{FailInfo, MessageType, Nonce, TransactionId};
 
 /// What a GetCert or GetCRL returned.
@@ -41,6 +40,7 @@ pub struct Query {
     sender_nonce: Nonce,
     kind: MessageType,
     signers: Vec<Certificate>,
+    allowed_digests: Vec<DigestAlgorithm>,
     require_sender_nonce: bool,
     decrypt: DecryptOptions,
 }
@@ -109,6 +109,7 @@ impl Query {
                 sender_nonce: request.sender_nonce,
                 kind,
                 signers: ca.signers.clone(),
+                allowed_digests: config.policy.allowed_digests.clone(),
                 require_sender_nonce: config.require_sender_nonce,
                 decrypt: config.decrypt,
             },
@@ -126,6 +127,7 @@ impl Query {
     ) -> Result<QueryOutcome> {
         let expected = ExpectedReply {
             signers: &self.signers,
+            allowed_digests: &self.allowed_digests,
             transaction_id: &self.transaction_id,
             sender_nonce: &self.sender_nonce,
             require_sender_nonce: self.require_sender_nonce,
@@ -168,19 +170,21 @@ pub fn next_ca_request(ca: &CaInfo, config: &ClientConfig) -> Result<HttpRequest
     )
 }
 
-/// Reads a GetNextCACert answer: it must be signed by the current CA (or one of its
-/// signers); returns the next CA certificates.
+/// Reads a GetNextCACert answer: it must be signed by the current CA (or an RA trusted
+/// for it, [`CaInfo::signers`]) with a digest `config`'s policy allows; returns the next
+/// CA certificates. It is read under `config.decrypt.limits`.
 pub fn handle_next_ca_response(
     ca: &CaInfo,
+    config: &ClientConfig,
     status: u16,
     content_type: Option<&str>,
     body: &[u8],
-    limits: &Limits,
 ) -> Result<NextCaCertificates> {
     let body = http::check_response(OperationKind::GetNextCaCert, status, content_type, body)?;
-    let mut trusted = ca.signers.clone();
-    if !trusted.contains(&ca.ca) {
-        trusted.push(ca.ca.clone());
-    }
-    NextCaCertificates::open(body, &trusted, limits)
+    NextCaCertificates::open_allowing(
+        body,
+        &ca.signers,
+        &config.decrypt.limits,
+        &config.policy.allowed_digests,
+    )
 }

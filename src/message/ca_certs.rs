@@ -129,7 +129,23 @@ impl NextCaCertificates {
     /// Opens a response: verifies that it is signed by one of `current_ca` (compared as
     /// whole certificates) and returns the next CA certificates.
     pub fn open(body: &[u8], current_ca: &[Certificate], limits: &Limits) -> Result<Self> {
+        Self::open_allowing(body, current_ca, limits, &DigestAlgorithm::ALL)
+    }
+
+    /// [`NextCaCertificates::open`], refusing a signature whose digest is not in
+    /// `allowed_digests` ([`PolicyError::DigestNotAllowed`](crate::error::PolicyError))
+    /// before verifying it.
+    pub fn open_allowing(
+        body: &[u8],
+        current_ca: &[Certificate],
+        limits: &Limits,
+        allowed_digests: &[DigestAlgorithm],
+    ) -> Result<Self> {
         let parsed = signed::parse(body, limits)?;
+        if let Some(si) = parsed.signer_infos.first() {
+            let (digest, _) = signed::signer_algorithms(si)?;
+            digest.require_allowed(allowed_digests, "SignerInfo.digestAlgorithm")?;
+        }
         let verified = signed::verify(&parsed, current_ca)?;
         if !current_ca.contains(&verified.signer) {
             return Err(CryptoError::UntrustedSigner.into());

@@ -27,9 +27,11 @@ use crate::asn1::Certificate;
 use rand_core::CryptoRng;
 
 use crate::attributes::ScepAttributes;
-use crate::error::{Error, ProtocolError, Result};
+use crate::error::{ProtocolError, Result};
 use crate::limits::Limits;
-use crate::pipeline::envelope::{self, DecryptOptions, Decrypted, EnvelopeInfo, EnvelopeKey};
+use crate::pipeline::envelope::{
+    self, DecryptOptions, Decrypted, Envelope, EnvelopeInfo, EnvelopeKey,
+};
 use crate::pipeline::signed::{self, ParsedSignedData, SignRequest};
 use crate::pipeline::{ContentCipher, DigestAlgorithm, KeyAlgorithm, MessageSigner, Recipient};
 use crate::types::{MessageType, Nonce, PkiStatus, TransactionId};
@@ -47,10 +49,17 @@ pub struct SealParams<'a> {
     pub digest: DigestAlgorithm,
     /// The content-encryption algorithm of the envelope.
     pub cipher: ContentCipher,
+    /// The PBKDF2 iteration count when the envelope is sealed with a password
+    /// ([`Recipient::Password`]). An eavesdropper can test guesses of the password offline
+    /// at this cost each, so it is high by default
+    /// ([`PBKDF2_ITERATIONS`](crate::pipeline::envelope::PBKDF2_ITERATIONS)); the password
+    /// (the challenge) must have high entropy all the same (RFC 8894 section 7.3).
+    pub pbkdf2_iterations: u32,
 }
 
 impl<'a> SealParams<'a> {
-    /// Parameters with SHA-256 and AES-128-CBC, the RFC 8894 `SCEPStandard` baseline.
+    /// Parameters with SHA-256 and AES-128-CBC, the RFC 8894 `SCEPStandard` baseline, and
+    /// the default PBKDF2 iteration count.
     pub fn new(signer: &'a dyn MessageSigner, signer_certificate: &'a Certificate) -> Self {
         SealParams {
             signer,
@@ -58,6 +67,7 @@ impl<'a> SealParams<'a> {
             extra_certificates: &[],
             digest: DigestAlgorithm::Sha256,
             cipher: ContentCipher::Aes128Cbc,
+            pbkdf2_iterations: envelope::PBKDF2_ITERATIONS,
         }
     }
 }
@@ -88,7 +98,7 @@ impl OutgoingRequest {
             self.transaction_id.clone(),
             self.sender_nonce.clone(),
         );
-        seal_message(&attrs, Some(&payload), params, recipient, rng)
+        seal_message(&attrs, &payload, params, recipient, rng)
     }
 }
 
@@ -127,13 +137,42 @@ impl OutgoingCertRep {
 
     /// Seals the CertRep. A SUCCESS is enveloped for `recipient` (normally the request's
     /// signer certificate, or the challenge password for signers whose key cannot decrypt);
-    /// FAILURE and PENDING carry no envelope and ignore it.
+    /// FAILURE and PENDING carry no envelope and ignore it (see
+    /// [`OutgoingCertRep::seal_without_envelope`]).
     pub fn seal<R: CryptoRng + ?Sized>(
         &self,
         params: &SealParams<'_>,
         recipient: Recipient<'_>,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
+        match &self.content {
+            CertRepContent::Success { certificates, crls } => {
+                let payload = signed::certs_only(certificates, crls)?;
+                seal_message(&self.attributes(), &payload, params, recipient, rng)
+            }
+            CertRepContent::Failure { .. } | CertRepContent::Pending => {
+                sign_message(&self.attributes(), &[], params)
+            }
+        }
+    }
+
+    /// Seals a FAILURE or PENDING, which carry no envelope and so need no recipient.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::UnexpectedContent`] for a SUCCESS: seal it with
+    /// [`OutgoingCertRep::seal`] and a recipient.
+    pub fn seal_without_envelope(&self, params: &SealParams<'_>) -> Result<Vec<u8>> {
+        if matches!(self.content, CertRepContent::Success { .. }) {
+            return Err(ProtocolError::UnexpectedContent(
+                "a SUCCESS CertRep carries an envelope: seal it for a recipient",
+            )
+            .into());
+        }
+        sign_message(&self.attributes(), &[], params)
+    }
+
+    fn attributes(&self) -> ScepAttributes {
         let mut attrs = ScepAttributes::request(
             MessageType::CertRep,
             self.transaction_id.clone(),
@@ -141,41 +180,48 @@ impl OutgoingCertRep {
         );
         attrs.recipient_nonce = Some(self.recipient_nonce.clone());
         attrs.pki_status = Some(self.content.status());
-        match &self.content {
-            CertRepContent::Success { certificates, crls } => {
-                let payload = signed::certs_only(certificates, crls)?;
-                seal_message(&attrs, Some(&payload), params, recipient, rng)
-            }
-            CertRepContent::Failure {
-                fail_info,
-                fail_info_text,
-            } => {
-                attrs.fail_info = Some(*fail_info);
-                attrs.fail_info_text = fail_info_text.clone();
-                seal_message(&attrs, None, params, recipient, rng)
-            }
-            CertRepContent::Pending => seal_message(&attrs, None, params, recipient, rng),
+        if let CertRepContent::Failure {
+            fail_info,
+            fail_info_text,
+        } = &self.content
+        {
+            attrs.fail_info = Some(*fail_info);
+            attrs.fail_info_text = fail_info_text.clone();
         }
+        attrs
     }
 }
 
+/// Envelopes `payload` for `recipient`, then signs the envelope with the attributes.
 fn seal_message<R: CryptoRng + ?Sized>(
     attrs: &ScepAttributes,
-    payload: Option<&[u8]>,
+    payload: &[u8],
     params: &SealParams<'_>,
     recipient: Recipient<'_>,
     rng: &mut R,
+) -> Result<Vec<u8>> {
+    let envelope = envelope::seal_with_iterations(
+        payload,
+        params.cipher,
+        recipient,
+        params.pbkdf2_iterations,
+        rng,
+    )?;
+    sign_message(attrs, &envelope, params)
+}
+
+/// Signs `envelope` (empty for a CertRep without one) with the attributes.
+fn sign_message(
+    attrs: &ScepAttributes,
+    envelope: &[u8],
+    params: &SealParams<'_>,
 ) -> Result<Vec<u8>> {
     // Without a payload (FAILURE, PENDING) the eContent is present and empty, as
     // micromdm's server writes it: pyscep cannot read a CertRep whose eContent is absent
     // (it hashes the missing content), and an empty id-data is what "no pkcsPKIEnvelope"
     // means in RFC 8894 section 3.3.2.
-    let envelope = match payload {
-        Some(p) => envelope::seal(p, params.cipher, recipient, rng)?,
-        None => Vec::new(),
-    };
     signed::sign(SignRequest {
-        content: Some(&envelope),
+        content: Some(envelope),
         attributes: attrs.to_attributes()?,
         digest: params.digest,
         signer: params.signer,
@@ -321,22 +367,32 @@ impl VerifiedMessage {
         &self.signer
     }
 
-    /// Decrypts the pkcsPKIEnvelope.
+    /// Decrypts the pkcsPKIEnvelope (see [`envelope::open`]).
     pub fn decrypt(&self, key: EnvelopeKey<'_>, options: &DecryptOptions) -> Result<Decrypted> {
-        let env = self
-            .message
-            .envelope()
-            .ok_or(ProtocolError::UnexpectedContent(
-                "the message has no pkcsPKIEnvelope",
-            ))?;
-        envelope::open(env, key, options)
+        envelope::open(self.envelope()?, key, options)
     }
 
     /// Decrypts and decodes a request's payload (server side). Returns the payload and the
     /// cipher the client used (a good choice for the reply).
+    ///
+    /// Every failure from key transport to the decoded payload (a wrong key, bad padding,
+    /// a payload that does not decode or is too large once decrypted) is one
+    /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed),
+    /// after the same work; an envelope whose ciphertext is too large for
+    /// [`Limits::max_csr_size`] is refused before decrypting.
     pub fn request(
         &self,
         key: EnvelopeKey<'_>,
+        options: &DecryptOptions,
+    ) -> Result<(RequestContent, ContentCipher)> {
+        self.request_with_any(&[key], options)
+    }
+
+    /// [`VerifiedMessage::request`] with the first of `keys` that the envelope is
+    /// addressed to (a server's keys during a CA rollover): only that one is tried.
+    pub(crate) fn request_with_any(
+        &self,
+        keys: &[EnvelopeKey<'_>],
         options: &DecryptOptions,
     ) -> Result<(RequestContent, ContentCipher)> {
         let mt = self.message.message_type();
@@ -350,9 +406,27 @@ impl VerifiedMessage {
         if self.attributes().sender_nonce.is_none() {
             return Err(ProtocolError::MissingAttribute("senderNonce").into());
         }
-        let decrypted = self.decrypt(key, options)?;
-        let content = RequestContent::from_der(mt, &decrypted.plaintext, &options.limits)?;
-        Ok((content, decrypted.cipher))
+        let envelope = Envelope::parse(self.envelope()?, options)?;
+        let key = keys
+            .iter()
+            .find(|k| envelope.addressed_to(k) > 0)
+            .ok_or(crate::error::CryptoError::NoMatchingRecipient)?;
+        let limit = match mt {
+            MessageType::PkcsReq | MessageType::RenewalReq => "CSR size",
+            _ => "request payload size",
+        };
+        envelope.open_with(
+            *key,
+            options,
+            (options.limits.max_csr_size, limit),
+            |payload| RequestContent::from_der(mt, payload, &options.limits),
+        )
+    }
+
+    fn envelope(&self) -> Result<&[u8]> {
+        self.message.envelope().ok_or_else(|| {
+            ProtocolError::UnexpectedContent("the message has no pkcsPKIEnvelope").into()
+        })
     }
 
     /// Checks that this CertRep answers our request: messageType CertRep, our transactionID,
@@ -409,16 +483,14 @@ impl VerifiedMessage {
         }
         match cert_rep::check_status(a.pki_status, a.fail_info)? {
             PkiStatus::Success => {
-                let decrypted = self.decrypt(key, options)?;
-                let (certificates, crls) =
-                    signed::parse_certs_only(&decrypted.plaintext, &options.limits).map_err(
-                        |e| match e {
-                            Error::Decode { detail, .. } => Error::Decode {
-                                element: "CertRep certs-only SignedData",
-                                detail,
-                            },
-                            e => e,
-                        },
+                // As for requests: everything from key transport to the decoded
+                // certificates fails as one DecryptionFailed.
+                let ((certificates, crls), _) = Envelope::parse(self.envelope()?, options)?
+                    .open_with(
+                        key,
+                        options,
+                        (options.limits.max_message_size, "message size"),
+                        |payload| signed::parse_certs_only(payload, &options.limits),
                     )?;
                 Ok(CertRepContent::Success { certificates, crls })
             }

@@ -130,6 +130,25 @@ impl DigestAlgorithm {
         DigestAlgorithm::Sha1,
     ];
 
+    /// `Ok` when `allowed` holds this digest, else
+    /// [`PolicyError::DigestNotAllowed`](crate::error::PolicyError::DigestNotAllowed)
+    /// naming `element`: a policy on the digests of what is received.
+    pub(crate) fn require_allowed(
+        self,
+        allowed: &[DigestAlgorithm],
+        element: &'static str,
+    ) -> crate::error::Result<()> {
+        if allowed.contains(&self) {
+            Ok(())
+        } else {
+            Err(crate::error::PolicyError::DigestNotAllowed {
+                digest: self,
+                element,
+            }
+            .into())
+        }
+    }
+
     /// The digest's OID.
     pub fn oid(self) -> ObjectIdentifier {
         match self {

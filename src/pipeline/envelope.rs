@@ -48,8 +48,13 @@ use crate::pipeline::algorithms::ContentCipher;
 use crate::pipeline::keys::{KeyDecryptor, rsa_encrypt_key, spki_algorithm};
 use crate::pipeline::signed::cert_has_ski;
 
-/// PBKDF2 iteration count used when sealing with a password.
-pub const PBKDF2_ITERATIONS: u32 = 2048;
+/// The PBKDF2 iteration count used by default when sealing with a password (PBKDF2 with
+/// HMAC-SHA-256): 600 000, what OWASP's password storage guidance asks of PBKDF2-HMAC-SHA256
+/// (about 70 ms on one core of the machine the tests run on, in a release build). Anyone
+/// who sees the envelope can test guesses of the password offline, each at this cost; it
+/// raises the cost, but only a password of high entropy protects the content (RFC 8894
+/// section 7.3).
+pub const PBKDF2_ITERATIONS: u32 = 600_000;
 /// PBKDF2 salt length used when sealing with a password.
 pub const PBKDF2_SALT_LEN: usize = 16;
 
@@ -69,15 +74,16 @@ pub enum Recipient<'a> {
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub enum EnvelopeKey<'a> {
-    /// A key-transport private key. With its certificate, only the RecipientInfo naming that
-    /// certificate is tried; without, every key-transport RecipientInfo is.
+    /// A key-transport private key. With its certificate, the envelope must have exactly
+    /// one KeyTransRecipientInfo naming that certificate; without, exactly one
+    /// KeyTransRecipientInfo. Only that one is tried.
     Key {
         /// The private key.
         key: &'a dyn KeyDecryptor,
         /// Its certificate, if known.
         certificate: Option<&'a Certificate>,
     },
-    /// The password of a PasswordRecipientInfo.
+    /// The password of the envelope's one PasswordRecipientInfo.
     Password(&'a [u8]),
 }
 
@@ -206,8 +212,10 @@ fn pkcs7_pad(data: &[u8], block: usize) -> Vec<u8> {
     out
 }
 
-/// Checks and strips PKCS #7 padding, looking at the whole last block whatever the pad.
-fn pkcs7_unpad(mut data: Vec<u8>, block: usize) -> Option<Vec<u8>> {
+/// The length of the content once its PKCS #7 padding is stripped, or `None` when the
+/// padding is wrong. Every octet of the last block is looked at whatever the pad value, and
+/// the answer is formed without branching on the octets.
+fn pkcs7_unpadded_len(data: &[u8], block: usize) -> Option<usize> {
     let len = data.len();
     let last_block = data.get(len.checked_sub(block)?..)?;
     let pad = *last_block.last()?;
@@ -221,8 +229,7 @@ fn pkcs7_unpad(mut data: Vec<u8>, block: usize) -> Option<Vec<u8>> {
     if bad != 0 {
         return None;
     }
-    data.truncate(len.checked_sub(pad_len)?);
-    Some(data)
+    len.checked_sub(pad_len)
 }
 
 fn random_bytes<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> Vec<u8> {
@@ -384,6 +391,24 @@ pub fn seal<R: CryptoRng + ?Sized>(
     recipient: Recipient<'_>,
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    seal_with_iterations(content, cipher, recipient, PBKDF2_ITERATIONS, rng)
+}
+
+/// [`seal`] with `pbkdf2_iterations` PBKDF2 iterations for a [`Recipient::Password`]
+/// (ignored for a certificate).
+pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
+    content: &[u8],
+    cipher: ContentCipher,
+    recipient: Recipient<'_>,
+    pbkdf2_iterations: u32,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    if pbkdf2_iterations == 0 {
+        return Err(Error::encode(
+            "PBKDF2-params",
+            "iterationCount must be at least 1",
+        ));
+    }
     if cipher == ContentCipher::InsecureDesCbc {
         return Err(AlgorithmError::Refused {
             algorithm: "DES-CBC",
@@ -423,14 +448,14 @@ pub fn seal<R: CryptoRng + ?Sized>(
                 &oids::HMAC_WITH_SHA256,
                 password,
                 &salt,
-                PBKDF2_ITERATIONS,
+                pbkdf2_iterations,
                 &mut kek,
             )?;
             let kek_iv = random_bytes(rng, cipher.block_len());
             let wrapped = pwri_wrap(cipher, &kek, &kek_iv, &cek, rng)?;
             let params = Pbkdf2Params {
                 salt: OctetString::new(salt).map_err(|e| Error::encode("PBKDF2 salt", e))?,
-                iteration_count: PBKDF2_ITERATIONS,
+                iteration_count: pbkdf2_iterations,
                 key_length: None,
                 prf: Some(AlgorithmIdentifierOwned {
                     oid: oids::HMAC_WITH_SHA256,
@@ -569,15 +594,14 @@ pub fn inspect(input: &[u8], limits: &Limits) -> Result<EnvelopeInfo> {
     })
 }
 
-/// Recovers the CEK from a PasswordRecipientInfo; `Ok(None)` when the password is wrong or
-/// the wrapped key is corrupt (indistinguishable by design), `Err` for malformed or
-/// unsupported parameters (public information).
-fn pwri_key(
+/// Derives the key-encryption key of a PasswordRecipientInfo from `password` and checks
+/// the parameters (public information, so their errors may differ). Returns the
+/// key-encryption cipher, key and IV.
+fn pwri_kek(
     pwri: &PasswordRecipientInfo,
     password: &[u8],
-    content_cipher: ContentCipher,
     options: &DecryptOptions,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<(ContentCipher, Vec<u8>, Vec<u8>)> {
     let kdf = pwri
         .key_derivation_alg
         .as_ref()
@@ -599,6 +623,8 @@ fn pwri_key(
     if params.iteration_count == 0 {
         return Err(Error::decode("PBKDF2-params", "iterationCount is 0"));
     }
+    // One PasswordRecipientInfo is tried per envelope, so the limit is the envelope's
+    // whole PBKDF2 budget.
     if params.iteration_count > options.limits.max_pbkdf2_iterations {
         return Err(Error::Limit {
             what: "PBKDF2 iterations",
@@ -641,10 +667,7 @@ fn pwri_key(
         params.iteration_count,
         &mut kek,
     )?;
-    Ok(
-        pwri_unwrap(kek_cipher, &kek, &kek_iv, pwri.enc_key.as_bytes())
-            .filter(|k| k.len() == content_cipher.key_len()),
-    )
+    Ok((kek_cipher, kek, kek_iv))
 }
 
 fn ktri_matches(k: &KeyTransRecipientInfo, cert: &Certificate) -> bool {
@@ -674,99 +697,193 @@ fn check_key_transport_alg(k: &KeyTransRecipientInfo) -> Result<()> {
     }
 }
 
-/// Decrypts the content with `cek`, or with a substitute when it is `None` (and then fails),
-/// so that every failure does the same work.
-fn decrypt_content(
+/// A content-encryption key of `len` octets that stands in for one that could not be
+/// recovered, so that decryption goes on and fails the same way as with a wrong key
+/// (RFC 3218 section 2.3.2). It is derived from `seed`, which is secret whenever the
+/// attacker could use it: the output of an RSA decryption with implicit rejection, or a
+/// key-encryption key derived from the password.
+fn substitute_key(len: usize, seed: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha512::new();
+    hasher.update(b"scep substitute content-encryption key");
+    hasher.update(seed);
+    hasher.finalize().into_iter().take(len).collect()
+}
+
+/// The RecipientInfo an [`EnvelopeKey`] opens.
+enum Selected<'e> {
+    KeyTransport(&'e KeyTransRecipientInfo),
+    Password(&'e PasswordRecipientInfo),
+}
+
+/// An envelope read for opening: everything that can be read without a key. Every error
+/// up to here concerns what travels in clear.
+pub(crate) struct Envelope {
     cipher: ContentCipher,
-    cek: Option<Vec<u8>>,
-    iv: &[u8],
-    ciphertext: &[u8],
-) -> Result<Vec<u8>> {
-    let recovered = cek.filter(|k| k.len() == cipher.key_len());
-    let ok = recovered.is_some();
-    let key = recovered.unwrap_or_else(|| vec![0x5a; cipher.key_len()]);
-    let plain = cbc_raw(cipher, &key, iv, ciphertext, false);
-    let unpadded = plain.ok().and_then(|p| pkcs7_unpad(p, cipher.block_len()));
-    match (ok, unpadded) {
-        (true, Some(p)) => Ok(p),
-        _ => Err(CryptoError::DecryptionFailed.into()),
+    iv: Vec<u8>,
+    ciphertext: Vec<u8>,
+    recipients: Vec<RecipientInfo>,
+}
+
+impl Envelope {
+    /// Parses an envelope (BER or DER `ContentInfo` of type id-envelopedData) and reads its
+    /// content-encryption algorithm (refusing single DES unless allowed) and ciphertext.
+    pub(crate) fn parse(input: &[u8], options: &DecryptOptions) -> Result<Self> {
+        let (env, recipients) = parse(input, &options.limits)?;
+        let eci = env.encrypted_content;
+        let (cipher, iv) = read_cipher(
+            "EncryptedContentInfo.contentEncryptionAlgorithm",
+            &eci.content_enc_alg,
+            options.allow_insecure_single_des,
+        )?;
+        let ciphertext = eci
+            .encrypted_content
+            .ok_or(ProtocolError::UnexpectedContent(
+                "the EnvelopedData has no encryptedContent",
+            ))?
+            .into_bytes()
+            .into_vec();
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(cipher.block_len()) {
+            return Err(Error::decode(
+                "EncryptedContentInfo.encryptedContent",
+                format_args!(
+                    "{} octets is not a whole number of {cipher} blocks",
+                    ciphertext.len()
+                ),
+            ));
+        }
+        Ok(Envelope {
+            cipher,
+            iv,
+            ciphertext,
+            recipients,
+        })
+    }
+
+    /// How many of the RecipientInfos `key` would open: a [`EnvelopeKey::Key`] with its
+    /// certificate, those naming the certificate; without, every key-transport one; a
+    /// password, every PasswordRecipientInfo.
+    pub(crate) fn addressed_to(&self, key: &EnvelopeKey<'_>) -> usize {
+        self.candidates(key).count()
+    }
+
+    fn candidates<'s>(&'s self, key: &EnvelopeKey<'_>) -> impl Iterator<Item = Selected<'s>> {
+        let key = *key;
+        self.recipients.iter().filter_map(move |r| match (r, key) {
+            (RecipientInfo::Ktri(k), EnvelopeKey::Key { certificate, .. })
+                if certificate.is_none_or(|c| ktri_matches(k, c)) =>
+            {
+                Some(Selected::KeyTransport(k))
+            }
+            (RecipientInfo::Pwri(p), EnvelopeKey::Password(_)) => Some(Selected::Password(p)),
+            _ => None,
+        })
+    }
+
+    /// The one RecipientInfo `key` opens: none is [`CryptoError::NoMatchingRecipient`],
+    /// more than one [`ProtocolError::DuplicateRecipient`] (each would cost a private-key
+    /// operation or a PBKDF2 derivation, so only one is ever tried).
+    fn select(&self, key: &EnvelopeKey<'_>) -> Result<Selected<'_>> {
+        let mut found = self.candidates(key);
+        let first = found.next().ok_or(CryptoError::NoMatchingRecipient)?;
+        if found.next().is_some() {
+            return Err(ProtocolError::DuplicateRecipient(match first {
+                Selected::KeyTransport(_) => "KeyTransRecipientInfo",
+                Selected::Password(_) => "PasswordRecipientInfo",
+            })
+            .into());
+        }
+        Ok(first)
+    }
+
+    /// Decrypts the content with `key` and decodes it with `decode`, as one step.
+    ///
+    /// What is public is checked first, each with its own error: which RecipientInfo the
+    /// key opens, its algorithm parameters, and the size of the ciphertext against
+    /// `max_plaintext` (a ciphertext whose smallest possible plaintext is larger is
+    /// refused before any decryption, as [`Error::Limit`] `what`). From key transport to
+    /// the decoded value everything else fails as one
+    /// [`CryptoError::DecryptionFailed`], after the same work: a key that cannot be
+    /// recovered is replaced by a substitute, the whole content is decrypted, the padding
+    /// checked, and `decode` run (over the content without its padding, or all of it when
+    /// the padding is wrong) whatever happened before. Nothing decrypted reaches the error.
+    pub(crate) fn open_with<T>(
+        &self,
+        key: EnvelopeKey<'_>,
+        options: &DecryptOptions,
+        max_plaintext: (usize, &'static str),
+        decode: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<(T, ContentCipher)> {
+        let cipher = self.cipher;
+        if let EnvelopeKey::Key {
+            key,
+            certificate: Some(cert),
+        } = key
+        {
+            let key_spki = key.recipient_key_info()?;
+            if cert.tbs_certificate().subject_public_key_info() != &key_spki {
+                return Err(Error::key(
+                    "the decryption key does not belong to the certificate given with it",
+                ));
+            }
+        }
+        let selected = self.select(&key)?;
+        let (limit, what) = max_plaintext;
+        if self.ciphertext.len().saturating_sub(cipher.block_len()) > limit {
+            return Err(Error::Limit { what, limit });
+        }
+        // Recover the content-encryption key, or a substitute (`recovered` false).
+        let (cek, recovered) = match (selected, key) {
+            (Selected::KeyTransport(ktri), EnvelopeKey::Key { key, .. }) => {
+                check_key_transport_alg(ktri)?;
+                match key.decrypt_key(ktri.enc_key.as_bytes()) {
+                    Ok(k) if k.len() == cipher.key_len() => (k, true),
+                    Ok(other) => (substitute_key(cipher.key_len(), &other), false),
+                    Err(_) => (
+                        substitute_key(cipher.key_len(), ktri.enc_key.as_bytes()),
+                        false,
+                    ),
+                }
+            }
+            (Selected::Password(pwri), EnvelopeKey::Password(password)) => {
+                let (kek_cipher, kek, kek_iv) = pwri_kek(pwri, password, options)?;
+                match pwri_unwrap(kek_cipher, &kek, &kek_iv, pwri.enc_key.as_bytes()) {
+                    Some(k) if k.len() == cipher.key_len() => (k, true),
+                    _ => (substitute_key(cipher.key_len(), &kek), false),
+                }
+            }
+            // `select` pairs key-transport recipients with keys and PWRIs with passwords.
+            _ => return Err(CryptoError::NoMatchingRecipient.into()),
+        };
+        // The ciphertext is a whole number of blocks and the key has the cipher's length
+        // (checked above), so this does not fail; if it did, it would fail like the rest.
+        let plain = cbc_raw(cipher, &cek, &self.iv, &self.ciphertext, false).unwrap_or_default();
+        let unpadded = pkcs7_unpadded_len(&plain, cipher.block_len());
+        let content = plain
+            .get(..unpadded.unwrap_or(plain.len()))
+            .unwrap_or_default();
+        let decoded = decode(content);
+        match (recovered, unpadded.is_some(), decoded) {
+            (true, true, Ok(value)) => Ok((value, cipher)),
+            _ => Err(CryptoError::DecryptionFailed.into()),
+        }
     }
 }
 
 /// Decrypts an envelope (a BER or DER `ContentInfo` of type id-envelopedData).
+///
+/// Exactly one RecipientInfo may be addressed to `key` (see [`EnvelopeKey`]); the
+/// decrypted content may be at most [`Limits::max_message_size`] octets. A wrong key or
+/// password, a corrupted key and bad padding are one [`CryptoError::DecryptionFailed`].
 pub fn open(input: &[u8], key: EnvelopeKey<'_>, options: &DecryptOptions) -> Result<Decrypted> {
-    let (env, recipients) = parse(input, &options.limits)?;
-    let eci = &env.encrypted_content;
-    let (cipher, iv) = read_cipher(
-        "EncryptedContentInfo.contentEncryptionAlgorithm",
-        &eci.content_enc_alg,
-        options.allow_insecure_single_des,
-    )?;
-    let ciphertext = eci
-        .encrypted_content
-        .as_ref()
-        .ok_or(ProtocolError::UnexpectedContent(
-            "the EnvelopedData has no encryptedContent",
-        ))?
-        .as_bytes();
-    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(cipher.block_len()) {
-        return Err(CryptoError::DecryptionFailed.into());
-    }
-
-    match key {
-        EnvelopeKey::Password(password) => {
-            let pwris: Vec<&PasswordRecipientInfo> = recipients
-                .iter()
-                .filter_map(|r| match r {
-                    RecipientInfo::Pwri(p) => Some(p),
-                    _ => None,
-                })
-                .collect();
-            if pwris.is_empty() {
-                return Err(CryptoError::NoMatchingRecipient.into());
-            }
-            let mut last = Err(CryptoError::DecryptionFailed.into());
-            for pwri in pwris {
-                let cek = pwri_key(pwri, password, cipher, options)?;
-                last = decrypt_content(cipher, cek, &iv, ciphertext);
-                if last.is_ok() {
-                    break;
-                }
-            }
-            last.map(|plaintext| Decrypted { cipher, plaintext })
-        }
-        EnvelopeKey::Key { key, certificate } => {
-            if let Some(cert) = certificate {
-                let key_spki = key.recipient_key_info()?;
-                if cert.tbs_certificate().subject_public_key_info() != &key_spki {
-                    return Err(Error::key(
-                        "the decryption key does not belong to the certificate given with it",
-                    ));
-                }
-            }
-            let ktris: Vec<&KeyTransRecipientInfo> = recipients
-                .iter()
-                .filter_map(|r| match r {
-                    RecipientInfo::Ktri(k) => Some(k),
-                    _ => None,
-                })
-                .filter(|k| certificate.is_none_or(|c| ktri_matches(k, c)))
-                .collect();
-            if ktris.is_empty() {
-                return Err(CryptoError::NoMatchingRecipient.into());
-            }
-            let mut last = Err(CryptoError::DecryptionFailed.into());
-            for ktri in ktris {
-                check_key_transport_alg(ktri)?;
-                let cek = key.decrypt_key(ktri.enc_key.as_bytes()).ok();
-                last = decrypt_content(cipher, cek, &iv, ciphertext);
-                if last.is_ok() {
-                    break;
-                }
-            }
-            last.map(|plaintext| Decrypted { cipher, plaintext })
-        }
-    }
+    Envelope::parse(input, options)?
+        .open_with(
+            key,
+            options,
+            (options.limits.max_message_size, "message size"),
+            |p| Ok(p.to_vec()),
+        )
+        .map(|(plaintext, cipher)| Decrypted { cipher, plaintext })
 }
 
 #[cfg(test)]
@@ -779,17 +896,17 @@ mod tests {
             let data = vec![7u8; len];
             let padded = pkcs7_pad(&data, 16);
             assert_eq!(padded.len() % 16, 0);
-            assert_eq!(pkcs7_unpad(padded, 16), Some(data));
+            assert_eq!(pkcs7_unpadded_len(&padded, 16), Some(len));
         }
         let mut bad = pkcs7_pad(b"abc", 8);
         let last = bad.len() - 1;
         bad[last] = 0;
-        assert_eq!(pkcs7_unpad(bad.clone(), 8), None);
+        assert_eq!(pkcs7_unpadded_len(&bad, 8), None);
         bad[last] = 9;
-        assert_eq!(pkcs7_unpad(bad.clone(), 8), None);
+        assert_eq!(pkcs7_unpadded_len(&bad, 8), None);
         bad[last] = 5;
         bad[last - 1] = 4;
-        assert_eq!(pkcs7_unpad(bad, 8), None);
+        assert_eq!(pkcs7_unpadded_len(&bad, 8), None);
     }
 
     #[test]
@@ -811,7 +928,14 @@ mod tests {
     fn password_round_trip_wrong_password_and_des_refusal() {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
         for cipher in ContentCipher::PRODUCIBLE {
-            let env = seal(b"hello scep", cipher, Recipient::Password(b"pw"), &mut rng).unwrap();
+            let env = seal_with_iterations(
+                b"hello scep",
+                cipher,
+                Recipient::Password(b"pw"),
+                2048,
+                &mut rng,
+            )
+            .unwrap();
             let ok = open(
                 &env,
                 EnvelopeKey::Password(b"pw"),
@@ -849,10 +973,11 @@ mod tests {
     #[test]
     fn pbkdf2_iteration_limit() {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let env = seal(
+        let env = seal_with_iterations(
             b"x",
             ContentCipher::Aes128Cbc,
             Recipient::Password(b"pw"),
+            2048,
             &mut rng,
         )
         .unwrap();
