@@ -1,0 +1,1816 @@
+//! The attack suite: every attack the crate defends against, mounted end to end through
+//! the public API, each asserting that it fails. One test (or a few) per item of the
+//! security review (issue 8); `SECURITY.md` gives the threat model they come from.
+//!
+//! | item | attack | tests |
+//! |---|---|---|
+//! | 1 | CBC padding oracle on the server's decrypt path | `padding_oracle_attack_on_a_captured_request_learns_nothing` |
+//! | 2 | an issued certificate taken for an RA or an intermediate; expired intermediates; a planted certificate; quadratic chain building | `an_enrolled_device_certificate_in_get_ca_cert_is_not_trusted_as_an_ra`, `a_device_certificate_cannot_act_as_an_intermediate_ca`, `an_expired_intermediate_is_not_trusted`, `a_certificate_not_issued_by_the_ca_is_not_accepted_as_ours`, `a_long_chain_in_the_worst_order_is_built`, `an_ambiguous_chain_of_one_name_is_refused_with_bounded_work`, `get_next_ca_cert_signed_by_a_device_is_refused` |
+//! | 3 | duplicate recipients, several password recipients | `duplicate_recipients_cost_no_rsa_decryption`, `several_password_recipients_are_refused_before_any_key_derivation` |
+//! | 4 | CA signatures for unauthenticated input; the requester's digest | `unverifiable_and_replayed_messages_get_no_signed_answer`, `get_next_ca_cert_costs_no_signature_per_request`, `replies_are_signed_with_the_servers_digest_not_the_requesters` |
+//! | 5 | renewal with an expired certificate | `an_expired_certificate_of_this_ca_cannot_renew`, `renewal_checks_name_every_reason` |
+//! | 6 | a weak digest in what the client receives | `a_strict_client_refuses_a_sha1_cert_rep` |
+//! | 7 | polling without end | `a_client_retrying_on_errors_polls_no_more_than_its_limits` |
+//! | 8 | a finished enrolment sending again; default limits; loose fingerprints | `a_finished_enrolment_sends_nothing`, `discovery_uses_the_configured_limits`, `fingerprints_are_exactly_40_or_64_hex_digits` |
+//! | 9 | cheap offline guessing of a PWRI password | `password_envelopes_use_a_high_iteration_count` |
+//! | 10 | the example CA: renewal into any subject, a stranger's poll, a re-signed envelope | `a_device_cannot_renew_into_another_subject`, `a_stranger_cannot_collect_a_pending_certificate`, `a_captured_envelope_re_signed_by_a_stranger_is_refused` |
+
+#[path = "../examples/support/memory_ca.rs"]
+mod memory_ca;
+
+use core::str::FromStr;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::enveloped_data::EncryptedContentInfo;
+use cms::signed_data::EncapsulatedContentInfo;
+use der::asn1::{Any, OctetString, SetOfVec};
+use der::{Decode, Encode};
+use memory_ca::{CaKey, MemoryCa};
+use scep::asn1::enveloped_data::EnvelopedData;
+use scep::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use scep::asn1::{Certificate, IssuerAndSerialNumber};
+use scep::attributes::ScepAttributes;
+use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
+use scep::client::{
+    CaInfo, ClientConfig, Enrollment, EnrollmentKind, Fingerprint, Identity, RaTrust,
+};
+use scep::csr::CsrParams;
+use scep::error::Distrust;
+use scep::http::{HttpRequest, HttpResponse, Method, Operation};
+use scep::message::{
+    CertRepContent, OutgoingCertRep, OutgoingRequest, PkiMessage, RequestContent, SealParams,
+};
+use scep::{
+    DigestAlgorithm, EnvelopeKey, KeyAlgorithm, KeyDecryptor, MessageSigner, MessageType, Nonce,
+    Recipient, TransactionId, oids,
+};
+use x509_cert::ext::ToExtension;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+const CHALLENGE: &str = "attack-suite-challenge";
+
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+fn name(text: &str) -> Name {
+    Name::from_str(text).unwrap()
+}
+
+fn rsa_key() -> rsa::PrivateKey {
+    rsa::PrivateKey::new(&mut rng(), 2048).unwrap()
+}
+
+fn ec_key() -> p256::ecdsa::SigningKey {
+    use p256::elliptic_curve::Generate;
+    p256::ecdsa::SigningKey::generate_from_rng(&mut rng())
+}
+
+fn self_signed(key: &dyn MessageSigner, cn: &str) -> Certificate {
+    let now = SystemTime::now();
+    scep::csr::self_signed_certificate(
+        key,
+        &name(cn),
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap()
+}
+
+fn csr(key: &dyn MessageSigner, cn: &str, challenge: Option<&str>) -> scep::asn1::CertReq {
+    let mut p = CsrParams::new(name(cn));
+    p.challenge_password = challenge.map(Into::into);
+    p.build(key).unwrap()
+}
+
+/// Issues a certificate for `public_key` from `ca`, valid from `not_before` to `not_after`,
+/// with the given extensions (end-entity ones when `None`).
+fn issue_from(
+    ca: &CaKey,
+    subject: &str,
+    public_key: &SubjectPublicKeyInfoOwned,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    extensions: Option<Vec<x509_cert::ext::Extension>>,
+) -> Certificate {
+    let subject = name(subject);
+    let extensions = extensions.unwrap_or_else(|| {
+        end_entity_extensions(
+            &subject,
+            public_key,
+            Some(ca.cert.tbs_certificate().subject_public_key_info()),
+        )
+        .unwrap()
+    });
+    issue(
+        &CertificateParams {
+            serial_number: random_serial(&mut rng()).unwrap(),
+            subject,
+            public_key: public_key.clone(),
+            not_before,
+            not_after,
+            extensions,
+        },
+        ca.cert.tbs_certificate().subject(),
+        ca.key.as_ref(),
+        DigestAlgorithm::Sha256,
+    )
+    .unwrap()
+}
+
+/// Sends an HTTP request shape to the in-memory CA, as an HTTP server would pass it on.
+fn send(ca: &mut MemoryCa, req: &HttpRequest) -> HttpResponse {
+    let query = req.path_and_query.split_once('?').map_or("", |(_, q)| q);
+    ca.handle(req.method.as_str(), query, &req.body).unwrap()
+}
+
+/// POSTs a pkiMessage to the in-memory CA.
+fn post(ca: &mut MemoryCa, message: Vec<u8>) -> HttpResponse {
+    let req =
+        HttpRequest::new("/scep", &Operation::PkiOperation { message }, Method::Post).unwrap();
+    send(ca, &req)
+}
+
+/// What an attacker sees of an answer: the HTTP status and content type, the body length,
+/// and for a CertRep its pkiStatus, failInfo and failInfoText.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Observation {
+    status: u16,
+    content_type: String,
+    length: usize,
+    pki_status: Option<String>,
+    fail_info: Option<String>,
+    fail_info_text: Option<String>,
+}
+
+fn observe(response: &HttpResponse, ca: &Certificate) -> Observation {
+    let rep = (response.content_type == "application/x-pki-message").then(|| {
+        PkiMessage::decode(&response.body, &Default::default())
+            .unwrap()
+            .verify(std::slice::from_ref(ca))
+            .unwrap()
+    });
+    let a = rep.as_ref().map(|r| r.attributes().clone());
+    Observation {
+        status: response.status,
+        content_type: response.content_type.to_owned(),
+        length: response.body.len(),
+        pki_status: a.as_ref().and_then(|a| a.pki_status).map(|s| s.to_string()),
+        fail_info: a.as_ref().and_then(|a| a.fail_info).map(|f| f.to_string()),
+        fail_info_text: a.and_then(|a| a.fail_info_text),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Crafting messages the way an attacker does: any content, signed with any key.
+// ---------------------------------------------------------------------------------------
+
+/// Signs `content` (a pkcsPKIEnvelope, or anything) as a pkiMessage with the SCEP
+/// attributes `attrs`, by `key` / `cert`, with SHA-256 (or `digest`).
+fn sign_message(
+    attrs: &ScepAttributes,
+    content: &[u8],
+    key: &dyn MessageSigner,
+    cert: &Certificate,
+    digest: DigestAlgorithm,
+) -> Vec<u8> {
+    let mut signed_attrs = SetOfVec::new();
+    let single = |oid, value: Any| x509_cert::attr::Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).unwrap(),
+    };
+    signed_attrs
+        .insert(single(
+            oids::ID_CONTENT_TYPE,
+            Any::encode_from(&oids::ID_DATA).unwrap(),
+        ))
+        .unwrap();
+    signed_attrs
+        .insert(single(
+            oids::ID_MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(digest.digest(content)).unwrap()).unwrap(),
+        ))
+        .unwrap();
+    for attr in attrs.to_attributes().unwrap() {
+        signed_attrs.insert(attr).unwrap();
+    }
+    let hashed = digest.digest(&signed_attrs.to_der().unwrap());
+    let signature = key.sign_prehashed(digest, &hashed).unwrap();
+    let signature_algorithm = match key.key_algorithm() {
+        KeyAlgorithm::Rsa => AlgorithmIdentifierOwned {
+            oid: oids::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        },
+        other => AlgorithmIdentifierOwned {
+            oid: other.signature_oid(digest),
+            parameters: None,
+        },
+    };
+    let digest_alg = AlgorithmIdentifierOwned {
+        oid: digest.oid(),
+        parameters: None,
+    };
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber::of(cert)),
+        digest_alg: digest_alg.clone(),
+        signed_attrs: Some(signed_attrs),
+        signature_algorithm,
+        signature: OctetString::new(signature).unwrap(),
+        unsigned_attrs: None,
+    };
+    let signed = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: SetOfVec::try_from(vec![digest_alg]).unwrap(),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: oids::ID_DATA,
+            econtent: Some(Any::encode_from(&OctetString::new(content).unwrap()).unwrap()),
+        },
+        certificates: Some(SetOfVec::try_from(vec![Any::encode_from(cert).unwrap()]).unwrap()),
+        crls: None,
+        signer_infos: SetOfVec::try_from(vec![signer_info]).unwrap(),
+    };
+    ContentInfo {
+        content_type: oids::ID_SIGNED_DATA,
+        content: Any::encode_from(&signed).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// A request's attributes with a fresh nonce.
+fn request_attrs(message_type: MessageType, transaction_id: &str) -> ScepAttributes {
+    ScepAttributes::request(
+        message_type,
+        TransactionId::new(transaction_id).unwrap(),
+        Nonce::generate(&mut rng()),
+    )
+}
+
+/// The EnvelopedData inside a pkiMessage.
+fn envelope_of(message: &[u8]) -> EnvelopedData {
+    let m = PkiMessage::decode(message, &Default::default()).unwrap();
+    ContentInfo::from_der(m.envelope().unwrap())
+        .unwrap()
+        .content
+        .decode_as::<EnvelopedData>()
+        .unwrap()
+}
+
+/// An envelope with the given RecipientInfos (as they are encoded), cipher, IV and
+/// ciphertext.
+fn envelope(
+    version: CmsVersion,
+    recipients: Vec<Any>,
+    cipher: der::asn1::ObjectIdentifier,
+    iv: &[u8],
+    ciphertext: &[u8],
+) -> Vec<u8> {
+    let env = EnvelopedData {
+        version,
+        originator_info: None,
+        recip_infos: SetOfVec::from_iter(recipients).unwrap(),
+        encrypted_content: EncryptedContentInfo {
+            content_type: oids::ID_DATA,
+            content_enc_alg: AlgorithmIdentifierOwned {
+                oid: cipher,
+                parameters: Some(Any::encode_from(&OctetString::new(iv).unwrap()).unwrap()),
+            },
+            encrypted_content: Some(OctetString::new(ciphertext).unwrap()),
+        },
+        unprotected_attrs: None,
+    };
+    ContentInfo {
+        content_type: oids::ID_ENVELOPED_DATA,
+        content: Any::encode_from(&env).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// A key that counts its private-key operations.
+struct Counting {
+    key: Arc<rsa::PrivateKey>,
+    signs: AtomicUsize,
+    decrypts: AtomicUsize,
+}
+
+impl Counting {
+    fn new(key: Arc<rsa::PrivateKey>) -> Arc<Self> {
+        Arc::new(Counting {
+            key,
+            signs: AtomicUsize::new(0),
+            decrypts: AtomicUsize::new(0),
+        })
+    }
+    fn signs(&self) -> usize {
+        self.signs.load(Ordering::SeqCst)
+    }
+    fn decrypts(&self) -> usize {
+        self.decrypts.load(Ordering::SeqCst)
+    }
+}
+
+impl MessageSigner for Counting {
+    fn key_algorithm(&self) -> KeyAlgorithm {
+        KeyAlgorithm::Rsa
+    }
+    fn sign_prehashed(&self, digest: DigestAlgorithm, hashed: &[u8]) -> scep::Result<Vec<u8>> {
+        self.signs.fetch_add(1, Ordering::SeqCst);
+        self.key.sign_prehashed(digest, hashed)
+    }
+    fn public_key_info(&self) -> scep::Result<SubjectPublicKeyInfoOwned> {
+        MessageSigner::public_key_info(self.key.as_ref())
+    }
+}
+
+impl KeyDecryptor for Counting {
+    fn decrypt_key(&self, encrypted_key: &[u8]) -> scep::Result<Vec<u8>> {
+        self.decrypts.fetch_add(1, Ordering::SeqCst);
+        self.key.decrypt_key(encrypted_key)
+    }
+    fn recipient_key_info(&self) -> scep::Result<SubjectPublicKeyInfoOwned> {
+        self.key.recipient_key_info()
+    }
+}
+
+/// A memory CA whose server signs and decrypts through a counting key.
+fn counting_ca(pending_polls: u32) -> (MemoryCa, Arc<Counting>) {
+    let mut ca = MemoryCa::new(CHALLENGE, pending_polls, true).unwrap();
+    let counting = Counting::new(ca.current.key.clone());
+    let mut config =
+        scep::server::ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
+    config.next_ca_certificates = ca.next.as_ref().map(|n| vec![n.cert.clone()]);
+    ca.server = scep::server::Server::new(
+        config,
+        ca.current.cert.clone(),
+        counting.clone(),
+        ca.current.cert.clone(),
+        vec![scep::server::DecryptionKey {
+            certificate: ca.current.cert.clone(),
+            key: counting.clone(),
+        }],
+    )
+    .unwrap();
+    (ca, counting)
+}
+
+/// A sealed PKCSReq from a victim with an RSA key, with `challenge`.
+fn victim_request(ca: &Certificate, challenge: &str) -> (rsa::PrivateKey, Certificate, Vec<u8>) {
+    let key = rsa_key();
+    let cert = self_signed(&key, "CN=victim");
+    let request = OutgoingRequest {
+        transaction_id: TransactionId::random(&mut rng()),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::PkcsReq(csr(&key, "CN=victim", Some(challenge))),
+    };
+    let sealed = request
+        .seal(
+            &SealParams::new(&key, &cert),
+            Recipient::Certificate(ca),
+            &mut rng(),
+        )
+        .unwrap();
+    (key, cert, sealed)
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The CBC padding oracle on the server's decrypt path.
+// ---------------------------------------------------------------------------------------
+
+/// The classic adaptive padding-oracle attack (Vaudenay 2002) on a captured PKCSReq: the
+/// attacker replays the victim's KeyTransRecipientInfo with a chosen IV and two chosen
+/// blocks (R, C_k) under his own self-signed signature, varies R one byte at a time and
+/// watches the answers for the one whose padding was right; that would give him the last
+/// bytes of the victim's plaintext block k, inside the challenge password. Every answer
+/// must be the same, so the attack must learn nothing; it runs for at most 2 x 256
+/// requests.
+#[test]
+fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let ca_cert = ca.current.cert.clone();
+    let secret = "0123456789abcdef-the-victims-one-time-challenge";
+    let (_, _, captured) = victim_request(&ca_cert, secret);
+
+    // What the attacker has: the envelope's recipients, IV and ciphertext.
+    let env = envelope_of(&captured);
+    let recipients: Vec<Any> = env.recip_infos.iter().cloned().collect();
+    let alg = &env.encrypted_content.content_enc_alg;
+    assert_eq!(alg.oid, oids::AES128_CBC);
+    let iv = alg
+        .parameters
+        .as_ref()
+        .unwrap()
+        .decode_as::<OctetString>()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let ciphertext = env
+        .encrypted_content
+        .encrypted_content
+        .as_ref()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let blocks: Vec<&[u8]> = ciphertext.chunks(16).collect();
+
+    // The truth, to check what the attack finds against: the test decrypts with the CA key.
+    let plaintext = scep::pipeline::envelope::open(
+        PkiMessage::decode(&captured, &Default::default())
+            .unwrap()
+            .envelope()
+            .unwrap(),
+        EnvelopeKey::Key {
+            key: ca.current.key.as_ref(),
+            certificate: Some(&ca_cert),
+        },
+        &Default::default(),
+    )
+    .unwrap()
+    .plaintext;
+    let at = plaintext
+        .windows(secret.len())
+        .position(|w| w == secret.as_bytes())
+        .unwrap();
+    // A block wholly inside the challenge password: block k of the ciphertext, whose
+    // plaintext is plaintext[16(k-1)..16k] (block 0 is C_0; the previous block of C_0 is
+    // the IV).
+    let k = at / 16 + 1;
+    let previous = blocks[k - 1];
+    let target = blocks[k];
+    let truth = &plaintext[16 * k..16 * k + 16];
+    assert!(secret.as_bytes().windows(16).any(|w| w == truth));
+
+    let attacker = ec_key();
+    let attacker_cert = self_signed(&attacker, "CN=attacker");
+    let mut query = |r: &[u8; 16]| -> Observation {
+        let mut chosen = r.to_vec();
+        chosen.extend_from_slice(target);
+        let content = envelope(
+            CmsVersion::V0,
+            recipients.clone(),
+            oids::AES128_CBC,
+            &iv,
+            &chosen,
+        );
+        let message = sign_message(
+            &request_attrs(MessageType::PkcsReq, "attacker"),
+            &content,
+            &attacker,
+            &attacker_cert,
+            DigestAlgorithm::Sha256,
+        );
+        observe(&post(&mut ca, message), &ca_cert)
+    };
+
+    // Recover the intermediate state I = D(C_k) from the last byte backwards.
+    let mut intermediate = [0u8; 16];
+    let mut learned = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut requests = 0;
+    for position in (14..16).rev() {
+        let pad = u8::try_from(16 - position).unwrap();
+        let mut answers = Vec::new();
+        for guess in 0..=255u8 {
+            let mut r = [0x5au8; 16];
+            for j in position + 1..16 {
+                r[j] = intermediate[j] ^ pad;
+            }
+            r[position] = guess;
+            let o = query(&r);
+            requests += 1;
+            seen.insert(o.clone());
+            answers.push((guess, o));
+        }
+        // The odd one out is the guess with a valid padding.
+        let mut counts = std::collections::BTreeMap::new();
+        for (_, o) in &answers {
+            *counts.entry(o.clone()).or_insert(0) += 1;
+        }
+        let odd: Vec<u8> = answers
+            .iter()
+            .filter(|(_, o)| counts[o] < 128)
+            .map(|(g, _)| *g)
+            .collect();
+        let [guess] = odd.as_slice() else {
+            break;
+        };
+        intermediate[position] = guess ^ pad;
+        learned.push(intermediate[position] ^ previous[position]);
+    }
+    assert!(requests <= 512);
+    assert!(
+        learned.is_empty(),
+        "the attack learned {} plaintext octet(s) of the challenge ({:?}; the truth ends {:?}) \
+         from {requests} requests",
+        learned.len(),
+        learned,
+        &truth[14..]
+    );
+    assert_eq!(
+        seen.len(),
+        1,
+        "the answers to {requests} chosen ciphertexts differ: {seen:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Trust: a certificate the CA issued is not an RA, nor an intermediate CA.
+// ---------------------------------------------------------------------------------------
+
+/// An enrolled device's certificate and key: what an on-path attacker holds after
+/// enrolling once himself.
+fn enrolled_device(ca: &MemoryCa) -> (rsa::PrivateKey, Certificate) {
+    let key = rsa_key();
+    let now = SystemTime::now();
+    let cert = issue_from(
+        &ca.current,
+        "CN=attacker device",
+        &MessageSigner::public_key_info(&key).unwrap(),
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(86400),
+        None,
+    );
+    (key, cert)
+}
+
+fn pinned(ca: &MemoryCa) -> ClientConfig {
+    pin(&ca.current.cert)
+}
+
+/// A client configuration pinning `anchor`.
+fn pin(anchor: &Certificate) -> ClientConfig {
+    let mut config = ClientConfig::new("/scep");
+    config.ca_pin = Some(Fingerprint::sha256(anchor).unwrap());
+    config
+}
+
+/// An on-path attacker adds his own device certificate to the GetCACert answer. Before,
+/// the client took it for an RA: it encrypted its challenge to the attacker and accepted a
+/// CertRep he signed. Now discovery refuses it.
+#[test]
+fn an_enrolled_device_certificate_in_get_ca_cert_is_not_trusted_as_an_ra() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let (attacker_key, attacker_cert) = enrolled_device(&ca);
+    let certs = vec![ca.current.cert.clone(), attacker_cert.clone()];
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        certs,
+        &pinned(&ca),
+        SystemTime::now(),
+    );
+    let info = match info {
+        Err(e) => {
+            assert_eq!(e, untrusted(&attacker_cert, Distrust::NotTrustedAsRa));
+            return;
+        }
+        Ok(info) => info,
+    };
+    // The attack goes on: the victim's PKCSReq is encrypted to the recipient discovery
+    // chose; if that is the attacker's certificate, he reads the challenge.
+    let (_, _, sealed) = victim_request(&info.recipient, CHALLENGE);
+    let opened = PkiMessage::decode(&sealed, &Default::default())
+        .unwrap()
+        .verify(&[])
+        .unwrap()
+        .request(
+            EnvelopeKey::Key {
+                key: &attacker_key,
+                certificate: Some(&attacker_cert),
+            },
+            &Default::default(),
+        );
+    panic!(
+        "discovery trusted the device certificate: recipient {}, signers {:?}; the attacker \
+         decrypts the victim's request: {}",
+        info.recipient.tbs_certificate().subject(),
+        info.signers
+            .iter()
+            .map(|c| c.tbs_certificate().subject().to_string())
+            .collect::<Vec<_>>(),
+        opened.is_ok()
+    );
+}
+
+/// A device certificate used as an intermediate CA: the attacker signs a "CA" certificate
+/// with his device key and puts both in the GetCACert answer.
+#[test]
+fn a_device_certificate_cannot_act_as_an_intermediate_ca() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let (attacker_key, attacker_cert) = enrolled_device(&ca);
+    let now = SystemTime::now();
+    let fake_ca_key = rsa_key();
+    let fake_name = name("CN=fake issuing CA");
+    let fake_ca = issue(
+        &CertificateParams {
+            serial_number: random_serial(&mut rng()).unwrap(),
+            subject: fake_name.clone(),
+            public_key: MessageSigner::public_key_info(&fake_ca_key).unwrap(),
+            not_before: now - Duration::from_secs(60),
+            not_after: now + Duration::from_secs(86400),
+            extensions: ca_extensions(&fake_name, None),
+        },
+        attacker_cert.tbs_certificate().subject(),
+        &attacker_key,
+        DigestAlgorithm::Sha256,
+    )
+    .unwrap();
+    // Even with the device trusted as an RA, it issues nothing.
+    let certs = vec![
+        ca.current.cert.clone(),
+        attacker_cert.clone(),
+        fake_ca.clone(),
+    ];
+    for (ra_trust, refused) in [
+        (
+            RaTrust::None,
+            untrusted(&attacker_cert, Distrust::NotTrustedAsRa),
+        ),
+        (
+            RaTrust::Pinned(vec![Fingerprint::sha256(&attacker_cert).unwrap()]),
+            untrusted(&fake_ca, Distrust::NoTrustedIssuer),
+        ),
+    ] {
+        let mut config = pinned(&ca);
+        config.ra_trust = ra_trust;
+        match CaInfo::new(
+            memory_ca::capabilities(),
+            certs.clone(),
+            &config,
+            SystemTime::now(),
+        ) {
+            Err(e) => assert_eq!(e, refused),
+            Ok(info) => panic!(
+                "the device certificate issued a trusted CA: issuing CA {}, recipient {}",
+                info.ca.tbs_certificate().subject(),
+                info.recipient.tbs_certificate().subject()
+            ),
+        }
+    }
+}
+
+/// The error for `cert` not being trusted, for `reason`.
+fn untrusted(cert: &Certificate, reason: Distrust) -> scep::Error {
+    scep::Error::Policy(scep::error::PolicyError::UntrustedCertificate {
+        subject: cert.tbs_certificate().subject().to_string(),
+        reason,
+    })
+}
+
+/// basicConstraints cA TRUE, keyUsage keyCertSign | cRLSign | digitalSignature |
+/// keyEncipherment, and a path length.
+fn ca_extensions(subject: &Name, path_len: Option<u8>) -> Vec<x509_cert::ext::Extension> {
+    vec![
+        (&BasicConstraints {
+            ca: true,
+            path_len_constraint: path_len,
+        })
+            .to_extension(subject, &[])
+            .unwrap(),
+        (&KeyUsage(
+            KeyUsages::KeyCertSign
+                | KeyUsages::CRLSign
+                | KeyUsages::DigitalSignature
+                | KeyUsages::KeyEncipherment,
+        ))
+            .to_extension(subject, &[])
+            .unwrap(),
+    ]
+}
+
+/// An intermediate CA certificate that expired is not trusted (nor one not yet valid).
+#[test]
+fn an_expired_intermediate_is_not_trusted() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let key = rsa_key();
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86400);
+    for (not_before, not_after) in [(now - 30 * day, now - day), (now + day, now + 30 * day)] {
+        let intermediate = issue_from(
+            &ca.current,
+            "CN=intermediate",
+            &MessageSigner::public_key_info(&key).unwrap(),
+            not_before,
+            not_after,
+            Some(ca_extensions(&name("CN=intermediate"), Some(0))),
+        );
+        let info = CaInfo::new(
+            memory_ca::capabilities(),
+            vec![ca.current.cert.clone(), intermediate.clone()],
+            &pinned(&ca),
+            SystemTime::now(),
+        );
+        match info {
+            Err(e) => assert_eq!(e, untrusted(&intermediate, Distrust::NotValidNow)),
+            Ok(info) => panic!(
+                "an intermediate valid {not_before:?}..{not_after:?} became the issuing CA {}",
+                info.ca.tbs_certificate().subject()
+            ),
+        }
+    }
+}
+
+/// The CertRep signer may be trusted (here: the CA itself signs), but the certificate a
+/// SUCCESS carries for our key must be issued by the CA: one made by someone else is
+/// refused.
+#[test]
+fn a_certificate_not_issued_by_the_ca_is_not_accepted_as_ours() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let config = pinned(&ca);
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        vec![ca.current.cert.clone()],
+        &config,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let key = rsa_key();
+    let cert = self_signed(&key, "CN=victim");
+    let identity = Identity::new(cert.clone(), &key).unwrap();
+    let now = SystemTime::now();
+    let mut e = Enrollment::new(
+        &info,
+        &config,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=victim", Some(CHALLENGE)),
+        &identity,
+        now,
+    )
+    .unwrap();
+    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let Operation::PkiOperation { message } = scep::http::parse_request(
+        "POST",
+        req.path_and_query.split_once('?').unwrap().1,
+        &req.body,
+        &Default::default(),
+    )
+    .unwrap() else {
+        panic!()
+    };
+    let request = PkiMessage::decode(&message, &Default::default())
+        .unwrap()
+        .verify(&[])
+        .unwrap();
+    // A certificate for the victim's key, issued by another key under the CA's name.
+    let rogue = rsa_key();
+    let planted = issue(
+        &CertificateParams {
+            serial_number: random_serial(&mut rng()).unwrap(),
+            subject: name("CN=victim"),
+            public_key: MessageSigner::public_key_info(&key).unwrap(),
+            not_before: now,
+            not_after: now + Duration::from_secs(3600),
+            extensions: Vec::new(),
+        },
+        ca.current.cert.tbs_certificate().subject(),
+        &rogue,
+        DigestAlgorithm::Sha256,
+    )
+    .unwrap();
+    let reply = OutgoingCertRep::reply_to(
+        request.attributes(),
+        CertRepContent::issued(vec![planted]),
+        &mut rng(),
+    )
+    .unwrap()
+    .seal(
+        &SealParams::new(ca.current.key.as_ref(), &ca.current.cert),
+        Recipient::Certificate(&cert),
+        &mut rng(),
+    )
+    .unwrap();
+    let outcome = e.handle_response(
+        200,
+        Some("application/x-pki-message"),
+        &reply,
+        EnvelopeKey::Key {
+            key: &key,
+            certificate: Some(&cert),
+        },
+        now,
+    );
+    assert_eq!(
+        outcome,
+        Err(scep::error::ProtocolError::NoIssuedCertificate.into())
+    );
+}
+
+/// Chain building does linear work: 64 certificates (the most a GetCACert answer may
+/// hold), a chain of CA certificates each issued by the one before, sent in the worst
+/// order (the anchor last, the rest deepest first), is built and its deepest CA found.
+#[test]
+fn a_long_chain_in_the_worst_order_is_built() {
+    let now = SystemTime::now();
+    let root = CaKey::generate("CN=root", now).unwrap();
+    // A root without a path length limit.
+    let mut certs = Vec::new();
+    let mut issuer = CaKey {
+        key: root.key.clone(),
+        cert: issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                subject: name("CN=root"),
+                public_key: MessageSigner::public_key_info(root.key.as_ref()).unwrap(),
+                not_before: now - Duration::from_secs(60),
+                not_after: now + Duration::from_secs(86400),
+                extensions: ca_extensions(&name("CN=root"), None),
+            },
+            &name("CN=root"),
+            root.key.as_ref(),
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap(),
+    };
+    let anchor = issuer.cert.clone();
+    // One key for all the intermediates keeps the test fast; names tell them apart.
+    let key = Arc::new(rsa_key());
+    for i in 1..64 {
+        let cn = format!("CN=intermediate {i}");
+        let cert = issue_from(
+            &issuer,
+            &cn,
+            &MessageSigner::public_key_info(key.as_ref()).unwrap(),
+            now - Duration::from_secs(60),
+            now + Duration::from_secs(86400),
+            Some(ca_extensions(&name(&cn), None)),
+        );
+        certs.push(cert.clone());
+        issuer = CaKey {
+            key: key.clone(),
+            cert,
+        };
+    }
+    certs.reverse();
+    certs.push(anchor.clone());
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        certs,
+        &pin(&anchor),
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        info.ca.tbs_certificate().subject().to_string(),
+        "CN=intermediate 63"
+    );
+}
+
+/// 63 CA certificates with one name, each issued by the one before with a key of its own:
+/// every certificate names every other as a possible issuer. Building used to verify
+/// signatures O(n³) times (14 s); now each certificate is checked against a bounded
+/// number of candidate issuers, and a chain this ambiguous is refused (the timing is in
+/// `benches/trust.rs`).
+#[test]
+fn an_ambiguous_chain_of_one_name_is_refused_with_bounded_work() {
+    let now = SystemTime::now();
+    let cn = name("CN=same");
+    let mut keys: Vec<p256::ecdsa::SigningKey> = (0..64).map(|_| ec_key()).collect();
+    let mut certs = Vec::new();
+    for i in 0..64 {
+        let cert = issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                subject: cn.clone(),
+                public_key: keys[i].public_key_info().unwrap(),
+                not_before: now - Duration::from_secs(60),
+                not_after: now + Duration::from_secs(86400),
+                extensions: ca_extensions(&cn, None),
+            },
+            &cn,
+            &keys[i.saturating_sub(1)],
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap();
+        certs.push(cert);
+    }
+    keys.clear();
+    let anchor = certs[0].clone();
+    certs.reverse();
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        certs,
+        &pin(&anchor),
+        SystemTime::now(),
+    );
+    assert!(
+        matches!(
+            info,
+            Err(scep::Error::Policy(
+                scep::error::PolicyError::UntrustedCertificate {
+                    reason: Distrust::NoTrustedIssuer,
+                    ..
+                }
+            ))
+        ),
+        "{:?}",
+        info.map(|i| i.ca.tbs_certificate().serial_number().clone())
+    );
+}
+
+/// A GetNextCACert answer signed by anyone but the current CA (here: an enrolled device,
+/// with the next "CA" of its choice) is refused.
+#[test]
+fn get_next_ca_cert_signed_by_a_device_is_refused() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let (key, device) = enrolled_device(&ca);
+    let config = pinned(&ca);
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        vec![ca.current.cert.clone()],
+        &config,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let rogue = CaKey::generate("CN=rogue next CA", SystemTime::now()).unwrap();
+    let body = scep::message::NextCaCertificates {
+        certificates: vec![rogue.cert],
+    }
+    .seal(&key, &device, DigestAlgorithm::Sha256)
+    .unwrap();
+    let result = scep::client::handle_next_ca_response(
+        &info,
+        &config,
+        200,
+        Some("application/x-x509-next-ca-cert"),
+        &body,
+    );
+    assert!(
+        matches!(
+            result,
+            Err(scep::Error::Crypto(
+                scep::error::CryptoError::UntrustedSigner
+                    | scep::error::CryptoError::SignerNotFound
+            ))
+        ),
+        "{result:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Work per request: one recipient is tried.
+// ---------------------------------------------------------------------------------------
+
+/// 16 RecipientInfos naming the CA certificate used to cost 16 RSA decryptions (and 16
+/// passes over up to 1 MiB of content). Duplicates are refused before any.
+#[test]
+fn duplicate_recipients_cost_no_rsa_decryption() {
+    let (mut ca, counting) = counting_ca(0);
+    let ca_cert = ca.current.cert.clone();
+    let (_, _, captured) = victim_request(&ca_cert, CHALLENGE);
+    let env = envelope_of(&captured);
+    let ktri = env.recip_infos.iter().next().unwrap().clone();
+    let alg = &env.encrypted_content.content_enc_alg;
+    let iv = alg
+        .parameters
+        .as_ref()
+        .unwrap()
+        .decode_as::<OctetString>()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    // 16 copies of the KTRI, each with another encryptedKey so that the SET keeps them.
+    let mut recipients = vec![ktri.clone()];
+    for i in 1..16u8 {
+        let mut k = scep::asn1::enveloped_data::RecipientInfo::from_any(&ktri).unwrap();
+        if let scep::asn1::enveloped_data::RecipientInfo::Ktri(t) = &mut k {
+            let mut bytes = t.enc_key.as_bytes().to_vec();
+            bytes[0] ^= i;
+            t.enc_key = OctetString::new(bytes).unwrap();
+        }
+        recipients.push(k.to_any().unwrap());
+    }
+    let content = envelope(
+        CmsVersion::V0,
+        recipients,
+        oids::AES128_CBC,
+        &iv,
+        &vec![0u8; 64 << 10],
+    );
+    let attacker = ec_key();
+    let attacker_cert = self_signed(&attacker, "CN=attacker");
+    let message = sign_message(
+        &request_attrs(MessageType::PkcsReq, "attacker"),
+        &content,
+        &attacker,
+        &attacker_cert,
+        DigestAlgorithm::Sha256,
+    );
+    let answer = observe(&post(&mut ca, message), &ca_cert);
+    assert_eq!(
+        answer.fail_info.as_deref(),
+        Some("badRequest (2)"),
+        "{answer:?}"
+    );
+    assert_eq!(counting.decrypts(), 0, "RSA decryptions for one request");
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. No private-key work for unauthenticated input.
+// ---------------------------------------------------------------------------------------
+
+/// A PKCSReq whose signature does not verify, and a replayed one, are answered without
+/// using the CA key: HTTP 400, a plain-text reason, no CertRep.
+#[test]
+fn unverifiable_and_replayed_messages_get_no_signed_answer() {
+    let (mut ca, counting) = counting_ca(0);
+    let ca_cert = ca.current.cert.clone();
+    // Making the server signed its GetNextCACert answer, once.
+    let at_start = counting.signs();
+    let (_, _, sealed) = victim_request(&ca_cert, "wrong challenge");
+    // A bad signature: flip an octet of the signature value (the last octets of the
+    // message are the SignerInfo's signature).
+    let mut forged = sealed.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let answer = post(&mut ca, forged);
+    assert_eq!(
+        (answer.status, answer.content_type),
+        (400, "text/plain"),
+        "a bad signature"
+    );
+    assert_eq!(
+        counting.signs(),
+        at_start,
+        "CA signatures for a bad signature"
+    );
+
+    // The genuine message, then the same again: the second is a replay.
+    let first = post(&mut ca, sealed.clone());
+    assert_eq!(first.status, 200);
+    let signs = counting.signs();
+    let replay = post(&mut ca, sealed);
+    assert_eq!(
+        (replay.status, replay.content_type),
+        (400, "text/plain"),
+        "a replay"
+    );
+    assert_eq!(counting.signs(), signs, "CA signatures for a replay");
+}
+
+/// GetNextCACert is public: answering it costs no signature per request.
+#[test]
+fn get_next_ca_cert_costs_no_signature_per_request() {
+    let (mut ca, counting) = counting_ca(0);
+    let req = HttpRequest::new(
+        "/scep",
+        &Operation::GetNextCaCert { message: None },
+        Method::Get,
+    )
+    .unwrap();
+    let first = send(&mut ca, &req);
+    assert_eq!(first.status, 200);
+    let signs = counting.signs();
+    for _ in 0..10 {
+        assert_eq!(send(&mut ca, &req).body, first.body);
+    }
+    assert_eq!(counting.signs(), signs);
+}
+
+/// A requester that signs with SHA-1 does not get the CA to sign with SHA-1: replies are
+/// signed with the server's digest (SHA-256).
+#[test]
+fn replies_are_signed_with_the_servers_digest_not_the_requesters() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let ca_cert = ca.current.cert.clone();
+    let key = rsa_key();
+    let cert = self_signed(&key, "CN=sha1 client");
+    let request = OutgoingRequest {
+        transaction_id: TransactionId::random(&mut rng()),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::PkcsReq(csr(&key, "CN=sha1 client", Some("wrong"))),
+    };
+    let mut params = SealParams::new(&key, &cert);
+    params.digest = DigestAlgorithm::Sha1;
+    let sealed = request
+        .seal(&params, Recipient::Certificate(&ca_cert), &mut rng())
+        .unwrap();
+    let answer = post(&mut ca, sealed);
+    let rep = PkiMessage::decode(&answer.body, &Default::default()).unwrap();
+    assert_eq!(rep.digest_algorithm(), DigestAlgorithm::Sha256);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Renewal: an expired certificate of this CA is not a renewal signer.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn an_expired_certificate_of_this_ca_cannot_renew() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let key = rsa_key();
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86400);
+    let expired = issue_from(
+        &ca.current,
+        "CN=old device",
+        &MessageSigner::public_key_info(&key).unwrap(),
+        now - 30 * day,
+        now - day,
+        None,
+    );
+    let config = pinned(&ca);
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        vec![ca.current.cert.clone()],
+        &config,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let new_key = rsa_key();
+    for kind in [MessageType::RenewalReq, MessageType::PkcsReq] {
+        let mut info = info.clone();
+        info.negotiated.renewal = kind == MessageType::RenewalReq;
+        let identity = Identity::new(expired.clone(), &key).unwrap();
+        let mut e = Enrollment::new(
+            &info,
+            &config,
+            EnrollmentKind::Renewal,
+            csr(&new_key, "CN=old device", None),
+            &identity,
+            now,
+        )
+        .unwrap();
+        assert_eq!(e.message_type(), kind);
+        let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+        let answer = send(&mut ca, &req);
+        let outcome = e
+            .handle_response(
+                answer.status,
+                Some(answer.content_type),
+                &answer.body,
+                EnvelopeKey::Key {
+                    key: &key,
+                    certificate: Some(&expired),
+                },
+                now,
+            )
+            .unwrap();
+        assert!(
+            matches!(outcome, scep::client::Outcome::Failed { .. }),
+            "{kind}: {outcome:?}"
+        );
+    }
+    assert!(ca.issued().is_empty());
+}
+
+/// What a server application needs to refuse a renewal is exposed, and every reason is
+/// named: a signer outside its validity, not issued by this CA (self-signed or another
+/// CA's), a different subject, a new key when re-keying is not allowed.
+#[test]
+fn renewal_checks_name_every_reason() {
+    use scep::error::{PolicyError, RenewalRefusal};
+    use scep::server::{Incoming, RenewalPolicy, SignerKind};
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let other_ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let mut server = memory_ca::server(&ca.current, None, false).unwrap();
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86400);
+    let key = rsa_key();
+    let spki = MessageSigner::public_key_info(&key).unwrap();
+    let valid = issue_from(&ca.current, "CN=device", &spki, now - day, now + day, None);
+    let expired = issue_from(
+        &ca.current,
+        "CN=device",
+        &spki,
+        now - 2 * day,
+        now - day,
+        None,
+    );
+    let foreign = issue_from(
+        &other_ca.current,
+        "CN=device",
+        &spki,
+        now - day,
+        now + day,
+        None,
+    );
+    let self_signed = self_signed(&key, "CN=device");
+    let new_key = rsa_key();
+    let same = csr(&key, "CN=device", None);
+    let rekey = csr(&new_key, "CN=device", None);
+    let renamed = csr(&key, "CN=somebody else", None);
+
+    let mut check = |signer: &Certificate, csr: &scep::asn1::CertReq, policy: RenewalPolicy| {
+        let request = OutgoingRequest {
+            transaction_id: TransactionId::random(&mut rng()),
+            sender_nonce: Nonce::generate(&mut rng()),
+            content: RequestContent::RenewalReq(csr.clone()),
+        };
+        let sealed = request
+            .seal(
+                &SealParams::new(&key, signer),
+                Recipient::Certificate(&ca.current.cert),
+                &mut rng(),
+            )
+            .unwrap();
+        let query = "operation=PKIOperation";
+        let Incoming::PkiOperation(received) =
+            server.handle_request("POST", query, &sealed, now, &mut rng())
+        else {
+            panic!("not handed on")
+        };
+        (received.signer_kind(), received.check_renewal(csr, &policy))
+    };
+    let refused = |r| Err(scep::Error::Policy(PolicyError::RenewalRefused(r)));
+    let strict = RenewalPolicy::default();
+    let mut rekeying = RenewalPolicy::default();
+    rekeying.allow_rekey = true;
+    assert_eq!(
+        check(&valid, &same, strict),
+        (SignerKind::IssuedByCa, Ok(()))
+    );
+    assert_eq!(
+        check(&expired, &same, strict),
+        (
+            SignerKind::IssuedByCaNotValid,
+            refused(RenewalRefusal::SignerNotValid)
+        )
+    );
+    assert_eq!(
+        check(&foreign, &same, strict),
+        (SignerKind::Other, refused(RenewalRefusal::NotIssuedByCa))
+    );
+    assert_eq!(
+        check(&self_signed, &same, strict),
+        (
+            SignerKind::SelfSigned,
+            refused(RenewalRefusal::NotIssuedByCa)
+        )
+    );
+    assert_eq!(
+        check(&valid, &renamed, strict),
+        (
+            SignerKind::IssuedByCa,
+            refused(RenewalRefusal::SubjectChanged)
+        )
+    );
+    assert_eq!(
+        check(&valid, &rekey, strict),
+        (SignerKind::IssuedByCa, refused(RenewalRefusal::KeyChanged))
+    );
+    assert_eq!(
+        check(&valid, &rekey, rekeying),
+        (SignerKind::IssuedByCa, Ok(()))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. The client's digest policy applies to what it receives.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_strict_client_refuses_a_sha1_cert_rep() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let mut config = pinned(&ca);
+    config.policy = scep::caps::Policy::strict();
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        vec![ca.current.cert.clone()],
+        &config,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let key = rsa_key();
+    let cert = self_signed(&key, "CN=strict");
+    let identity = Identity::new(cert.clone(), &key).unwrap();
+    let now = SystemTime::now();
+    let mut e = Enrollment::new(
+        &info,
+        &config,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=strict", Some(CHALLENGE)),
+        &identity,
+        now,
+    )
+    .unwrap();
+    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+    let request = decode_request(&req);
+    let mut params = SealParams::new(ca.current.key.as_ref(), &ca.current.cert);
+    params.digest = DigestAlgorithm::Sha1;
+    let reply =
+        OutgoingCertRep::reply_to(request.attributes(), CertRepContent::Pending, &mut rng())
+            .unwrap()
+            .seal(&params, Recipient::Certificate(&cert), &mut rng())
+            .unwrap();
+    let outcome = e.handle_response(
+        200,
+        Some("application/x-pki-message"),
+        &reply,
+        EnvelopeKey::Key {
+            key: &key,
+            certificate: Some(&cert),
+        },
+        now,
+    );
+    assert!(
+        matches!(outcome, Err(scep::Error::Policy(_))),
+        "a SHA-1 CertRep: {outcome:?}"
+    );
+}
+
+/// The verified pkiMessage of a client's HTTP request shape.
+fn decode_request(req: &HttpRequest) -> scep::message::VerifiedMessage {
+    let Operation::PkiOperation { message } = scep::http::parse_request(
+        req.method.as_str(),
+        req.path_and_query.split_once('?').unwrap().1,
+        &req.body,
+        &Default::default(),
+    )
+    .unwrap() else {
+        panic!("not a PKIOperation")
+    };
+    PkiMessage::decode(&message, &Default::default())
+        .unwrap()
+        .verify(&[])
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// 7 and 8. The enrolment's limits and state.
+// ---------------------------------------------------------------------------------------
+
+/// A client that retries whenever an answer fails to verify (an on-path attacker corrupts
+/// every answer after a PENDING) sends at most `max_polls` CertPolls, and none after
+/// `max_poll_duration`.
+#[test]
+fn a_client_retrying_on_errors_polls_no_more_than_its_limits() {
+    let mut ca = MemoryCa::new(CHALLENGE, 100, false).unwrap();
+    let mut config = pinned(&ca);
+    config.max_polls = 5;
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        vec![ca.current.cert.clone()],
+        &config,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let key = rsa_key();
+    let cert = self_signed(&key, "CN=patient");
+    let identity = Identity::new(cert.clone(), &key).unwrap();
+    let start = SystemTime::now();
+    let envelope_key = EnvelopeKey::Key {
+        key: &key,
+        certificate: Some(&cert),
+    };
+    let mut e = Enrollment::new(
+        &info,
+        &config,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=patient", Some(CHALLENGE)),
+        &identity,
+        start,
+    )
+    .unwrap();
+    let req = e.poll_request(&key, start, &mut rng()).unwrap().unwrap();
+    let answer = send(&mut ca, &req);
+    let pending = e
+        .handle_response(
+            answer.status,
+            Some(answer.content_type),
+            &answer.body,
+            envelope_key,
+            start,
+        )
+        .unwrap();
+    assert!(matches!(pending, scep::client::Outcome::Pending { .. }));
+    let mut sent = 0;
+    let mut now = start;
+    for _ in 0..500 {
+        now += config.poll_interval;
+        match e.poll_request(&key, now, &mut rng()) {
+            Ok(Some(_)) => {
+                sent += 1;
+                // The attacker's answer: not a valid CertRep.
+                let _ = e.handle_response(
+                    200,
+                    Some("application/x-pki-message"),
+                    b"garbage",
+                    envelope_key,
+                    now,
+                );
+            }
+            Ok(None) => {}
+            Err(_) => break,
+        }
+    }
+    assert_eq!(sent, 5, "CertPolls sent");
+
+    // The time limit, likewise: checked when a poll would be sent.
+    let mut config = config.clone();
+    config.max_polls = 1000;
+    config.max_poll_duration = Duration::from_secs(3600);
+    let mut e = Enrollment::new(
+        &info,
+        &config,
+        EnrollmentKind::Initial,
+        csr(&key, "CN=patient", Some(CHALLENGE)),
+        &identity,
+        start,
+    )
+    .unwrap();
+    let req = e.poll_request(&key, start, &mut rng()).unwrap().unwrap();
+    let answer = send(&mut ca, &req);
+    e.handle_response(
+        answer.status,
+        Some(answer.content_type),
+        &answer.body,
+        envelope_key,
+        start,
+    )
+    .unwrap();
+    let late = start + Duration::from_secs(7200);
+    assert!(
+        matches!(
+            e.poll_request(&key, late, &mut rng()),
+            Err(scep::Error::Policy(
+                scep::error::PolicyError::PollTimeExceeded
+            ))
+        ),
+        "a poll two hours into a one-hour limit"
+    );
+}
+
+/// Once an enrolment has its answer (issued or failed), it never sends again.
+#[test]
+fn a_finished_enrolment_sends_nothing() {
+    for challenge in [CHALLENGE, "wrong"] {
+        let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+        let config = pinned(&ca);
+        let info = CaInfo::new(
+            memory_ca::capabilities(),
+            vec![ca.current.cert.clone()],
+            &config,
+            SystemTime::now(),
+        )
+        .unwrap();
+        let key = rsa_key();
+        let cert = self_signed(&key, "CN=done");
+        let identity = Identity::new(cert.clone(), &key).unwrap();
+        let now = SystemTime::now();
+        let mut e = Enrollment::new(
+            &info,
+            &config,
+            EnrollmentKind::Initial,
+            csr(&key, "CN=done", Some(challenge)),
+            &identity,
+            now,
+        )
+        .unwrap();
+        let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+        let answer = send(&mut ca, &req);
+        e.handle_response(
+            answer.status,
+            Some(answer.content_type),
+            &answer.body,
+            EnvelopeKey::Key {
+                key: &key,
+                certificate: Some(&cert),
+            },
+            now,
+        )
+        .unwrap();
+        for later in [now, now + Duration::from_secs(86400)] {
+            assert!(
+                e.poll_request(&key, later, &mut rng()).unwrap().is_none(),
+                "a finished enrolment ({challenge}) sent again"
+            );
+        }
+        // Nor after a save and restore.
+        let mut restored = Enrollment::restore(&e.save().unwrap(), &config).unwrap();
+        assert!(
+            restored
+                .poll_request(&key, now, &mut rng())
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+/// Discovery applies the configured limits to the GetCACert answer.
+#[test]
+fn discovery_uses_the_configured_limits() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, true).unwrap();
+    let mut config = pinned(&ca);
+    config.decrypt.limits.max_certificates = 1;
+    let (_, device) = enrolled_device(&ca);
+    let body = scep::pipeline::signed::certs_only(&[ca.current.cert.clone(), device], &[]).unwrap();
+    let mut d = scep::client::Discovery::new(config);
+    let req = d.poll_request().unwrap().unwrap();
+    let caps = send(&mut ca, &req);
+    let now = SystemTime::now();
+    d.handle_response(caps.status, Some(caps.content_type), &caps.body, now)
+        .unwrap();
+    let result = d.handle_response(200, Some("application/x-x509-ca-ra-cert"), &body, now);
+    assert!(
+        matches!(result, Err(scep::Error::Limit { .. })),
+        "two certificates under a limit of one: {result:?}"
+    );
+}
+
+/// A fingerprint is 40 or 64 hex digits, nothing else.
+#[test]
+fn fingerprints_are_exactly_40_or_64_hex_digits() {
+    let good = "ab".repeat(32);
+    assert!(Fingerprint::from_hex(&good).is_ok());
+    assert!(Fingerprint::from_hex(&"cd".repeat(20)).is_ok());
+    assert!(Fingerprint::from_hex(&good.replace("ab", "AB:")).is_ok());
+    for bad in [
+        good[..63].to_owned(),             // an odd number of digits
+        format!("{}a", &good[..62]),       // 63 digits
+        format!("+1{}", &good[2..]),       // a sign
+        format!("{}0x", &"ab".repeat(19)), // not hex
+        "ab".repeat(33),                   // 66 digits
+        String::new(),
+    ] {
+        assert!(Fingerprint::from_hex(&bad).is_err(), "{bad:?} was accepted");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3 (PWRI) and 9. Password recipients: one per envelope, a budget, a high default count.
+// ---------------------------------------------------------------------------------------
+
+/// The iteration count of each PasswordRecipientInfo in an envelope.
+fn pwri_iterations(envelope_der: &[u8]) -> Vec<u32> {
+    #[derive(der::Sequence)]
+    struct Pbkdf2Params {
+        salt: OctetString,
+        iteration_count: u32,
+        key_length: Option<u32>,
+        prf: Option<AlgorithmIdentifierOwned>,
+    }
+    let env = ContentInfo::from_der(envelope_der)
+        .unwrap()
+        .content
+        .decode_as::<EnvelopedData>()
+        .unwrap();
+    env.recip_infos
+        .iter()
+        .filter_map(
+            |r| match scep::asn1::enveloped_data::RecipientInfo::from_any(r).unwrap() {
+                scep::asn1::enveloped_data::RecipientInfo::Pwri(p) => Some(
+                    p.key_derivation_alg
+                        .unwrap()
+                        .parameters
+                        .unwrap()
+                        .decode_as::<Pbkdf2Params>()
+                        .unwrap()
+                        .iteration_count,
+                ),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+/// An envelope with several PasswordRecipientInfos used to run PBKDF2 for each (16 x 10⁶
+/// iterations: 34 s). Only one is allowed, and the iteration limit is a budget for the
+/// whole envelope.
+#[test]
+fn several_password_recipients_are_refused_before_any_key_derivation() {
+    let sealed = scep::pipeline::envelope::seal(
+        b"payload",
+        scep::ContentCipher::Aes128Cbc,
+        Recipient::Password(b"password"),
+        &mut rng(),
+    )
+    .unwrap();
+    let env = ContentInfo::from_der(&sealed)
+        .unwrap()
+        .content
+        .decode_as::<EnvelopedData>()
+        .unwrap();
+    let pwri = env.recip_infos.iter().next().unwrap().clone();
+    let mut second = scep::asn1::enveloped_data::RecipientInfo::from_any(&pwri).unwrap();
+    if let scep::asn1::enveloped_data::RecipientInfo::Pwri(p) = &mut second {
+        let mut bytes = p.enc_key.as_bytes().to_vec();
+        bytes[0] ^= 1;
+        p.enc_key = OctetString::new(bytes).unwrap();
+    }
+    let eci = &env.encrypted_content;
+    let iv = eci
+        .content_enc_alg
+        .parameters
+        .as_ref()
+        .unwrap()
+        .decode_as::<OctetString>()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let two = envelope(
+        CmsVersion::V3,
+        vec![second.to_any().unwrap(), pwri],
+        oids::AES128_CBC,
+        &iv,
+        eci.encrypted_content.as_ref().unwrap().as_bytes(),
+    );
+    // Whatever the order, the right password does not help: two PWRIs are refused.
+    let result = scep::pipeline::envelope::open(
+        &two,
+        EnvelopeKey::Password(b"password"),
+        &Default::default(),
+    );
+    assert!(
+        matches!(result, Err(scep::Error::Protocol(_))),
+        "two password recipients: {result:?}"
+    );
+}
+
+/// The PBKDF2 iteration count of what the crate seals with a password is high by default
+/// (an eavesdropper tests challenge guesses offline against it: 2 048 iterations cost
+/// about 4 ms a guess) and configurable; the server seals an ECDSA requester's SUCCESS
+/// with it.
+#[test]
+fn password_envelopes_use_a_high_iteration_count() {
+    let seal = |iterations| {
+        scep::pipeline::envelope::seal_with_iterations(
+            b"payload",
+            scep::ContentCipher::Aes128Cbc,
+            Recipient::Password(b"password"),
+            iterations,
+            &mut rng(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        pwri_iterations(
+            &scep::pipeline::envelope::seal(
+                b"payload",
+                scep::ContentCipher::Aes128Cbc,
+                Recipient::Password(b"password"),
+                &mut rng(),
+            )
+            .unwrap()
+        ),
+        [600_000]
+    );
+    assert_eq!(pwri_iterations(&seal(750_000)), [750_000]);
+
+    // End to end: an ECDSA device enrols; the CertRep's envelope is sealed with the
+    // challenge at the server's count.
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let key = ec_key();
+    let cert = self_signed(&key, "CN=ecdsa device");
+    let request = OutgoingRequest {
+        transaction_id: TransactionId::random(&mut rng()),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::PkcsReq(csr(&key, "CN=ecdsa device", Some(CHALLENGE))),
+    };
+    let sealed = request
+        .seal(
+            &SealParams::new(&key, &cert),
+            Recipient::Certificate(&ca.current.cert),
+            &mut rng(),
+        )
+        .unwrap();
+    let answer = post(&mut ca, sealed);
+    let rep = PkiMessage::decode(&answer.body, &Default::default()).unwrap();
+    assert_eq!(rep.attributes().pki_status, Some(scep::PkiStatus::Success));
+    assert_eq!(
+        pwri_iterations(rep.envelope().unwrap()),
+        [ca.server.config().pbkdf2_iterations]
+    );
+    assert_eq!(ca.server.config().pbkdf2_iterations, 600_000);
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. The example CA's authorisation.
+// ---------------------------------------------------------------------------------------
+
+/// An enrolled device (a certificate this CA issued) asks, without the challenge, for a
+/// certificate with another subject, by PKCSReq (certmonger-style renewal) and by
+/// RenewalReq. Both are refused.
+#[test]
+fn a_device_cannot_renew_into_another_subject() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let (key, device) = enrolled_device(&ca);
+    let config = pinned(&ca);
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        vec![ca.current.cert.clone()],
+        &config,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let now = SystemTime::now();
+    for renewal in [true, false] {
+        let mut info = info.clone();
+        info.negotiated.renewal = renewal;
+        let identity = Identity::new(device.clone(), &key).unwrap();
+        let mut e = Enrollment::new(
+            &info,
+            &config,
+            EnrollmentKind::Renewal,
+            csr(&key, "CN=the CEO", None),
+            &identity,
+            now,
+        )
+        .unwrap();
+        let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
+        let answer = send(&mut ca, &req);
+        let outcome = e
+            .handle_response(
+                answer.status,
+                Some(answer.content_type),
+                &answer.body,
+                EnvelopeKey::Key {
+                    key: &key,
+                    certificate: Some(&device),
+                },
+                now,
+            )
+            .unwrap();
+        assert!(
+            matches!(outcome, scep::client::Outcome::Failed { .. }),
+            "renewal={renewal}: {outcome:?}"
+        );
+    }
+    assert!(ca.issued().is_empty(), "certificates issued");
+}
+
+/// A stranger polls a victim's pending transaction (its ID is no secret: here it is the
+/// hash of the victim's public key) and would collect the victim's certificate. A poll
+/// must be signed with the key of the request it polls.
+#[test]
+fn a_stranger_cannot_collect_a_pending_certificate() {
+    let mut ca = MemoryCa::new(CHALLENGE, 1, false).unwrap();
+    let ca_cert = ca.current.cert.clone();
+    let victim = rsa_key();
+    let victim_cert = self_signed(&victim, "CN=victim");
+    let transaction_id = TransactionId::random(&mut rng());
+    let request = OutgoingRequest {
+        transaction_id: transaction_id.clone(),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::PkcsReq(csr(&victim, "CN=victim", Some(CHALLENGE))),
+    };
+    let sealed = request
+        .seal(
+            &SealParams::new(&victim, &victim_cert),
+            Recipient::Certificate(&ca_cert),
+            &mut rng(),
+        )
+        .unwrap();
+    let pending = observe(&post(&mut ca, sealed), &ca_cert);
+    assert_eq!(pending.pki_status.as_deref(), Some("PENDING (3)"));
+
+    let stranger = rsa_key();
+    let stranger_cert = self_signed(&stranger, "CN=stranger");
+    let poll = OutgoingRequest {
+        transaction_id,
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::CertPoll(scep::message::IssuerAndSubject {
+            issuer: ca_cert.tbs_certificate().subject().clone(),
+            subject: name("CN=victim"),
+        }),
+    };
+    let sealed = poll
+        .seal(
+            &SealParams::new(&stranger, &stranger_cert),
+            Recipient::Certificate(&ca_cert),
+            &mut rng(),
+        )
+        .unwrap();
+    let answer = observe(&post(&mut ca, sealed), &ca_cert);
+    assert_eq!(
+        answer.pki_status.as_deref(),
+        Some("FAILURE (2)"),
+        "a stranger's poll: {answer:?}"
+    );
+    assert!(
+        ca.issued().is_empty(),
+        "a certificate was issued to the stranger"
+    );
+}
+
+/// A captured PKCSReq's envelope (the victim's CSR and challenge), re-signed by a stranger:
+/// with the policy that a PKCSReq's signer key must be the CSR's key (every client but
+/// Apple's MDM identities), it is refused.
+#[test]
+fn a_captured_envelope_re_signed_by_a_stranger_is_refused() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let ca_cert = ca.current.cert.clone();
+    let (_, _, captured) = victim_request(&ca_cert, CHALLENGE);
+    let m = PkiMessage::decode(&captured, &Default::default()).unwrap();
+    let stranger = rsa_key();
+    let stranger_cert = self_signed(&stranger, "CN=stranger");
+    let message = sign_message(
+        &request_attrs(MessageType::PkcsReq, m.transaction_id().as_str()),
+        m.envelope().unwrap(),
+        &stranger,
+        &stranger_cert,
+        DigestAlgorithm::Sha256,
+    );
+    let answer = observe(&post(&mut ca, message), &ca_cert);
+    assert_eq!(
+        answer.pki_status.as_deref(),
+        Some("FAILURE (2)"),
+        "the re-signed request: {answer:?}"
+    );
+    assert!(ca.issued().is_empty());
+}
