@@ -15,6 +15,8 @@
 //! | 9 | cheap offline guessing of a PWRI password | `password_envelopes_use_a_high_iteration_count` |
 //! | 10 | the example CA: renewal into any subject, a stranger's poll, a re-signed envelope | `a_device_cannot_renew_into_another_subject`, `a_stranger_cannot_collect_a_pending_certificate`, `a_captured_envelope_re_signed_by_a_stranger_is_refused` |
 
+#[path = "common/craft.rs"]
+mod craft;
 #[path = "../examples/support/memory_ca.rs"]
 mod memory_ca;
 
@@ -25,15 +27,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::enveloped_data::EncryptedContentInfo;
-use cms::signed_data::EncapsulatedContentInfo;
-use der::asn1::{Any, OctetString, SetOfVec};
-use der::{Decode, Encode};
+use craft::{envelope, envelope_of, request_attrs, sign_message};
+use der::Decode;
+use der::asn1::{Any, OctetString};
 use memory_ca::{CaKey, MemoryCa};
+use scep::asn1::Certificate;
 use scep::asn1::enveloped_data::EnvelopedData;
-use scep::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
-use scep::asn1::{Certificate, IssuerAndSerialNumber};
-use scep::attributes::ScepAttributes;
 use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
 use scep::client::{
     CaInfo, ClientConfig, Enrollment, EnrollmentKind, Fingerprint, Identity, RaTrust,
@@ -166,133 +165,6 @@ fn observe(response: &HttpResponse, ca: &Certificate) -> Observation {
         fail_info: a.as_ref().and_then(|a| a.fail_info).map(|f| f.to_string()),
         fail_info_text: a.and_then(|a| a.fail_info_text),
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Crafting messages the way an attacker does: any content, signed with any key.
-// ---------------------------------------------------------------------------------------
-
-/// Signs `content` (a pkcsPKIEnvelope, or anything) as a pkiMessage with the SCEP
-/// attributes `attrs`, by `key` / `cert`, with SHA-256 (or `digest`).
-fn sign_message(
-    attrs: &ScepAttributes,
-    content: &[u8],
-    key: &dyn MessageSigner,
-    cert: &Certificate,
-    digest: DigestAlgorithm,
-) -> Vec<u8> {
-    let mut signed_attrs = SetOfVec::new();
-    let single = |oid, value: Any| x509_cert::attr::Attribute {
-        oid,
-        values: SetOfVec::try_from(vec![value]).unwrap(),
-    };
-    signed_attrs
-        .insert(single(
-            oids::ID_CONTENT_TYPE,
-            Any::encode_from(&oids::ID_DATA).unwrap(),
-        ))
-        .unwrap();
-    signed_attrs
-        .insert(single(
-            oids::ID_MESSAGE_DIGEST,
-            Any::encode_from(&OctetString::new(digest.digest(content)).unwrap()).unwrap(),
-        ))
-        .unwrap();
-    for attr in attrs.to_attributes().unwrap() {
-        signed_attrs.insert(attr).unwrap();
-    }
-    let hashed = digest.digest(&signed_attrs.to_der().unwrap());
-    let signature = key.sign_prehashed(digest, &hashed).unwrap();
-    let signature_algorithm = match key.key_algorithm() {
-        KeyAlgorithm::Rsa => AlgorithmIdentifierOwned {
-            oid: oids::RSA_ENCRYPTION,
-            parameters: Some(Any::null()),
-        },
-        other => AlgorithmIdentifierOwned {
-            oid: other.signature_oid(digest),
-            parameters: None,
-        },
-    };
-    let digest_alg = AlgorithmIdentifierOwned {
-        oid: digest.oid(),
-        parameters: None,
-    };
-    let signer_info = SignerInfo {
-        version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber::of(cert)),
-        digest_alg: digest_alg.clone(),
-        signed_attrs: Some(signed_attrs),
-        signature_algorithm,
-        signature: OctetString::new(signature).unwrap(),
-        unsigned_attrs: None,
-    };
-    let signed = SignedData {
-        version: CmsVersion::V1,
-        digest_algorithms: SetOfVec::try_from(vec![digest_alg]).unwrap(),
-        encap_content_info: EncapsulatedContentInfo {
-            econtent_type: oids::ID_DATA,
-            econtent: Some(Any::encode_from(&OctetString::new(content).unwrap()).unwrap()),
-        },
-        certificates: Some(SetOfVec::try_from(vec![Any::encode_from(cert).unwrap()]).unwrap()),
-        crls: None,
-        signer_infos: SetOfVec::try_from(vec![signer_info]).unwrap(),
-    };
-    ContentInfo {
-        content_type: oids::ID_SIGNED_DATA,
-        content: Any::encode_from(&signed).unwrap(),
-    }
-    .to_der()
-    .unwrap()
-}
-
-/// A request's attributes with a fresh nonce.
-fn request_attrs(message_type: MessageType, transaction_id: &str) -> ScepAttributes {
-    ScepAttributes::request(
-        message_type,
-        TransactionId::new(transaction_id).unwrap(),
-        Nonce::generate(&mut rng()),
-    )
-}
-
-/// The EnvelopedData inside a pkiMessage.
-fn envelope_of(message: &[u8]) -> EnvelopedData {
-    let m = PkiMessage::decode(message, &Default::default()).unwrap();
-    ContentInfo::from_der(m.envelope().unwrap())
-        .unwrap()
-        .content
-        .decode_as::<EnvelopedData>()
-        .unwrap()
-}
-
-/// An envelope with the given RecipientInfos (as they are encoded), cipher, IV and
-/// ciphertext.
-fn envelope(
-    version: CmsVersion,
-    recipients: Vec<Any>,
-    cipher: der::asn1::ObjectIdentifier,
-    iv: &[u8],
-    ciphertext: &[u8],
-) -> Vec<u8> {
-    let env = EnvelopedData {
-        version,
-        originator_info: None,
-        recip_infos: SetOfVec::from_iter(recipients).unwrap(),
-        encrypted_content: EncryptedContentInfo {
-            content_type: oids::ID_DATA,
-            content_enc_alg: AlgorithmIdentifierOwned {
-                oid: cipher,
-                parameters: Some(Any::encode_from(&OctetString::new(iv).unwrap()).unwrap()),
-            },
-            encrypted_content: Some(OctetString::new(ciphertext).unwrap()),
-        },
-        unprotected_attrs: None,
-    };
-    ContentInfo {
-        content_type: oids::ID_ENVELOPED_DATA,
-        content: Any::encode_from(&env).unwrap(),
-    }
-    .to_der()
-    .unwrap()
 }
 
 /// A key that counts its private-key operations.

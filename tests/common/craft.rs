@@ -1,0 +1,141 @@
+//! Crafting pkiMessages the way an attacker does: any content (a chosen envelope, a
+//! replayed RecipientInfo), signed with any key. Shared by `tests/attacks.rs` and
+//! `benches/failures.rs` (through `#[path]`), so it depends on nothing else of `tests/`.
+#![allow(dead_code)]
+
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::enveloped_data::EncryptedContentInfo;
+use cms::signed_data::EncapsulatedContentInfo;
+use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
+use der::{Decode, Encode};
+use scep::asn1::enveloped_data::EnvelopedData;
+use scep::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use scep::asn1::{Certificate, IssuerAndSerialNumber};
+use scep::attributes::ScepAttributes;
+use scep::message::PkiMessage;
+use scep::{DigestAlgorithm, KeyAlgorithm, MessageSigner, MessageType, Nonce, TransactionId, oids};
+use x509_cert::spki::AlgorithmIdentifierOwned;
+
+/// Signs `content` (a pkcsPKIEnvelope, or anything) as a pkiMessage with the SCEP
+/// attributes `attrs`, by `key` / `cert`, with SHA-256 (or `digest`).
+pub fn sign_message(
+    attrs: &ScepAttributes,
+    content: &[u8],
+    key: &dyn MessageSigner,
+    cert: &Certificate,
+    digest: DigestAlgorithm,
+) -> Vec<u8> {
+    let mut signed_attrs = SetOfVec::new();
+    let single = |oid, value: Any| x509_cert::attr::Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).unwrap(),
+    };
+    signed_attrs
+        .insert(single(
+            oids::ID_CONTENT_TYPE,
+            Any::encode_from(&oids::ID_DATA).unwrap(),
+        ))
+        .unwrap();
+    signed_attrs
+        .insert(single(
+            oids::ID_MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(digest.digest(content)).unwrap()).unwrap(),
+        ))
+        .unwrap();
+    for attr in attrs.to_attributes().unwrap() {
+        signed_attrs.insert(attr).unwrap();
+    }
+    let hashed = digest.digest(&signed_attrs.to_der().unwrap());
+    let signature = key.sign_prehashed(digest, &hashed).unwrap();
+    let signature_algorithm = match key.key_algorithm() {
+        KeyAlgorithm::Rsa => AlgorithmIdentifierOwned {
+            oid: oids::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        },
+        other => AlgorithmIdentifierOwned {
+            oid: other.signature_oid(digest),
+            parameters: None,
+        },
+    };
+    let digest_alg = AlgorithmIdentifierOwned {
+        oid: digest.oid(),
+        parameters: None,
+    };
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber::of(cert)),
+        digest_alg: digest_alg.clone(),
+        signed_attrs: Some(signed_attrs),
+        signature_algorithm,
+        signature: OctetString::new(signature).unwrap(),
+        unsigned_attrs: None,
+    };
+    let signed = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: SetOfVec::try_from(vec![digest_alg]).unwrap(),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: oids::ID_DATA,
+            econtent: Some(Any::encode_from(&OctetString::new(content).unwrap()).unwrap()),
+        },
+        certificates: Some(SetOfVec::try_from(vec![Any::encode_from(cert).unwrap()]).unwrap()),
+        crls: None,
+        signer_infos: SetOfVec::try_from(vec![signer_info]).unwrap(),
+    };
+    ContentInfo {
+        content_type: oids::ID_SIGNED_DATA,
+        content: Any::encode_from(&signed).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// A request's attributes with a fresh nonce.
+pub fn request_attrs(message_type: MessageType, transaction_id: &str) -> ScepAttributes {
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    ScepAttributes::request(
+        message_type,
+        TransactionId::new(transaction_id).unwrap(),
+        Nonce::generate(&mut rng),
+    )
+}
+
+/// The EnvelopedData inside a pkiMessage.
+pub fn envelope_of(message: &[u8]) -> EnvelopedData {
+    let m = PkiMessage::decode(message, &Default::default()).unwrap();
+    ContentInfo::from_der(m.envelope().unwrap())
+        .unwrap()
+        .content
+        .decode_as::<EnvelopedData>()
+        .unwrap()
+}
+
+/// An envelope with the given RecipientInfos (as they are encoded), cipher, IV and
+/// ciphertext.
+pub fn envelope(
+    version: CmsVersion,
+    recipients: Vec<Any>,
+    cipher: ObjectIdentifier,
+    iv: &[u8],
+    ciphertext: &[u8],
+) -> Vec<u8> {
+    let env = EnvelopedData {
+        version,
+        originator_info: None,
+        recip_infos: SetOfVec::from_iter(recipients).unwrap(),
+        encrypted_content: EncryptedContentInfo {
+            content_type: oids::ID_DATA,
+            content_enc_alg: AlgorithmIdentifierOwned {
+                oid: cipher,
+                parameters: Some(Any::encode_from(&OctetString::new(iv).unwrap()).unwrap()),
+            },
+            encrypted_content: Some(OctetString::new(ciphertext).unwrap()),
+        },
+        unprotected_attrs: None,
+    };
+    ContentInfo {
+        content_type: oids::ID_ENVELOPED_DATA,
+        content: Any::encode_from(&env).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
