@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use der::asn1::{Any, OctetString};
+use der::asn1::Any;
 use scep::cert::{CertificateParams, issue, random_serial};
 use scep::client::{CaInfo, ClientConfig, Fingerprint};
 use scep::csr::CsrParams;
@@ -104,24 +104,7 @@ fn bench_open_failures(c: &mut Criterion) {
     // D(C_1) = P_1 xor C_0 is known here (the bench decrypts the good request) so that R
     // can give the padding wanted: 0x00 (bad) or 0x01 (good) in the last octet.
     let env = craft::envelope_of(&good);
-    let iv_any = env
-        .encrypted_content
-        .content_enc_alg
-        .parameters
-        .as_ref()
-        .expect("IV");
-    let iv = iv_any
-        .decode_as::<OctetString>()
-        .expect("IV")
-        .as_bytes()
-        .to_vec();
-    let ciphertext = env
-        .encrypted_content
-        .encrypted_content
-        .as_ref()
-        .expect("ciphertext")
-        .as_bytes()
-        .to_vec();
+    let (iv, ciphertext) = craft::iv_and_ciphertext(&env);
     let plaintext = scep::pipeline::envelope::open(
         PkiMessage::decode(&good, &limits)
             .expect("decode")

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use cms::content_info::{CmsVersion, ContentInfo};
-use craft::{envelope, envelope_of, request_attrs, sign_message};
+use craft::{envelope, envelope_of, iv_and_ciphertext, request_attrs, sign_message};
 use der::Decode;
 use der::asn1::{Any, OctetString};
 use memory_ca::{CaKey, MemoryCa};
@@ -137,6 +137,21 @@ fn post(ca: &mut MemoryCa, message: Vec<u8>) -> HttpResponse {
     send(ca, &req)
 }
 
+/// Signs `content` as a PKCSReq of `transaction_id` with `key` / `cert` (any key, as an
+/// attacker does), posts it to the CA and returns what comes back.
+fn post_as(
+    ca: &mut MemoryCa,
+    transaction_id: &str,
+    content: &[u8],
+    key: &dyn MessageSigner,
+    cert: &Certificate,
+) -> Observation {
+    let attrs = request_attrs(MessageType::PkcsReq, transaction_id);
+    let message = sign_message(&attrs, content, key, cert, DigestAlgorithm::Sha256);
+    let ca_cert = ca.current.cert.clone();
+    observe(&post(ca, message), &ca_cert)
+}
+
 /// What an attacker sees of an answer: the HTTP status and content type, the body length,
 /// and for a CertRep its pkiStatus, failInfo and failInfoText.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -234,22 +249,36 @@ fn counting_ca(pending_polls: u32) -> (MemoryCa, Arc<Counting>) {
     (ca, counting)
 }
 
+/// `content` as a request of `transaction_id` (a random one when `None`) signed by `key`
+/// and `signer` (with `digest`) and encrypted to `ca`.
+fn seal_request(
+    transaction_id: Option<&TransactionId>,
+    content: RequestContent,
+    key: &dyn MessageSigner,
+    signer: &Certificate,
+    digest: DigestAlgorithm,
+    ca: &Certificate,
+) -> Vec<u8> {
+    let request = OutgoingRequest {
+        transaction_id: transaction_id
+            .cloned()
+            .unwrap_or_else(|| TransactionId::random(&mut rng())),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content,
+    };
+    let mut params = SealParams::new(key, signer);
+    params.digest = digest;
+    request
+        .seal(&params, Recipient::Certificate(ca), &mut rng())
+        .unwrap()
+}
+
 /// A sealed PKCSReq from a victim with an RSA key, with `challenge`.
 fn victim_request(ca: &Certificate, challenge: &str) -> (rsa::PrivateKey, Certificate, Vec<u8>) {
     let key = rsa_key();
     let cert = self_signed(&key, "CN=victim");
-    let request = OutgoingRequest {
-        transaction_id: TransactionId::random(&mut rng()),
-        sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::PkcsReq(csr(&key, "CN=victim", Some(challenge))),
-    };
-    let sealed = request
-        .seal(
-            &SealParams::new(&key, &cert),
-            Recipient::Certificate(ca),
-            &mut rng(),
-        )
-        .unwrap();
+    let content = RequestContent::PkcsReq(csr(&key, "CN=victim", Some(challenge)));
+    let sealed = seal_request(None, content, &key, &cert, DigestAlgorithm::Sha256, ca);
     (key, cert, sealed)
 }
 
@@ -274,23 +303,8 @@ fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
     // What the attacker has: the envelope's recipients, IV and ciphertext.
     let env = envelope_of(&captured);
     let recipients: Vec<Any> = env.recip_infos.iter().cloned().collect();
-    let alg = &env.encrypted_content.content_enc_alg;
-    assert_eq!(alg.oid, oids::AES128_CBC);
-    let iv = alg
-        .parameters
-        .as_ref()
-        .unwrap()
-        .decode_as::<OctetString>()
-        .unwrap()
-        .as_bytes()
-        .to_vec();
-    let ciphertext = env
-        .encrypted_content
-        .encrypted_content
-        .as_ref()
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    assert_eq!(env.encrypted_content.content_enc_alg.oid, oids::AES128_CBC);
+    let (iv, ciphertext) = iv_and_ciphertext(&env);
     let blocks: Vec<&[u8]> = ciphertext.chunks(16).collect();
 
     // The truth, to check what the attack finds against: the test decrypts with the CA key.
@@ -311,9 +325,8 @@ fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
         .windows(secret.len())
         .position(|w| w == secret.as_bytes())
         .unwrap();
-    // A block wholly inside the challenge password: block k of the ciphertext, whose
-    // plaintext is plaintext[16(k-1)..16k] (block 0 is C_0; the previous block of C_0 is
-    // the IV).
+    // A block wholly inside the challenge password: block k of the ciphertext (C_k,
+    // counting from 0), whose plaintext is plaintext[16k..16k + 16] = D(C_k) xor C_(k-1).
     let k = at / 16 + 1;
     let previous = blocks[k - 1];
     let target = blocks[k];
@@ -332,14 +345,7 @@ fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
             &iv,
             &chosen,
         );
-        let message = sign_message(
-            &request_attrs(MessageType::PkcsReq, "attacker"),
-            &content,
-            &attacker,
-            &attacker_cert,
-            DigestAlgorithm::Sha256,
-        );
-        observe(&post(&mut ca, message), &ca_cert)
+        post_as(&mut ca, "attacker", &content, &attacker, &attacker_cert)
     };
 
     // Recover the intermediate state I = D(C_k) from the last byte backwards.
@@ -411,6 +417,78 @@ fn enrolled_device(ca: &MemoryCa) -> (rsa::PrivateKey, Certificate) {
         None,
     );
     (key, cert)
+}
+
+/// The client's view of the in-memory CA: its certificate alone, as GetCACert gives it.
+fn discovered(ca: &MemoryCa, config: &ClientConfig) -> CaInfo {
+    CaInfo::new(
+        memory_ca::capabilities(),
+        vec![ca.current.cert.clone()],
+        config,
+        SystemTime::now(),
+    )
+    .unwrap()
+}
+
+/// An enrolment of `kind` for `csr`, signed with `key` and `signer`, started at `now`.
+fn enrolment(
+    info: &CaInfo,
+    config: &ClientConfig,
+    kind: EnrollmentKind,
+    csr: scep::asn1::CertReq,
+    key: &rsa::PrivateKey,
+    signer: &Certificate,
+    now: SystemTime,
+) -> Enrollment {
+    let identity = Identity::new(signer.clone(), key).unwrap();
+    Enrollment::new(info, config, kind, csr, &identity, now).unwrap()
+}
+
+/// A new device (an RSA key and its self-signed certificate for `cn`) and its initial
+/// enrolment with `challenge`, started at `now`.
+fn new_device(
+    ca: &MemoryCa,
+    config: &ClientConfig,
+    cn: &str,
+    challenge: &str,
+    now: SystemTime,
+) -> (rsa::PrivateKey, Certificate, Enrollment) {
+    let key = rsa_key();
+    let cert = self_signed(&key, cn);
+    let info = discovered(ca, config);
+    let e = enrolment(
+        &info,
+        config,
+        EnrollmentKind::Initial,
+        csr(&key, cn, Some(challenge)),
+        &key,
+        &cert,
+        now,
+    );
+    (key, cert, e)
+}
+
+/// Sends the enrolment's request due at `now` to the CA and hands it the answer (a SUCCESS
+/// is decrypted with `key`, whose certificate is `signer`).
+fn exchange(
+    ca: &mut MemoryCa,
+    e: &mut Enrollment,
+    key: &rsa::PrivateKey,
+    signer: &Certificate,
+    now: SystemTime,
+) -> scep::Result<scep::client::Outcome> {
+    let req = e.poll_request(key, now, &mut rng()).unwrap().unwrap();
+    let answer = send(ca, &req);
+    e.handle_response(
+        answer.status,
+        Some(answer.content_type),
+        &answer.body,
+        EnvelopeKey::Key {
+            key,
+            certificate: Some(signer),
+        },
+        now,
+    )
 }
 
 fn pinned(ca: &MemoryCa) -> ClientConfig {
@@ -596,40 +674,8 @@ fn an_expired_intermediate_is_not_trusted() {
 fn a_certificate_not_issued_by_the_ca_is_not_accepted_as_ours() {
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let config = pinned(&ca);
-    let info = CaInfo::new(
-        memory_ca::capabilities(),
-        vec![ca.current.cert.clone()],
-        &config,
-        SystemTime::now(),
-    )
-    .unwrap();
-    let key = rsa_key();
-    let cert = self_signed(&key, "CN=victim");
-    let identity = Identity::new(cert.clone(), &key).unwrap();
     let now = SystemTime::now();
-    let mut e = Enrollment::new(
-        &info,
-        &config,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=victim", Some(CHALLENGE)),
-        &identity,
-        now,
-    )
-    .unwrap();
-    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
-    let Operation::PkiOperation { message } = scep::http::parse_request(
-        "POST",
-        req.path_and_query.split_once('?').unwrap().1,
-        &req.body,
-        &Default::default(),
-    )
-    .unwrap() else {
-        panic!()
-    };
-    let request = PkiMessage::decode(&message, &Default::default())
-        .unwrap()
-        .verify(&[])
-        .unwrap();
+    let (key, cert, mut e) = new_device(&ca, &config, "CN=victim", CHALLENGE, now);
     // A certificate for the victim's key, issued by another key under the CA's name.
     let rogue = rsa_key();
     let planted = issue(
@@ -646,26 +692,14 @@ fn a_certificate_not_issued_by_the_ca_is_not_accepted_as_ours() {
         DigestAlgorithm::Sha256,
     )
     .unwrap();
-    let reply = OutgoingCertRep::reply_to(
-        request.attributes(),
-        CertRepContent::issued(vec![planted]),
-        &mut rng(),
-    )
-    .unwrap()
-    .seal(
-        &SealParams::new(ca.current.key.as_ref(), &ca.current.cert),
-        Recipient::Certificate(&cert),
-        &mut rng(),
-    )
-    .unwrap();
-    let outcome = e.handle_response(
-        200,
-        Some("application/x-pki-message"),
-        &reply,
-        EnvelopeKey::Key {
-            key: &key,
-            certificate: Some(&cert),
-        },
+    let content = CertRepContent::issued(vec![planted]);
+    let outcome = answer_with(
+        &ca,
+        &mut e,
+        &key,
+        &cert,
+        content,
+        DigestAlgorithm::Sha256,
         now,
     );
     assert_eq!(
@@ -793,13 +827,7 @@ fn get_next_ca_cert_signed_by_a_device_is_refused() {
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let (key, device) = enrolled_device(&ca);
     let config = pinned(&ca);
-    let info = CaInfo::new(
-        memory_ca::capabilities(),
-        vec![ca.current.cert.clone()],
-        &config,
-        SystemTime::now(),
-    )
-    .unwrap();
+    let info = discovered(&ca, &config);
     let rogue = CaKey::generate("CN=rogue next CA", SystemTime::now()).unwrap();
     let body = scep::message::NextCaCertificates {
         certificates: vec![rogue.cert],
@@ -838,15 +866,7 @@ fn duplicate_recipients_cost_no_rsa_decryption() {
     let (_, _, captured) = victim_request(&ca_cert, CHALLENGE);
     let env = envelope_of(&captured);
     let ktri = env.recip_infos.iter().next().unwrap().clone();
-    let alg = &env.encrypted_content.content_enc_alg;
-    let iv = alg
-        .parameters
-        .as_ref()
-        .unwrap()
-        .decode_as::<OctetString>()
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    let (iv, _) = iv_and_ciphertext(&env);
     // 16 copies of the KTRI, each with another encryptedKey so that the SET keeps them.
     let mut recipients = vec![ktri.clone()];
     for i in 1..16u8 {
@@ -867,14 +887,7 @@ fn duplicate_recipients_cost_no_rsa_decryption() {
     );
     let attacker = ec_key();
     let attacker_cert = self_signed(&attacker, "CN=attacker");
-    let message = sign_message(
-        &request_attrs(MessageType::PkcsReq, "attacker"),
-        &content,
-        &attacker,
-        &attacker_cert,
-        DigestAlgorithm::Sha256,
-    );
-    let answer = observe(&post(&mut ca, message), &ca_cert);
+    let answer = post_as(&mut ca, "attacker", &content, &attacker, &attacker_cert);
     assert_eq!(
         answer.fail_info.as_deref(),
         Some("badRequest (2)"),
@@ -953,16 +966,8 @@ fn replies_are_signed_with_the_servers_digest_not_the_requesters() {
     let ca_cert = ca.current.cert.clone();
     let key = rsa_key();
     let cert = self_signed(&key, "CN=sha1 client");
-    let request = OutgoingRequest {
-        transaction_id: TransactionId::random(&mut rng()),
-        sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::PkcsReq(csr(&key, "CN=sha1 client", Some("wrong"))),
-    };
-    let mut params = SealParams::new(&key, &cert);
-    params.digest = DigestAlgorithm::Sha1;
-    let sealed = request
-        .seal(&params, Recipient::Certificate(&ca_cert), &mut rng())
-        .unwrap();
+    let content = RequestContent::PkcsReq(csr(&key, "CN=sha1 client", Some("wrong")));
+    let sealed = seal_request(None, content, &key, &cert, DigestAlgorithm::Sha1, &ca_cert);
     let answer = post(&mut ca, sealed);
     let rep = PkiMessage::decode(&answer.body, &Default::default()).unwrap();
     assert_eq!(rep.digest_algorithm(), DigestAlgorithm::Sha256);
@@ -987,42 +992,22 @@ fn an_expired_certificate_of_this_ca_cannot_renew() {
         None,
     );
     let config = pinned(&ca);
-    let info = CaInfo::new(
-        memory_ca::capabilities(),
-        vec![ca.current.cert.clone()],
-        &config,
-        SystemTime::now(),
-    )
-    .unwrap();
+    let info = discovered(&ca, &config);
     let new_key = rsa_key();
     for kind in [MessageType::RenewalReq, MessageType::PkcsReq] {
         let mut info = info.clone();
         info.negotiated.renewal = kind == MessageType::RenewalReq;
-        let identity = Identity::new(expired.clone(), &key).unwrap();
-        let mut e = Enrollment::new(
+        let mut e = enrolment(
             &info,
             &config,
             EnrollmentKind::Renewal,
             csr(&new_key, "CN=old device", None),
-            &identity,
+            &key,
+            &expired,
             now,
-        )
-        .unwrap();
+        );
         assert_eq!(e.message_type(), kind);
-        let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
-        let answer = send(&mut ca, &req);
-        let outcome = e
-            .handle_response(
-                answer.status,
-                Some(answer.content_type),
-                &answer.body,
-                EnvelopeKey::Key {
-                    key: &key,
-                    certificate: Some(&expired),
-                },
-                now,
-            )
-            .unwrap();
+        let outcome = exchange(&mut ca, &mut e, &key, &expired, now).unwrap();
         assert!(
             matches!(outcome, scep::client::Outcome::Failed { .. }),
             "{kind}: {outcome:?}"
@@ -1069,18 +1054,15 @@ fn renewal_checks_name_every_reason() {
     let renamed = csr(&key, "CN=somebody else", None);
 
     let mut check = |signer: &Certificate, csr: &scep::asn1::CertReq, policy: RenewalPolicy| {
-        let request = OutgoingRequest {
-            transaction_id: TransactionId::random(&mut rng()),
-            sender_nonce: Nonce::generate(&mut rng()),
-            content: RequestContent::RenewalReq(csr.clone()),
-        };
-        let sealed = request
-            .seal(
-                &SealParams::new(&key, signer),
-                Recipient::Certificate(&ca.current.cert),
-                &mut rng(),
-            )
-            .unwrap();
+        let content = RequestContent::RenewalReq(csr.clone());
+        let sealed = seal_request(
+            None,
+            content,
+            &key,
+            signer,
+            DigestAlgorithm::Sha256,
+            &ca.current.cert,
+        );
         let query = "operation=PKIOperation";
         let Incoming::PkiOperation(received) =
             server.handle_request("POST", query, &sealed, now, &mut rng())
@@ -1093,43 +1075,53 @@ fn renewal_checks_name_every_reason() {
     let strict = RenewalPolicy::default();
     let mut rekeying = RenewalPolicy::default();
     rekeying.allow_rekey = true;
-    assert_eq!(
-        check(&valid, &same, strict),
-        (SignerKind::IssuedByCa, Ok(()))
-    );
-    assert_eq!(
-        check(&expired, &same, strict),
+    use RenewalRefusal::{KeyChanged, NotIssuedByCa, SignerNotValid, SubjectChanged};
+    for (signer, csr, policy, kind, verdict) in [
+        (&valid, &same, strict, SignerKind::IssuedByCa, Ok(())),
         (
+            &expired,
+            &same,
+            strict,
             SignerKind::IssuedByCaNotValid,
-            refused(RenewalRefusal::SignerNotValid)
-        )
-    );
-    assert_eq!(
-        check(&foreign, &same, strict),
-        (SignerKind::Other, refused(RenewalRefusal::NotIssuedByCa))
-    );
-    assert_eq!(
-        check(&self_signed, &same, strict),
+            refused(SignerNotValid),
+        ),
         (
+            &foreign,
+            &same,
+            strict,
+            SignerKind::Other,
+            refused(NotIssuedByCa),
+        ),
+        (
+            &self_signed,
+            &same,
+            strict,
             SignerKind::SelfSigned,
-            refused(RenewalRefusal::NotIssuedByCa)
-        )
-    );
-    assert_eq!(
-        check(&valid, &renamed, strict),
+            refused(NotIssuedByCa),
+        ),
         (
+            &valid,
+            &renamed,
+            strict,
             SignerKind::IssuedByCa,
-            refused(RenewalRefusal::SubjectChanged)
-        )
-    );
-    assert_eq!(
-        check(&valid, &rekey, strict),
-        (SignerKind::IssuedByCa, refused(RenewalRefusal::KeyChanged))
-    );
-    assert_eq!(
-        check(&valid, &rekey, rekeying),
-        (SignerKind::IssuedByCa, Ok(()))
-    );
+            refused(SubjectChanged),
+        ),
+        (
+            &valid,
+            &rekey,
+            strict,
+            SignerKind::IssuedByCa,
+            refused(KeyChanged),
+        ),
+        (&valid, &rekey, rekeying, SignerKind::IssuedByCa, Ok(())),
+    ] {
+        assert_eq!(
+            check(signer, csr, policy),
+            (kind, verdict),
+            "{} with {policy:?}",
+            signer.tbs_certificate().subject()
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1141,49 +1133,47 @@ fn a_strict_client_refuses_a_sha1_cert_rep() {
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let mut config = pinned(&ca);
     config.policy = scep::caps::Policy::strict();
-    let info = CaInfo::new(
-        memory_ca::capabilities(),
-        vec![ca.current.cert.clone()],
-        &config,
-        SystemTime::now(),
-    )
-    .unwrap();
-    let key = rsa_key();
-    let cert = self_signed(&key, "CN=strict");
-    let identity = Identity::new(cert.clone(), &key).unwrap();
     let now = SystemTime::now();
-    let mut e = Enrollment::new(
-        &info,
-        &config,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=strict", Some(CHALLENGE)),
-        &identity,
-        now,
-    )
-    .unwrap();
-    let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
-    let request = decode_request(&req);
-    let mut params = SealParams::new(ca.current.key.as_ref(), &ca.current.cert);
-    params.digest = DigestAlgorithm::Sha1;
-    let reply =
-        OutgoingCertRep::reply_to(request.attributes(), CertRepContent::Pending, &mut rng())
-            .unwrap()
-            .seal(&params, Recipient::Certificate(&cert), &mut rng())
-            .unwrap();
-    let outcome = e.handle_response(
-        200,
-        Some("application/x-pki-message"),
-        &reply,
-        EnvelopeKey::Key {
-            key: &key,
-            certificate: Some(&cert),
-        },
+    let (key, cert, mut e) = new_device(&ca, &config, "CN=strict", CHALLENGE, now);
+    let pending = CertRepContent::Pending;
+    let outcome = answer_with(
+        &ca,
+        &mut e,
+        &key,
+        &cert,
+        pending,
+        DigestAlgorithm::Sha1,
         now,
     );
     assert!(
         matches!(outcome, Err(scep::Error::Policy(_))),
         "a SHA-1 CertRep: {outcome:?}"
     );
+}
+
+/// Answers the enrolment's request due at `now` with a CertRep of `content` signed by the
+/// CA with `digest`, made here rather than by the CA's own logic, and hands it over.
+fn answer_with(
+    ca: &MemoryCa,
+    e: &mut Enrollment,
+    key: &rsa::PrivateKey,
+    cert: &Certificate,
+    content: CertRepContent,
+    digest: DigestAlgorithm,
+    now: SystemTime,
+) -> scep::Result<scep::client::Outcome> {
+    let request = decode_request(&e.poll_request(key, now, &mut rng()).unwrap().unwrap());
+    let mut params = SealParams::new(ca.current.key.as_ref(), &ca.current.cert);
+    params.digest = digest;
+    let reply = OutgoingCertRep::reply_to(request.attributes(), content, &mut rng())
+        .unwrap()
+        .seal(&params, Recipient::Certificate(cert), &mut rng())
+        .unwrap();
+    let key = EnvelopeKey::Key {
+        key,
+        certificate: Some(cert),
+    };
+    e.handle_response(200, Some("application/x-pki-message"), &reply, key, now)
 }
 
 /// The verified pkiMessage of a client's HTTP request shape.
@@ -1215,42 +1205,14 @@ fn a_client_retrying_on_errors_polls_no_more_than_its_limits() {
     let mut ca = MemoryCa::new(CHALLENGE, 100, false).unwrap();
     let mut config = pinned(&ca);
     config.max_polls = 5;
-    let info = CaInfo::new(
-        memory_ca::capabilities(),
-        vec![ca.current.cert.clone()],
-        &config,
-        SystemTime::now(),
-    )
-    .unwrap();
-    let key = rsa_key();
-    let cert = self_signed(&key, "CN=patient");
-    let identity = Identity::new(cert.clone(), &key).unwrap();
     let start = SystemTime::now();
+    let (key, cert, mut e) = new_device(&ca, &config, "CN=patient", CHALLENGE, start);
+    let pending = exchange(&mut ca, &mut e, &key, &cert, start).unwrap();
+    assert!(matches!(pending, scep::client::Outcome::Pending { .. }));
     let envelope_key = EnvelopeKey::Key {
         key: &key,
         certificate: Some(&cert),
     };
-    let mut e = Enrollment::new(
-        &info,
-        &config,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=patient", Some(CHALLENGE)),
-        &identity,
-        start,
-    )
-    .unwrap();
-    let req = e.poll_request(&key, start, &mut rng()).unwrap().unwrap();
-    let answer = send(&mut ca, &req);
-    let pending = e
-        .handle_response(
-            answer.status,
-            Some(answer.content_type),
-            &answer.body,
-            envelope_key,
-            start,
-        )
-        .unwrap();
-    assert!(matches!(pending, scep::client::Outcome::Pending { .. }));
     let mut sent = 0;
     let mut now = start;
     for _ in 0..500 {
@@ -1274,28 +1236,10 @@ fn a_client_retrying_on_errors_polls_no_more_than_its_limits() {
     assert_eq!(sent, 5, "CertPolls sent");
 
     // The time limit, likewise: checked when a poll would be sent.
-    let mut config = config.clone();
     config.max_polls = 1000;
     config.max_poll_duration = Duration::from_secs(3600);
-    let mut e = Enrollment::new(
-        &info,
-        &config,
-        EnrollmentKind::Initial,
-        csr(&key, "CN=patient", Some(CHALLENGE)),
-        &identity,
-        start,
-    )
-    .unwrap();
-    let req = e.poll_request(&key, start, &mut rng()).unwrap().unwrap();
-    let answer = send(&mut ca, &req);
-    e.handle_response(
-        answer.status,
-        Some(answer.content_type),
-        &answer.body,
-        envelope_key,
-        start,
-    )
-    .unwrap();
+    let (key, cert, mut e) = new_device(&ca, &config, "CN=patient", CHALLENGE, start);
+    exchange(&mut ca, &mut e, &key, &cert, start).unwrap();
     let late = start + Duration::from_secs(7200);
     assert!(
         matches!(
@@ -1314,39 +1258,9 @@ fn a_finished_enrolment_sends_nothing() {
     for challenge in [CHALLENGE, "wrong"] {
         let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
         let config = pinned(&ca);
-        let info = CaInfo::new(
-            memory_ca::capabilities(),
-            vec![ca.current.cert.clone()],
-            &config,
-            SystemTime::now(),
-        )
-        .unwrap();
-        let key = rsa_key();
-        let cert = self_signed(&key, "CN=done");
-        let identity = Identity::new(cert.clone(), &key).unwrap();
         let now = SystemTime::now();
-        let mut e = Enrollment::new(
-            &info,
-            &config,
-            EnrollmentKind::Initial,
-            csr(&key, "CN=done", Some(challenge)),
-            &identity,
-            now,
-        )
-        .unwrap();
-        let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
-        let answer = send(&mut ca, &req);
-        e.handle_response(
-            answer.status,
-            Some(answer.content_type),
-            &answer.body,
-            EnvelopeKey::Key {
-                key: &key,
-                certificate: Some(&cert),
-            },
-            now,
-        )
-        .unwrap();
+        let (key, cert, mut e) = new_device(&ca, &config, "CN=done", challenge, now);
+        exchange(&mut ca, &mut e, &key, &cert, now).unwrap();
         for later in [now, now + Duration::from_secs(86400)] {
             assert!(
                 e.poll_request(&key, later, &mut rng()).unwrap().is_none(),
@@ -1465,22 +1379,13 @@ fn several_password_recipients_are_refused_before_any_key_derivation() {
         bytes[0] ^= 1;
         p.enc_key = OctetString::new(bytes).unwrap();
     }
-    let eci = &env.encrypted_content;
-    let iv = eci
-        .content_enc_alg
-        .parameters
-        .as_ref()
-        .unwrap()
-        .decode_as::<OctetString>()
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    let (iv, ciphertext) = iv_and_ciphertext(&env);
     let two = envelope(
         CmsVersion::V3,
         vec![second.to_any().unwrap(), pwri],
         oids::AES128_CBC,
         &iv,
-        eci.encrypted_content.as_ref().unwrap().as_bytes(),
+        &ciphertext,
     );
     // Whatever the order, the right password does not help: two PWRIs are refused.
     let result = scep::pipeline::envelope::open(
@@ -1529,18 +1434,9 @@ fn password_envelopes_use_a_high_iteration_count() {
     let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let key = ec_key();
     let cert = self_signed(&key, "CN=ecdsa device");
-    let request = OutgoingRequest {
-        transaction_id: TransactionId::random(&mut rng()),
-        sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::PkcsReq(csr(&key, "CN=ecdsa device", Some(CHALLENGE))),
-    };
-    let sealed = request
-        .seal(
-            &SealParams::new(&key, &cert),
-            Recipient::Certificate(&ca.current.cert),
-            &mut rng(),
-        )
-        .unwrap();
+    let content = RequestContent::PkcsReq(csr(&key, "CN=ecdsa device", Some(CHALLENGE)));
+    let sha256 = DigestAlgorithm::Sha256;
+    let sealed = seal_request(None, content, &key, &cert, sha256, &ca.current.cert);
     let answer = post(&mut ca, sealed);
     let rep = PkiMessage::decode(&answer.body, &Default::default()).unwrap();
     assert_eq!(rep.attributes().pki_status, Some(scep::PkiStatus::Success));
@@ -1563,41 +1459,21 @@ fn a_device_cannot_renew_into_another_subject() {
     let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let (key, device) = enrolled_device(&ca);
     let config = pinned(&ca);
-    let info = CaInfo::new(
-        memory_ca::capabilities(),
-        vec![ca.current.cert.clone()],
-        &config,
-        SystemTime::now(),
-    )
-    .unwrap();
+    let info = discovered(&ca, &config);
     let now = SystemTime::now();
     for renewal in [true, false] {
         let mut info = info.clone();
         info.negotiated.renewal = renewal;
-        let identity = Identity::new(device.clone(), &key).unwrap();
-        let mut e = Enrollment::new(
+        let mut e = enrolment(
             &info,
             &config,
             EnrollmentKind::Renewal,
             csr(&key, "CN=the CEO", None),
-            &identity,
+            &key,
+            &device,
             now,
-        )
-        .unwrap();
-        let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
-        let answer = send(&mut ca, &req);
-        let outcome = e
-            .handle_response(
-                answer.status,
-                Some(answer.content_type),
-                &answer.body,
-                EnvelopeKey::Key {
-                    key: &key,
-                    certificate: Some(&device),
-                },
-                now,
-            )
-            .unwrap();
+        );
+        let outcome = exchange(&mut ca, &mut e, &key, &device, now).unwrap();
         assert!(
             matches!(outcome, scep::client::Outcome::Failed { .. }),
             "renewal={renewal}: {outcome:?}"
@@ -1616,38 +1492,33 @@ fn a_stranger_cannot_collect_a_pending_certificate() {
     let victim = rsa_key();
     let victim_cert = self_signed(&victim, "CN=victim");
     let transaction_id = TransactionId::random(&mut rng());
-    let request = OutgoingRequest {
-        transaction_id: transaction_id.clone(),
-        sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::PkcsReq(csr(&victim, "CN=victim", Some(CHALLENGE))),
-    };
-    let sealed = request
-        .seal(
-            &SealParams::new(&victim, &victim_cert),
-            Recipient::Certificate(&ca_cert),
-            &mut rng(),
-        )
-        .unwrap();
+    let content = RequestContent::PkcsReq(csr(&victim, "CN=victim", Some(CHALLENGE)));
+    let sha256 = DigestAlgorithm::Sha256;
+    let sealed = seal_request(
+        Some(&transaction_id),
+        content,
+        &victim,
+        &victim_cert,
+        sha256,
+        &ca_cert,
+    );
     let pending = observe(&post(&mut ca, sealed), &ca_cert);
     assert_eq!(pending.pki_status.as_deref(), Some("PENDING (3)"));
 
     let stranger = rsa_key();
     let stranger_cert = self_signed(&stranger, "CN=stranger");
-    let poll = OutgoingRequest {
-        transaction_id,
-        sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::CertPoll(scep::message::IssuerAndSubject {
-            issuer: ca_cert.tbs_certificate().subject().clone(),
-            subject: name("CN=victim"),
-        }),
-    };
-    let sealed = poll
-        .seal(
-            &SealParams::new(&stranger, &stranger_cert),
-            Recipient::Certificate(&ca_cert),
-            &mut rng(),
-        )
-        .unwrap();
+    let poll = RequestContent::CertPoll(scep::message::IssuerAndSubject {
+        issuer: ca_cert.tbs_certificate().subject().clone(),
+        subject: name("CN=victim"),
+    });
+    let sealed = seal_request(
+        Some(&transaction_id),
+        poll,
+        &stranger,
+        &stranger_cert,
+        sha256,
+        &ca_cert,
+    );
     let answer = observe(&post(&mut ca, sealed), &ca_cert);
     assert_eq!(
         answer.pki_status.as_deref(),
@@ -1671,14 +1542,14 @@ fn a_captured_envelope_re_signed_by_a_stranger_is_refused() {
     let m = PkiMessage::decode(&captured, &Default::default()).unwrap();
     let stranger = rsa_key();
     let stranger_cert = self_signed(&stranger, "CN=stranger");
-    let message = sign_message(
-        &request_attrs(MessageType::PkcsReq, m.transaction_id().as_str()),
+    let tid = m.transaction_id().as_str();
+    let answer = post_as(
+        &mut ca,
+        tid,
         m.envelope().unwrap(),
         &stranger,
         &stranger_cert,
-        DigestAlgorithm::Sha256,
     );
-    let answer = observe(&post(&mut ca, message), &ca_cert);
     assert_eq!(
         answer.pki_status.as_deref(),
         Some("FAILURE (2)"),

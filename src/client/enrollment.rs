@@ -148,6 +148,12 @@ pub struct Enrollment {
     sent: u32,
     started: SystemTime,
     state: State,
+    rules: Rules,
+}
+
+/// What an enrolment takes from the client's configuration, and does not save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rules {
     max_polls: u32,
     max_poll_duration: Duration,
     poll_interval: Duration,
@@ -155,6 +161,20 @@ pub struct Enrollment {
     require_subject_match: bool,
     allowed_digests: Vec<DigestAlgorithm>,
     decrypt: DecryptOptions,
+}
+
+impl Rules {
+    fn of(config: &ClientConfig) -> Self {
+        Rules {
+            max_polls: config.max_polls,
+            max_poll_duration: config.max_poll_duration,
+            poll_interval: config.poll_interval,
+            require_sender_nonce: config.require_sender_nonce,
+            require_subject_match: config.require_subject_match,
+            allowed_digests: config.policy.allowed_digests.clone(),
+            decrypt: config.decrypt,
+        }
+    }
 }
 
 /// Whether an enrolment asks for a new certificate or renews one.
@@ -192,46 +212,23 @@ impl Enrollment {
             .public_key
             .to_der()
             .map_err(|e| Error::encode("SubjectPublicKeyInfo", e))?;
-        Ok(Enrollment::with_config(
-            Enrollment {
-                transaction_id: TransactionId::from_public_key(&spki),
-                message_type,
-                csr,
-                signer_certificate: identity.certificate.clone(),
-                recipient: ca.recipient.clone(),
-                signers: ca.signers.clone(),
-                ca: ca.ca.clone(),
-                cipher: ca.negotiated.cipher,
-                digest: ca.negotiated.digest,
-                use_post: ca.negotiated.use_post,
-                scep_path: config.scep_path.clone(),
-                sent: 0,
-                started: now,
-                state: State::Initial,
-                max_polls: 0,
-                max_poll_duration: Duration::ZERO,
-                poll_interval: Duration::ZERO,
-                require_sender_nonce: false,
-                require_subject_match: false,
-                allowed_digests: Vec::new(),
-                decrypt: DecryptOptions::default(),
-            },
-            config,
-        ))
-    }
-
-    /// Takes the policy from `config`.
-    fn with_config(self, config: &ClientConfig) -> Self {
-        Enrollment {
-            max_polls: config.max_polls,
-            max_poll_duration: config.max_poll_duration,
-            poll_interval: config.poll_interval,
-            require_sender_nonce: config.require_sender_nonce,
-            require_subject_match: config.require_subject_match,
-            allowed_digests: config.policy.allowed_digests.clone(),
-            decrypt: config.decrypt,
-            ..self
-        }
+        Ok(Enrollment {
+            transaction_id: TransactionId::from_public_key(&spki),
+            message_type,
+            csr,
+            signer_certificate: identity.certificate.clone(),
+            recipient: ca.recipient.clone(),
+            signers: ca.signers.clone(),
+            ca: ca.ca.clone(),
+            cipher: ca.negotiated.cipher,
+            digest: ca.negotiated.digest,
+            use_post: ca.negotiated.use_post,
+            scep_path: config.scep_path.clone(),
+            sent: 0,
+            started: now,
+            state: State::Initial,
+            rules: Rules::of(config),
+        })
     }
 
     /// The transactionID.
@@ -253,8 +250,8 @@ impl Enrollment {
     /// at most `max_polls` polls in all, until `max_poll_duration` after the first
     /// request.
     pub fn set_poll_limits(&mut self, max_polls: u32, max_poll_duration: Duration) {
-        self.max_polls = max_polls;
-        self.max_poll_duration = max_poll_duration;
+        self.rules.max_polls = max_polls;
+        self.rules.max_poll_duration = max_poll_duration;
     }
 
     /// The number of polls sent so far (every request after the first).
@@ -279,10 +276,10 @@ impl Enrollment {
     /// Checks the polling limits for one more poll at `now`.
     fn check_poll_limits(&self, now: SystemTime) -> Result<()> {
         let polls = self.polls();
-        if polls >= self.max_polls {
+        if polls >= self.rules.max_polls {
             return Err(PolicyError::PollLimitReached { polls }.into());
         }
-        if now.duration_since(self.started).unwrap_or_default() >= self.max_poll_duration {
+        if now.duration_since(self.started).unwrap_or_default() >= self.rules.max_poll_duration {
             return Err(PolicyError::PollTimeExceeded.into());
         }
         Ok(())
@@ -408,7 +405,7 @@ impl Enrollment {
                 let ours = certificates.iter().position(|c| {
                     if !certifies_key(c, &self.csr.info.public_key)
                         || c.tbs_certificate().issuer() != ca.subject()
-                        || (self.require_subject_match
+                        || (self.rules.require_subject_match
                             && c.tbs_certificate().subject() != &self.csr.info.subject)
                     {
                         return false;
@@ -416,7 +413,7 @@ impl Enrollment {
                     match verify_issued_by_allowing(
                         c,
                         ca.subject_public_key_info(),
-                        &self.allowed_digests,
+                        &self.rules.allowed_digests,
                     ) {
                         Ok(()) => true,
                         Err(e @ Error::Policy(_)) => {
@@ -441,7 +438,7 @@ impl Enrollment {
                 fail_info_text,
             }),
             CertRepContent::Pending => Ok(Outcome::Pending {
-                next_poll: now.checked_add(self.poll_interval).unwrap_or(now),
+                next_poll: now.checked_add(self.rules.poll_interval).unwrap_or(now),
             }),
         }
     }
@@ -456,11 +453,11 @@ impl Enrollment {
     ) -> Result<CertRepContent> {
         let expected = ExpectedReply {
             signers: &self.signers,
-            allowed_digests: &self.allowed_digests,
+            allowed_digests: &self.rules.allowed_digests,
             transaction_id: &self.transaction_id,
             sender_nonce: nonce,
-            require_sender_nonce: self.require_sender_nonce,
-            decrypt: &self.decrypt,
+            require_sender_nonce: self.rules.require_sender_nonce,
+            decrypt: &self.rules.decrypt,
         };
         read_cert_rep(status, content_type, body, &expected, key)
     }
@@ -555,15 +552,8 @@ impl Enrollment {
             sent: s.requests,
             started: time(s.started)?,
             state,
-            max_polls: 0,
-            max_poll_duration: Duration::ZERO,
-            poll_interval: Duration::ZERO,
-            require_sender_nonce: false,
-            require_subject_match: false,
-            allowed_digests: Vec::new(),
-            decrypt: DecryptOptions::default(),
-        }
-        .with_config(config))
+            rules: Rules::of(config),
+        })
     }
 }
 

@@ -109,6 +109,22 @@ pub fn envelope_of(message: &[u8]) -> EnvelopedData {
         .unwrap()
 }
 
+/// The IV and the ciphertext of an envelope (CBC).
+pub fn iv_and_ciphertext(env: &EnvelopedData) -> (Vec<u8>, Vec<u8>) {
+    let eci = &env.encrypted_content;
+    let iv = eci
+        .content_enc_alg
+        .parameters
+        .as_ref()
+        .unwrap()
+        .decode_as::<OctetString>()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let ciphertext = eci.encrypted_content.as_ref().unwrap().as_bytes().to_vec();
+    (iv, ciphertext)
+}
+
 /// An envelope with the given RecipientInfos (as they are encoded), cipher, IV and
 /// ciphertext.
 pub fn envelope(
