@@ -3,14 +3,18 @@
 //! ```text
 //! cargo run --example server -- --listen 127.0.0.1:PORT --challenge PASSWORD [--pending N]
 //!                                [--ca-out CA.pem] [--accept-retransmissions]
+//!                                [--allow-foreign-signers] [--no-rekey]
 //! ```
 //!
 //! It serves every path (SCEPPATH is ignored: `/scep` and `/cgi-bin/pkiclient.exe` both
 //! work) and prints a line containing `listening` once it accepts connections. GetCACaps
 //! announces POSTPKIOperation, SCEPStandard, AES, SHA-256, SHA-1, DES3, Renewal and
-//! GetNextCACert. PKCSReq needs the challenge password (or a signer this CA issued);
-//! RenewalReq needs a signer this CA issued; with `--pending N` enrolments stay PENDING
-//! until polled N times. GetCert, GetCRL and GetNextCACert are answered. `--ca-out` writes
+//! GetNextCACert. A PKCSReq needs the challenge password and must be signed with the key it
+//! asks a certificate for (`--allow-foreign-signers` lifts that, for Apple devices that
+//! sign with an MDM identity); a RenewalReq, or a PKCSReq signed by a certificate this CA
+//! issued, needs that certificate valid and the same subject (a new key is allowed unless
+//! `--no-rekey`); with `--pending N` enrolments stay PENDING until polled N times, and a
+//! poll must be signed with the key of the request it polls. GetCert, GetCRL and GetNextCACert are answered. `--ca-out` writes
 //! the CA certificate (PEM) so that clients can pin it. `--accept-retransmissions` lets
 //! a request sent again unchanged through as a poll of its transaction (what micromdm's
 //! scepclient sends while PENDING) instead of refusing it as a replay.
@@ -32,18 +36,21 @@ struct Args {
     pending: u32,
     ca_out: Option<String>,
     accept_retransmissions: bool,
+    allow_foreign_signers: bool,
+    no_rekey: bool,
 }
 
 fn usage() -> String {
     "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD [--pending N] [--ca-out CA.pem] \
-     [--accept-retransmissions]"
+     [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]"
         .into()
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let (mut listen, mut challenge, mut pending, mut ca_out) = (None, None, 0, None);
-    let mut accept_retransmissions = false;
+    let (mut accept_retransmissions, mut allow_foreign_signers, mut no_rekey) =
+        (false, false, false);
     while let Some(a) = it.next() {
         let mut value = || {
             it.next()
@@ -55,6 +62,8 @@ fn parse_args() -> Result<Args, String> {
             "--pending" => pending = value()?.parse().map_err(|e| format!("--pending: {e}"))?,
             "--ca-out" => ca_out = Some(value()?),
             "--accept-retransmissions" => accept_retransmissions = true,
+            "--allow-foreign-signers" => allow_foreign_signers = true,
+            "--no-rekey" => no_rekey = true,
             _ => return Err(usage()),
         }
     }
@@ -64,6 +73,8 @@ fn parse_args() -> Result<Args, String> {
         pending,
         ca_out,
         accept_retransmissions,
+        allow_foreign_signers,
+        no_rekey,
     })
 }
 
@@ -76,6 +87,8 @@ fn serve(args: Args) -> Result<(), BoxError> {
     if args.accept_retransmissions {
         ca.accept_retransmissions()?;
     }
+    ca.policy.allow_foreign_signers = args.allow_foreign_signers;
+    ca.policy.renewal.allow_rekey = !args.no_rekey;
     if let Some(path) = &args.ca_out {
         std::fs::write(path, ca.current.cert.to_pem(der::pem::LineEnding::LF)?)?;
     }
