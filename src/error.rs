@@ -151,6 +151,9 @@ pub enum ProtocolError {
     /// (the text names the kind). Only one is ever tried: each would cost a private-key
     /// operation or a PBKDF2 derivation.
     DuplicateRecipient(&'static str),
+    /// The envelope's content-encryption key came with another message before: a captured
+    /// envelope sent again with other ciphertext (see `server::ServerConfig::replay_cache_size`).
+    ReusedContentKey,
 }
 
 /// Policy refusals.
@@ -208,6 +211,11 @@ pub enum Distrust {
     /// It is not a CA certificate and the client does not trust it as an RA
     /// (`client::ClientConfig::ra_trust`).
     NotTrustedAsRa,
+    /// It has a critical extension this crate does not process (RFC 5280 section 6.1.4).
+    UnknownCriticalExtension,
+    /// It is a CA certificate beside the chain from the trusted CA to the issuing CA: the
+    /// answer must hold one chain, so that which CA issues is not a guess.
+    BesideTheChain,
 }
 
 /// Why a renewal is refused.
@@ -397,6 +405,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::ReplayedNonce => {
                 f.write_str("the senderNonce was seen before: a replayed request")
             }
+            ProtocolError::ReusedContentKey => f.write_str(
+                "the envelope's content-encryption key came with another message before",
+            ),
             ProtocolError::DuplicateRecipient(kind) => write!(
                 f,
                 "more than one {kind} of the envelope is addressed to the key or password"
@@ -448,8 +459,12 @@ impl fmt::Display for Distrust {
             Distrust::PathLengthExceeded => "its issuer's path length constraint is exceeded",
             Distrust::DigestNotAllowed => "its signature's digest is not allowed by the policy",
             Distrust::NotTrustedAsRa => {
-                "it is not a CA certificate and RAs are not trusted (ClientConfig::ra_trust)"
+                "it is not a CA certificate and not trusted as an RA (ClientConfig::ra_trust)"
             }
+            Distrust::UnknownCriticalExtension => {
+                "it has a critical extension this crate does not process"
+            }
+            Distrust::BesideTheChain => "it is a CA certificate beside the chain to the issuing CA",
         })
     }
 }

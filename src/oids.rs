@@ -99,3 +99,7 @@ pub const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
 /// id-kp-cmcRA (RFC 6402 section 2.10): the extended key usage of a CMC registration
 /// authority, which marks an RA certificate.
 pub const ID_KP_CMC_RA: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.28");
+/// id-ce-extKeyUsage.
+pub const EXTENDED_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
+/// id-ce-authorityKeyIdentifier.
+pub const AUTHORITY_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.35");

@@ -53,7 +53,7 @@ use rand_core::CryptoRng;
 use crate::asn1::{CertReq, Certificate};
 use crate::caps::{Capabilities, Capability};
 use crate::cert::verify_issued_by;
-use crate::error::{Error, PolicyError, RenewalRefusal, Result};
+use crate::error::{Error, PolicyError, ProtocolError, RenewalRefusal, Result};
 use crate::http::{self, HttpResponse, Operation, ServerLimits};
 use crate::limits::Limits;
 use crate::message::{
@@ -79,13 +79,23 @@ pub enum NonceCheck {
     Replay,
 }
 
-/// A bounded set of recently seen senderNonces, each with a SHA-256 digest of the message
-/// that carried it; the oldest is forgotten first.
+/// A bounded set of recently seen values (senderNonces; for the server's own use, the
+/// content-encryption keys of envelopes), each with a SHA-256 digest of the message that
+/// carried it; the oldest is forgotten first. Values are kept as SHA-256 digests.
 #[derive(Debug, Clone)]
 pub struct ReplayCache {
     capacity: usize,
-    order: VecDeque<Vec<u8>>,
-    seen: HashMap<Vec<u8>, [u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+    seen: HashMap<[u8; 32], [u8; 32]>,
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for p in parts {
+        hasher.update(p);
+    }
+    hasher.finalize().into()
 }
 
 impl ReplayCache {
@@ -101,14 +111,20 @@ impl ReplayCache {
     /// Checks `nonce`, carried by `message` (the pkiMessage as received), and records it
     /// when it is fresh.
     pub fn check(&mut self, nonce: &Nonce, message: &[u8]) -> NonceCheck {
-        use sha2::Digest;
+        self.check_value(
+            &sha256(&[b"senderNonce", nonce.as_bytes()]),
+            &sha256(&[message]),
+        )
+    }
+
+    /// Checks the value whose digest is `value`, carried by the message whose digest is
+    /// `message`, and records it when it is fresh.
+    fn check_value(&mut self, value: &[u8; 32], message: &[u8; 32]) -> NonceCheck {
         if self.capacity == 0 {
             return NonceCheck::Fresh;
         }
-        let digest: [u8; 32] = sha2::Sha256::digest(message).into();
-        let bytes = nonce.as_bytes().to_vec();
-        if let Some(seen) = self.seen.get(&bytes) {
-            return if *seen == digest {
+        if let Some(seen) = self.seen.get(value) {
+            return if seen == message {
                 NonceCheck::Retransmission
             } else {
                 NonceCheck::Replay
@@ -119,8 +135,8 @@ impl ReplayCache {
         {
             self.seen.remove(&old);
         }
-        self.order.push_back(bytes.clone());
-        self.seen.insert(bytes, digest);
+        self.order.push_back(*value);
+        self.seen.insert(*value, *message);
         NonceCheck::Fresh
     }
 }
@@ -151,7 +167,12 @@ pub struct ServerConfig {
     pub http_limits: ServerLimits,
     /// Decoding limits and decryption options for requests.
     pub decrypt: DecryptOptions,
-    /// How many senderNonces the replay cache remembers (default 10 000).
+    /// How many senderNonces the replay cache remembers, and how many content-encryption
+    /// keys of decrypted envelopes (default 10 000 each). A key seen in another message is
+    /// refused ([`ProtocolError::ReusedContentKey`](crate::error::ProtocolError)): honest
+    /// clients make a new key for every message, and an attacker who replays a captured
+    /// envelope with ciphertext of his choice, to learn its plaintext from how the server
+    /// answers, gets one answer per key.
     pub replay_cache_size: usize,
     /// Whether a byte-identical request sent again (same senderNonce, same message) reaches
     /// the application, marked by [`Received::is_retransmission`], instead of being
@@ -259,6 +280,8 @@ pub struct Received {
     signer: SignerKind,
     retransmission: bool,
     cipher: Option<ContentCipher>,
+    /// SHA-256 of the pkiMessage as received.
+    message_digest: [u8; 32],
 }
 
 impl Received {
@@ -357,6 +380,9 @@ pub struct Server {
     signer_certificate: Certificate,
     decryption_keys: Vec<DecryptionKey>,
     replay: ReplayCache,
+    /// The content-encryption keys of the envelopes decrypted (behind a lock: decrypting
+    /// takes `&self`).
+    content_keys: std::sync::Mutex<ReplayCache>,
     /// The GetCACert and GetNextCACert answers, made once.
     ca_response: HttpResponse,
     next_ca_response: HttpResponse,
@@ -424,6 +450,7 @@ impl Server {
             ),
         };
         let replay = ReplayCache::new(config.replay_cache_size);
+        let content_keys = std::sync::Mutex::new(ReplayCache::new(config.replay_cache_size));
         Ok(Server {
             config,
             ca_certificate,
@@ -431,6 +458,7 @@ impl Server {
             signer_certificate,
             decryption_keys,
             replay,
+            content_keys,
             ca_response,
             next_ca_response,
         })
@@ -484,6 +512,7 @@ impl Server {
             return Incoming::Respond(HttpResponse::error(400, "the pkiMessage is not a request"));
         }
         let attributes = received.attributes().clone();
+        let message_digest = sha256(&[message]);
         let verified = match received.verify(&[]) {
             Ok(v) => v,
             // RFC 8894 section 3.3.2.2: badMessageCheck for a signature that does not
@@ -498,7 +527,9 @@ impl Server {
             }
         };
         let check = match &attributes.sender_nonce {
-            Some(n) => self.replay.check(n, message),
+            Some(n) => self
+                .replay
+                .check_value(&sha256(&[b"senderNonce", n.as_bytes()]), &message_digest),
             None => NonceCheck::Fresh,
         };
         let retransmission = check == NonceCheck::Retransmission;
@@ -518,6 +549,7 @@ impl Server {
             signer,
             retransmission,
             cipher: None,
+            message_digest,
         }))
     }
 
@@ -567,7 +599,10 @@ impl Server {
     /// Decrypts the request with the key it is addressed to and decodes its payload.
     ///
     /// Only one key is tried: the first of the decryption keys whose certificate the
-    /// envelope names. Every failure from key transport to the decoded payload is one
+    /// envelope names. A content-encryption key that another message brought before is
+    /// refused ([`ProtocolError::ReusedContentKey`](crate::error::ProtocolError)) before
+    /// anything is decrypted with it (see [`ServerConfig::replay_cache_size`]). Every
+    /// failure from key transport to the decoded payload is one
     /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed),
     /// after the same work (see [`VerifiedMessage::request`]); the other errors concern
     /// what travels in clear.
@@ -580,9 +615,21 @@ impl Server {
                 certificate: Some(&k.certificate),
             })
             .collect();
-        let (content, cipher) = received
-            .verified
-            .request_with_any(&keys, &self.config.decrypt)?;
+        let message = received.message_digest;
+        let mut admit = |key: &[u8]| {
+            let mut seen = self
+                .content_keys
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match seen.check_value(&sha256(&[b"content-encryption key", key]), &message) {
+                NonceCheck::Replay => Err(ProtocolError::ReusedContentKey.into()),
+                NonceCheck::Fresh | NonceCheck::Retransmission => Ok(()),
+            }
+        };
+        let (content, cipher) =
+            received
+                .verified
+                .request_with_any(&keys, &self.config.decrypt, &mut admit)?;
         received.cipher = Some(cipher);
         Ok(content)
     }
@@ -594,6 +641,10 @@ impl Server {
     /// capabilities when the request was not decrypted); for other keys
     /// (ECDSA) `password` (the challenge password) is used for a PasswordRecipientInfo,
     /// and without one this is an [`Error::Key`].
+    ///
+    /// Whoever receives a PasswordRecipientInfo can test guesses of its password offline:
+    /// give the challenge only for a requester that showed it (in its CSR, or in that of
+    /// the enrolment it polls), never for anyone who asks (GetCRL is answered to anyone).
     pub fn reply<R: CryptoRng + ?Sized>(
         &self,
         received: &Received,

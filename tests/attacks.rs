@@ -4,8 +4,8 @@
 //!
 //! | item | attack | tests |
 //! |---|---|---|
-//! | 1 | CBC padding oracle on the server's decrypt path | `padding_oracle_attack_on_a_captured_request_learns_nothing` |
-//! | 2 | an issued certificate taken for an RA or an intermediate; expired intermediates; a planted certificate; quadratic chain building | `an_enrolled_device_certificate_in_get_ca_cert_is_not_trusted_as_an_ra`, `a_device_certificate_cannot_act_as_an_intermediate_ca`, `an_expired_intermediate_is_not_trusted`, `a_certificate_not_issued_by_the_ca_is_not_accepted_as_ours`, `a_long_chain_in_the_worst_order_is_built`, `an_ambiguous_chain_of_one_name_is_refused_with_bounded_work`, `get_next_ca_cert_signed_by_a_device_is_refused` |
+//! | 1 | CBC padding oracle, and a format oracle, on the server's decrypt path | `padding_oracle_attack_on_a_captured_request_learns_nothing`, `format_oracle_gets_one_answer_per_captured_envelope`, `format_oracle_reads_the_challenge_without_the_content_key_memory` |
+//! | 2 | an issued certificate taken for an RA or an intermediate; expired intermediates; a planted certificate; quadratic chain building; a subject twin of the RA; a sub-CA beside the chain; ignored critical extensions | `an_enrolled_device_certificate_in_get_ca_cert_is_not_trusted_as_an_ra`, `a_device_certificate_cannot_act_as_an_intermediate_ca`, `an_expired_intermediate_is_not_trusted`, `a_certificate_not_issued_by_the_ca_is_not_accepted_as_ours`, `a_long_chain_in_the_worst_order_is_built`, `an_ambiguous_chain_of_one_name_is_refused_with_bounded_work`, `get_next_ca_cert_signed_by_a_device_is_refused`, `a_device_certificate_with_the_ra_s_subject_is_not_an_ra`, `a_ca_certificate_beside_the_chain_is_refused`, `an_intermediate_with_an_unknown_critical_extension_is_refused` |
 //! | 3 | duplicate recipients, several password recipients | `duplicate_recipients_cost_no_rsa_decryption`, `several_password_recipients_are_refused_before_any_key_derivation` |
 //! | 4 | CA signatures for unauthenticated input; the requester's digest | `unverifiable_and_replayed_messages_get_no_signed_answer`, `get_next_ca_cert_costs_no_signature_per_request`, `replies_are_signed_with_the_servers_digest_not_the_requesters` |
 //! | 5 | renewal with an expired certificate | `an_expired_certificate_of_this_ca_cannot_renew`, `renewal_checks_name_every_reason` |
@@ -13,7 +13,7 @@
 //! | 7 | polling without end | `a_client_retrying_on_errors_polls_no_more_than_its_limits` |
 //! | 8 | a finished enrolment sending again; default limits; loose fingerprints | `a_finished_enrolment_sends_nothing`, `discovery_uses_the_configured_limits`, `fingerprints_are_exactly_40_or_64_hex_digits` |
 //! | 9 | cheap offline guessing of a PWRI password | `password_envelopes_use_a_high_iteration_count` |
-//! | 10 | the example CA: renewal into any subject, a stranger's poll, a re-signed envelope | `a_device_cannot_renew_into_another_subject`, `a_stranger_cannot_collect_a_pending_certificate`, `a_captured_envelope_re_signed_by_a_stranger_is_refused` |
+//! | 10 | the example CA: renewal into any subject, a stranger's poll, a re-signed envelope, an envelope sealed with the challenge for a stranger | `a_device_cannot_renew_into_another_subject`, `a_stranger_cannot_collect_a_pending_certificate`, `a_captured_envelope_re_signed_by_a_stranger_is_refused`, `a_stranger_gets_no_envelope_sealed_with_the_challenge` |
 
 #[path = "common/craft.rs"]
 mod craft;
@@ -228,13 +228,17 @@ impl KeyDecryptor for Counting {
     }
 }
 
-/// A memory CA whose server signs and decrypts through a counting key.
-fn counting_ca(pending_polls: u32) -> (MemoryCa, Arc<Counting>) {
-    let mut ca = MemoryCa::new(CHALLENGE, pending_polls, true).unwrap();
+/// A memory CA whose server signs and decrypts through a counting key, configured by
+/// `configure`.
+fn counting_ca_with(
+    configure: impl FnOnce(&mut scep::server::ServerConfig),
+) -> (MemoryCa, Arc<Counting>) {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, true).unwrap();
     let counting = Counting::new(ca.current.key.clone());
     let mut config =
         scep::server::ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
     config.next_ca_certificates = ca.next.as_ref().map(|n| vec![n.cert.clone()]);
+    configure(&mut config);
     ca.server = scep::server::Server::new(
         config,
         ca.current.cert.clone(),
@@ -247,6 +251,11 @@ fn counting_ca(pending_polls: u32) -> (MemoryCa, Arc<Counting>) {
     )
     .unwrap();
     (ca, counting)
+}
+
+/// A memory CA whose server signs and decrypts through a counting key.
+fn counting_ca() -> (MemoryCa, Arc<Counting>) {
+    counting_ca_with(|_| {})
 }
 
 /// `content` as a request of `transaction_id` (a random one when `None`) signed by `key`
@@ -283,31 +292,28 @@ fn victim_request(ca: &Certificate, challenge: &str) -> (rsa::PrivateKey, Certif
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. The CBC padding oracle on the server's decrypt path.
+// 1. Decryption oracles on the server's decrypt path.
 // ---------------------------------------------------------------------------------------
 
-/// The classic adaptive padding-oracle attack (Vaudenay 2002) on a captured PKCSReq: the
-/// attacker replays the victim's KeyTransRecipientInfo with a chosen IV and two chosen
-/// blocks (R, C_k) under his own self-signed signature, varies R one byte at a time and
-/// watches the answers for the one whose padding was right; that would give him the last
-/// bytes of the victim's plaintext block k, inside the challenge password. Every answer
-/// must be the same, so the attack must learn nothing; it runs for at most 2 x 256
-/// requests.
-#[test]
-fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
-    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let ca_cert = ca.current.cert.clone();
-    let secret = "0123456789abcdef-the-victims-one-time-challenge";
-    let (_, _, captured) = victim_request(&ca_cert, secret);
+/// What an attacker has of a captured PKCSReq (its recipients, IV and ciphertext blocks),
+/// and, for the test to judge the attack by, the truth: the plaintext block `k` that lies
+/// wholly inside the victim's challenge.
+struct Captured {
+    recipients: Vec<Any>,
+    iv: Vec<u8>,
+    blocks: Vec<Vec<u8>>,
+    k: usize,
+    truth: Vec<u8>,
+}
 
-    // What the attacker has: the envelope's recipients, IV and ciphertext.
+const SECRET: &str = "0123456789abcdef-the-victims-one-time-challenge";
+
+fn capture(ca: &MemoryCa) -> Captured {
+    let ca_cert = &ca.current.cert;
+    let (_, _, captured) = victim_request(ca_cert, SECRET);
     let env = envelope_of(&captured);
-    let recipients: Vec<Any> = env.recip_infos.iter().cloned().collect();
     assert_eq!(env.encrypted_content.content_enc_alg.oid, oids::AES128_CBC);
     let (iv, ciphertext) = iv_and_ciphertext(&env);
-    let blocks: Vec<&[u8]> = ciphertext.chunks(16).collect();
-
-    // The truth, to check what the attack finds against: the test decrypts with the CA key.
     let plaintext = scep::pipeline::envelope::open(
         PkiMessage::decode(&captured, &Default::default())
             .unwrap()
@@ -315,44 +321,42 @@ fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
             .unwrap(),
         EnvelopeKey::Key {
             key: ca.current.key.as_ref(),
-            certificate: Some(&ca_cert),
+            certificate: Some(ca_cert),
         },
         &Default::default(),
     )
     .unwrap()
     .plaintext;
     let at = plaintext
-        .windows(secret.len())
-        .position(|w| w == secret.as_bytes())
+        .windows(SECRET.len())
+        .position(|w| w == SECRET.as_bytes())
         .unwrap();
-    // A block wholly inside the challenge password: block k of the ciphertext (C_k,
-    // counting from 0), whose plaintext is plaintext[16k..16k + 16] = D(C_k) xor C_(k-1).
+    // Block k of the ciphertext (C_k, counting from 0) has the plaintext
+    // plaintext[16k..16k + 16] = D(C_k) xor C_(k-1): here, wholly inside the challenge.
     let k = at / 16 + 1;
-    let previous = blocks[k - 1];
-    let target = blocks[k];
-    let truth = &plaintext[16 * k..16 * k + 16];
-    assert!(secret.as_bytes().windows(16).any(|w| w == truth));
+    let truth = plaintext[16 * k..16 * k + 16].to_vec();
+    assert!(SECRET.as_bytes().windows(16).any(|w| w == truth));
+    Captured {
+        recipients: env.recip_infos.iter().cloned().collect(),
+        iv,
+        blocks: ciphertext.chunks(16).map(<[u8]>::to_vec).collect(),
+        k,
+        truth,
+    }
+}
 
-    let attacker = ec_key();
-    let attacker_cert = self_signed(&attacker, "CN=attacker");
-    let mut query = |r: &[u8; 16]| -> Observation {
-        let mut chosen = r.to_vec();
-        chosen.extend_from_slice(target);
-        let content = envelope(
-            CmsVersion::V0,
-            recipients.clone(),
-            oids::AES128_CBC,
-            &iv,
-            &chosen,
-        );
-        post_as(&mut ca, "attacker", &content, &attacker, &attacker_cert)
-    };
-
-    // Recover the intermediate state I = D(C_k) from the last byte backwards.
+/// The classic adaptive padding-oracle attack (Vaudenay 2002), last octets first: for
+/// each position, the 256 values of the chosen block's octet are sent through `query`, and
+/// the odd answer out marks the one that made the padding right. Returns the octets of the
+/// target block it derived (last first) and every answer, in order. At most 2 x 256
+/// requests.
+fn vaudenay(
+    previous: &[u8],
+    query: &mut dyn FnMut(&[u8; 16]) -> Observation,
+) -> (Vec<u8>, Vec<Observation>) {
     let mut intermediate = [0u8; 16];
     let mut learned = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut requests = 0;
+    let mut all = Vec::new();
     for position in (14..16).rev() {
         let pad = u8::try_from(16 - position).unwrap();
         let mut answers = Vec::new();
@@ -362,12 +366,8 @@ fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
                 r[j] = intermediate[j] ^ pad;
             }
             r[position] = guess;
-            let o = query(&r);
-            requests += 1;
-            seen.insert(o.clone());
-            answers.push((guess, o));
+            answers.push((guess, query(&r)));
         }
-        // The odd one out is the guess with a valid padding.
         let mut counts = std::collections::BTreeMap::new();
         for (_, o) in &answers {
             *counts.entry(o.clone()).or_insert(0) += 1;
@@ -377,26 +377,159 @@ fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
             .filter(|(_, o)| counts[o] < 128)
             .map(|(g, _)| *g)
             .collect();
+        all.extend(answers.into_iter().map(|(_, o)| o));
         let [guess] = odd.as_slice() else {
             break;
         };
         intermediate[position] = guess ^ pad;
         learned.push(intermediate[position] ^ previous[position]);
     }
-    assert!(requests <= 512);
+    (learned, all)
+}
+
+/// The padding oracle on a captured PKCSReq, against the uniform failure alone (the
+/// server's memory of content-encryption keys is off): the attacker replays the victim's
+/// KeyTransRecipientInfo with two chosen blocks (R, C_k) under his own self-signed
+/// signature and varies R. Every answer must be the same, so the attack learns nothing.
+#[test]
+fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
+    let (mut ca, _) = counting_ca_with(|config| config.replay_cache_size = 0);
+    let captured = capture(&ca);
+    let attacker = ec_key();
+    let attacker_cert = self_signed(&attacker, "CN=attacker");
+    let target = captured.blocks[captured.k].clone();
+    let mut query = |r: &[u8; 16]| -> Observation {
+        let mut chosen = r.to_vec();
+        chosen.extend_from_slice(&target);
+        let content = envelope(
+            CmsVersion::V0,
+            captured.recipients.clone(),
+            oids::AES128_CBC,
+            &captured.iv,
+            &chosen,
+        );
+        post_as(&mut ca, "attacker", &content, &attacker, &attacker_cert)
+    };
+    let (learned, answers) = vaudenay(&captured.blocks[captured.k - 1], &mut query);
     assert!(
         learned.is_empty(),
-        "the attack learned {} plaintext octet(s) of the challenge ({:?}; the truth ends {:?}) \
-         from {requests} requests",
-        learned.len(),
+        "the attack learned {learned:?} (the truth ends {:?}) from {} requests",
+        &captured.truth[14..],
+        answers.len()
+    );
+    let seen: BTreeSet<_> = answers.iter().collect();
+    assert_eq!(seen.len(), 1, "the answers differ: {seen:#?}");
+}
+
+/// A format oracle (found in review): the attacker replays the victim's
+/// KeyTransRecipientInfo in a GetCert, with IV' = IV xor P0 xor H (P0, the first block of
+/// any CSR with the victim's subject, key size and challenge length, is predictable), so
+/// that the content decrypts to a header H of his choice, a garbage block, and the target
+/// block xor a difference of his choice. H declares an IssuerAndSerialNumber whose INTEGER
+/// runs to the end of the content for exactly one padding length, so the payload decodes
+/// (and the CA answers GetCert with badCertId) exactly when the padding is that one. The
+/// uniform failure cannot hide that (the application's answer depends on the payload), so
+/// the server remembers the content-encryption keys it decrypted with and refuses one that
+/// comes again in another message: the attacker gets one answer per captured envelope.
+/// Returns the octets the attack derived and every answer.
+fn format_oracle(
+    ca: &mut MemoryCa,
+    captured: &Captured,
+    octets: usize,
+) -> (Vec<u8>, Vec<Observation>) {
+    let attacker = ec_key();
+    let attacker_cert = self_signed(&attacker, "CN=attacker");
+    let lookalike = csr(&rsa_key(), "CN=victim", Some(&"x".repeat(SECRET.len())));
+    let lookalike = der::Encode::to_der(&lookalike).unwrap();
+    let p0 = &lookalike[..16];
+    let (t, blocks, iv) = (captured.k, &captured.blocks, &captured.iv);
+    let mut answers = Vec::new();
+    let mut query = |header: &[u8; 16], delta: &[u8; 16]| -> Observation {
+        let iv2: Vec<u8> = (0..16).map(|i| iv[i] ^ p0[i] ^ header[i]).collect();
+        let mut ct = blocks[0].clone();
+        ct.extend(blocks[t - 1].iter().zip(delta).map(|(a, b)| a ^ b));
+        ct.extend_from_slice(&blocks[t]);
+        let content = envelope(
+            CmsVersion::V0,
+            captured.recipients.clone(),
+            oids::AES128_CBC,
+            &iv2,
+            &ct,
+        );
+        let attrs = request_attrs(MessageType::GetCert, "attacker");
+        let message = sign_message(
+            &attrs,
+            &content,
+            &attacker,
+            &attacker_cert,
+            DigestAlgorithm::Sha256,
+        );
+        let o = observe(&post(ca, message), &ca.current.cert.clone());
+        answers.push(o.clone());
+        o
+    };
+    // What "wrong" looks like: a header that never decodes.
+    let wrong = query(&[0xffu8; 16], &[0u8; 16]);
+    let mut known = [0u8; 16];
+    let mut learned = Vec::new();
+    for p in (16 - octets..16).rev() {
+        let pad = u8::try_from(16 - p).unwrap();
+        let len = 32 + p;
+        let mut h = [0u8; 16];
+        h[..7].copy_from_slice(&[
+            0x30,
+            u8::try_from(len - 2).unwrap(),
+            0x30,
+            0x00,
+            0x02,
+            u8::try_from(len - 6).unwrap(),
+            0x01,
+        ]);
+        let mut found = None;
+        for guess in 0..=255u8 {
+            let mut delta = [0u8; 16];
+            for q in p + 1..16 {
+                delta[q] = known[q] ^ pad;
+            }
+            delta[p] = guess;
+            if query(&h, &delta) != wrong {
+                found = Some(guess);
+                break;
+            }
+        }
+        let Some(guess) = found else { break };
+        known[p] = guess ^ pad;
+        learned.insert(0, known[p]);
+    }
+    (learned, answers)
+}
+
+#[test]
+fn format_oracle_gets_one_answer_per_captured_envelope() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let captured = capture(&ca);
+    let (learned, answers) = format_oracle(&mut ca, &captured, 2);
+    // After the first request, every other one is refused before its content is
+    // decrypted, all alike.
+    let reused = answers[1].clone();
+    assert_eq!(reused.fail_info.as_deref(), Some("badRequest (2)"));
+    assert!(answers[1..].iter().all(|o| *o == reused), "{answers:#?}");
+    assert_ne!(
         learned,
-        &truth[14..]
+        captured.truth[16 - learned.len()..],
+        "the attack learned the truth"
     );
-    assert_eq!(
-        seen.len(),
-        1,
-        "the answers to {requests} chosen ciphertexts differ: {seen:#?}"
-    );
+}
+
+/// The harness is real: with the server's memory of content-encryption keys off, the same
+/// attack reads octets of the victim's challenge (the uniform failure alone does not stop a
+/// format oracle on a payload without an integrity check).
+#[test]
+fn format_oracle_reads_the_challenge_without_the_content_key_memory() {
+    let (mut ca, _) = counting_ca_with(|config| config.replay_cache_size = 0);
+    let captured = capture(&ca);
+    let (learned, _) = format_oracle(&mut ca, &captured, 2);
+    assert_eq!(learned, captured.truth[14..]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -853,6 +986,166 @@ fn get_next_ca_cert_signed_by_a_device_is_refused() {
     );
 }
 
+/// An RA certificate for `name` issued by the CA, with `usage` and, when `marked`, the
+/// Certificate Request Agent extended key usage (as NDES's carry).
+fn ra_certificate(ca: &MemoryCa, name_text: &str, usage: KeyUsages, marked: bool) -> Certificate {
+    use x509_cert::ext::pkix::ExtendedKeyUsage;
+    let key = rsa_key();
+    let n = name(name_text);
+    let spki = MessageSigner::public_key_info(&key).unwrap();
+    let mut extensions: Vec<_> = end_entity_extensions(&n, &spki, None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.extn_id != oids::KEY_USAGE)
+        .collect();
+    extensions.push((&KeyUsage(usage.into())).to_extension(&n, &[]).unwrap());
+    if marked {
+        let cra = der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2.1");
+        extensions.push(
+            (&ExtendedKeyUsage(vec![cra]))
+                .to_extension(&n, &[])
+                .unwrap(),
+        );
+    }
+    let now = SystemTime::now();
+    issue_from(
+        &ca.current,
+        name_text,
+        &spki,
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(3600),
+        Some(extensions),
+    )
+}
+
+/// `RaTrust::Marked` (found in review): an enrolled device that got a certificate with the
+/// NDES RA's subject (a CA that issues the subject a requester asks for does) is not an
+/// RA: only the marker makes one.
+#[test]
+fn a_device_certificate_with_the_ra_s_subject_is_not_an_ra() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let ra_name = "CN=NDES RA,O=example";
+    let sign = ra_certificate(&ca, ra_name, KeyUsages::DigitalSignature, true);
+    let enc = ra_certificate(&ca, ra_name, KeyUsages::KeyEncipherment, true);
+    let now = SystemTime::now();
+    let twin = issue_from(
+        &ca.current,
+        ra_name,
+        &MessageSigner::public_key_info(&rsa_key()).unwrap(),
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(86400),
+        None,
+    );
+    let mut config = pinned(&ca);
+    config.ra_trust = RaTrust::Marked;
+    let answer = vec![twin.clone(), sign, ca.current.cert.clone(), enc];
+    assert_eq!(
+        CaInfo::new(memory_ca::capabilities(), answer, &config, now).unwrap_err(),
+        untrusted(&twin, Distrust::NotTrustedAsRa)
+    );
+}
+
+/// Another CA certificate under the pinned one (a sibling sub-CA, or a sub-CA of the
+/// issuing CA that someone else runs) does not get to be the issuing CA by being deeper or
+/// newer (found in review): the answer must hold one chain.
+#[test]
+fn a_ca_certificate_beside_the_chain_is_refused() {
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86400);
+    // The memory CA's certificate has pathLenConstraint 0: a root that allows more.
+    let root_key = Arc::new(rsa_key());
+    let root_name = name("CN=root");
+    let root = CaKey {
+        cert: issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                subject: root_name.clone(),
+                public_key: MessageSigner::public_key_info(root_key.as_ref()).unwrap(),
+                not_before: now - day,
+                not_after: now + day,
+                extensions: ca_extensions(&root_name, None),
+            },
+            &root_name,
+            root_key.as_ref(),
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap(),
+        key: root_key,
+    };
+    let key = rsa_key();
+    let spki = MessageSigner::public_key_info(&key).unwrap();
+    let sub = |cn: &str, not_before| {
+        issue_from(
+            &root,
+            cn,
+            &spki,
+            not_before,
+            now + day,
+            Some(ca_extensions(&name(cn), None)),
+        )
+    };
+    let issuing = sub("CN=issuing CA", now - day);
+    let sibling = sub("CN=someone else's sub-CA", now - Duration::from_secs(60));
+    let answer = vec![root.cert.clone(), issuing.clone(), sibling.clone()];
+    let refused = CaInfo::new(memory_ca::capabilities(), answer, &pin(&root.cert), now);
+    assert!(
+        matches!(
+            refused,
+            Err(scep::Error::Policy(
+                scep::error::PolicyError::UntrustedCertificate {
+                    reason: Distrust::BesideTheChain,
+                    ..
+                }
+            ))
+        ),
+        "{:?}",
+        refused.map(|i| i.ca.tbs_certificate().subject().to_string())
+    );
+    // One chain is fine.
+    let info = CaInfo::new(
+        memory_ca::capabilities(),
+        vec![root.cert.clone(), issuing.clone()],
+        &pin(&root.cert),
+        now,
+    )
+    .unwrap();
+    assert_eq!(info.ca, issuing);
+}
+
+/// An intermediate with a critical extension this crate does not process (here name
+/// constraints) is refused rather than trusted without its constraint (RFC 5280 section
+/// 6.1.4).
+#[test]
+fn an_intermediate_with_an_unknown_critical_extension_is_refused() {
+    let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let now = SystemTime::now();
+    let cn = name("CN=constrained intermediate");
+    let mut extensions = ca_extensions(&cn, Some(0));
+    extensions.push(x509_cert::ext::Extension {
+        extn_id: der::asn1::ObjectIdentifier::new_unwrap("2.5.29.30"),
+        critical: true,
+        // NameConstraints { permittedSubtrees [0] { GeneralSubtree { dNSName "example" } } }
+        extn_value: OctetString::new(vec![
+            0x30, 0x0d, 0xa0, 0x0b, 0x30, 0x09, 0x82, 0x07, b'e', b'x', b'a', b'm', b'p', b'l',
+            b'e',
+        ])
+        .unwrap(),
+    });
+    let intermediate = issue_from(
+        &ca.current,
+        "CN=constrained intermediate",
+        &MessageSigner::public_key_info(&rsa_key()).unwrap(),
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(3600),
+        Some(extensions),
+    );
+    let answer = vec![ca.current.cert.clone(), intermediate.clone()];
+    assert_eq!(
+        CaInfo::new(memory_ca::capabilities(), answer, &pinned(&ca), now).unwrap_err(),
+        untrusted(&intermediate, Distrust::UnknownCriticalExtension)
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. Work per request: one recipient is tried.
 // ---------------------------------------------------------------------------------------
@@ -861,7 +1154,7 @@ fn get_next_ca_cert_signed_by_a_device_is_refused() {
 /// passes over up to 1 MiB of content). Duplicates are refused before any.
 #[test]
 fn duplicate_recipients_cost_no_rsa_decryption() {
-    let (mut ca, counting) = counting_ca(0);
+    let (mut ca, counting) = counting_ca();
     let ca_cert = ca.current.cert.clone();
     let (_, _, captured) = victim_request(&ca_cert, CHALLENGE);
     let env = envelope_of(&captured);
@@ -904,7 +1197,7 @@ fn duplicate_recipients_cost_no_rsa_decryption() {
 /// using the CA key: HTTP 400, a plain-text reason, no CertRep.
 #[test]
 fn unverifiable_and_replayed_messages_get_no_signed_answer() {
-    let (mut ca, counting) = counting_ca(0);
+    let (mut ca, counting) = counting_ca();
     let ca_cert = ca.current.cert.clone();
     // Making the server signed its GetNextCACert answer, once.
     let at_start = counting.signs();
@@ -942,7 +1235,7 @@ fn unverifiable_and_replayed_messages_get_no_signed_answer() {
 /// GetNextCACert is public: answering it costs no signature per request.
 #[test]
 fn get_next_ca_cert_costs_no_signature_per_request() {
-    let (mut ca, counting) = counting_ca(0);
+    let (mut ca, counting) = counting_ca();
     let req = HttpRequest::new(
         "/scep",
         &Operation::GetNextCaCert { message: None },
@@ -1556,4 +1849,24 @@ fn a_captured_envelope_re_signed_by_a_stranger_is_refused() {
         "the re-signed request: {answer:?}"
     );
     assert!(ca.issued().is_empty());
+}
+
+/// The example CA seals a SUCCESS for a requester whose key cannot decrypt (ECDSA) with
+/// the challenge; found in review: it did so for anyone, so a stranger asked GetCRL and
+/// got an envelope to test guesses of the challenge against offline (each costing the CA
+/// a PBKDF2 derivation). Only a requester that showed the challenge, or holds a
+/// certificate the CA issued, gets one; a stranger gets a FAILURE.
+#[test]
+fn a_stranger_gets_no_envelope_sealed_with_the_challenge() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let ca_cert = ca.current.cert.clone();
+    let stranger = ec_key();
+    let stranger_cert = self_signed(&stranger, "CN=stranger");
+    let get_crl = RequestContent::GetCrl(scep::asn1::IssuerAndSerialNumber::of(&ca_cert));
+    let sha256 = DigestAlgorithm::Sha256;
+    let sealed = seal_request(None, get_crl, &stranger, &stranger_cert, sha256, &ca_cert);
+    let answer = post(&mut ca, sealed);
+    let rep = PkiMessage::decode(&answer.body, &Default::default()).unwrap();
+    assert_eq!(rep.attributes().pki_status, Some(scep::PkiStatus::Failure));
+    assert!(rep.envelope().is_none());
 }

@@ -535,10 +535,10 @@ fn discovery_pins_and_identities_are_checked() {
     ));
 }
 
-/// Microsoft NDES: two RA certificates with one subject, the signing one with the
-/// Certificate Request Agent extended key usage and digitalSignature, the encryption one
-/// with keyEncipherment. Refused unless the client trusts RAs; trusted when marked or
-/// pinned.
+/// Microsoft NDES: two RA certificates with one subject and the Certificate Request Agent
+/// extended key usage, the signing one with digitalSignature, the encryption one with
+/// keyEncipherment. Refused unless the client trusts RAs; trusted when marked or pinned.
+/// An encryption certificate without the marker is trusted only when pinned.
 #[test]
 fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
     use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
@@ -583,7 +583,7 @@ fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
         .unwrap()
     };
     let sign = ra(KeyUsages::DigitalSignature, true);
-    let enc = ra(KeyUsages::KeyEncipherment, false);
+    let enc = ra(KeyUsages::KeyEncipherment, true);
     let caps = memory_ca::capabilities();
     let answer = vec![sign.clone(), ca.current.cert.clone(), enc.clone()];
     let mut cfg = config(&ca);
@@ -607,6 +607,23 @@ fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
         assert_eq!(info.recipient, enc);
         assert_eq!(info.signers, vec![sign.clone(), ca.current.cert.clone()]);
     }
+    // An unmarked encryption certificate with the RA's subject: an RA only when pinned.
+    let unmarked = ra(KeyUsages::KeyEncipherment, false);
+    let with_unmarked = vec![sign.clone(), ca.current.cert.clone(), unmarked.clone()];
+    cfg.ra_trust = RaTrust::Marked;
+    assert!(matches!(
+        CaInfo::new(caps.clone(), with_unmarked.clone(), &cfg, now),
+        Err(scep::Error::Policy(PolicyError::UntrustedCertificate {
+            reason: Distrust::NotTrustedAsRa,
+            ..
+        }))
+    ));
+    cfg.ra_trust = RaTrust::Pinned(vec![
+        Fingerprint::sha256(&sign).unwrap(),
+        Fingerprint::sha256(&unmarked).unwrap(),
+    ]);
+    let info = CaInfo::new(caps.clone(), with_unmarked, &cfg, now).unwrap();
+    assert_eq!(info.recipient, unmarked);
     // Marked: a certificate without the marker and with another subject is not an RA.
     cfg.ra_trust = RaTrust::Marked;
     let (_, other) = {

@@ -13,6 +13,9 @@
 //! * with `pending_polls = N`, every enrolment is answered PENDING until it has been
 //!   polled N times; a poll must be signed with the key of the request it polls;
 //! * GetCert finds certificates this CA issued; GetCRL answers with a fresh, empty CRL;
+//! * a SUCCESS for a requester whose key cannot decrypt (ECDSA) is sealed with the
+//!   challenge only for one that showed it or holds a certificate of this CA; anyone else
+//!   gets a FAILURE;
 //! * a request that cannot be decrypted or read gets a FAILURE with a fixed text
 //!   (`Server::refuse`).
 
@@ -105,12 +108,13 @@ impl Default for CaPolicy {
     }
 }
 
-/// A pending enrolment: the request, how often it was polled, and the key of the
-/// requester, the only one whose polls are answered.
+/// A pending enrolment: the request, how often it was polled, the key of the requester,
+/// the only one whose polls are answered, and whether its CSR showed the challenge.
 struct Pending {
     csr: CertReq,
     polls: u32,
     requester: SubjectPublicKeyInfoOwned,
+    showed_challenge: bool,
 }
 
 /// The CA's state.
@@ -242,9 +246,10 @@ impl MemoryCa {
     }
 
     /// One poll of the pending transaction `tid` by `received`'s signer: SUCCESS after
-    /// `pending_polls` of them. A poll signed by another key than the request's is
-    /// answered as one for an unknown transaction.
-    fn poll(&mut self, tid: &str, received: &Received) -> Result<CertRepContent, BoxError> {
+    /// `pending_polls` of them, and whether the enrolment showed the challenge. A poll
+    /// signed by another key than the request's is answered as one for an unknown
+    /// transaction.
+    fn poll(&mut self, tid: &str, received: &Received) -> Result<(CertRepContent, bool), BoxError> {
         let requester = received
             .signer_certificate()
             .tbs_certificate()
@@ -253,28 +258,35 @@ impl MemoryCa {
         Ok(match entry {
             Some(p) if &p.requester == requester => {
                 let polls = p.polls + 1;
+                let showed = p.showed_challenge;
                 if polls >= self.pending_polls {
-                    self.success(&p.csr)?
+                    (self.success(&p.csr)?, showed)
                 } else {
                     self.pending.insert(tid.to_owned(), Pending { polls, ..p });
-                    CertRepContent::Pending
+                    (CertRepContent::Pending, showed)
                 }
             }
             other => {
                 if let Some(p) = other {
                     self.pending.insert(tid.to_owned(), p);
                 }
-                CertRepContent::failure(
+                let unknown = CertRepContent::failure(
                     FailInfo::BadCertId,
                     Some("no pending request with this transaction ID".into()),
-                )
+                );
+                (unknown, false)
             }
         })
     }
 
-    /// Whether an enrolment request for `csr` is authorised; `Err` with the reason
-    /// otherwise.
-    fn authorise(&self, received: &Received, csr: &CertReq) -> Result<(), String> {
+    /// Whether an enrolment request for `csr` (which showed the challenge or not) is
+    /// authorised; `Err` with the reason otherwise.
+    fn authorise(
+        &self,
+        received: &Received,
+        csr: &CertReq,
+        showed_challenge: bool,
+    ) -> Result<(), String> {
         let renewal = received.message_type() == scep::MessageType::RenewalReq
             || matches!(
                 received.signer_kind(),
@@ -287,8 +299,7 @@ impl MemoryCa {
                 .check_renewal(csr, &self.policy.renewal)
                 .map_err(|e| e.to_string());
         }
-        let details = scep::csr::inspect(csr).map_err(|e| e.to_string())?;
-        if details.challenge_password.as_deref() != Some(self.challenge.as_str()) {
+        if !showed_challenge {
             return Err("wrong challenge password".into());
         }
         if !received.signed_with_csr_key(csr) && !self.policy.allow_foreign_signers {
@@ -298,7 +309,10 @@ impl MemoryCa {
     }
 
     /// Decides on a decrypted request. Returns the CertRep content and, for requesters
-    /// whose key cannot decrypt, the password to encrypt a SUCCESS with.
+    /// whose key cannot decrypt, the password to encrypt a SUCCESS with: the challenge,
+    /// only for a requester that showed it (in this request's CSR, or in that of the
+    /// enrolment it polls) or that holds a certificate this CA issued. A stranger gets no
+    /// envelope sealed with the challenge to test guesses against offline.
     pub fn decide(
         &mut self,
         received: &Received,
@@ -307,7 +321,7 @@ impl MemoryCa {
         let tid = received.transaction_id().as_str().to_owned();
         let bad_request =
             |text: &str| CertRepContent::failure(FailInfo::BadRequest, Some(text.to_owned()));
-        let reply = match content {
+        let (reply, showed_challenge) = match content {
             // The same request again, byte for byte (micromdm's scepclient polls that
             // way): a poll of its transaction, not a second enrolment. Any other request,
             // even for a pending transaction ID, goes through the checks below.
@@ -317,9 +331,9 @@ impl MemoryCa {
                 self.poll(&tid, received)?
             }
             RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) => {
-                if scep::csr::verify(&csr).is_err() {
-                    bad_request("the CSR signature does not verify")
-                } else if let Err(reason) = self.authorise(received, &csr) {
+                let showed_challenge = scep::csr::inspect(&csr)?.challenge_password.as_deref()
+                    == Some(self.challenge.as_str());
+                let reply = if let Err(reason) = self.authorise(received, &csr, showed_challenge) {
                     bad_request(&reason)
                 } else if self.pending_polls > 0 {
                     let requester = received
@@ -333,17 +347,19 @@ impl MemoryCa {
                             csr,
                             polls: 0,
                             requester,
+                            showed_challenge,
                         },
                     );
                     CertRepContent::Pending
                 } else {
                     self.success(&csr)?
-                }
+                };
+                (reply, showed_challenge)
             }
             RequestContent::CertPoll(_) => self.poll(&tid, received)?,
             RequestContent::GetCert(ias) => match self.issued.iter().find(|c| ias.matches(c)) {
-                Some(c) => CertRepContent::issued(vec![c.clone()]),
-                None => CertRepContent::failure(FailInfo::BadCertId, None),
+                Some(c) => (CertRepContent::issued(vec![c.clone()]), false),
+                None => (CertRepContent::failure(FailInfo::BadCertId, None), false),
             },
             RequestContent::GetCrl(_) => {
                 let now = SystemTime::now();
@@ -355,11 +371,13 @@ impl MemoryCa {
                     now + Duration::from_secs(86400),
                     &[],
                 )?;
-                CertRepContent::crl(crl)
+                (CertRepContent::crl(crl), false)
             }
-            _ => bad_request("unsupported request"),
+            _ => (bad_request("unsupported request"), false),
         };
-        Ok((reply, Some(self.challenge.clone())))
+        let password =
+            (showed_challenge || received.signer_issued_by_ca()).then(|| self.challenge.clone());
+        Ok((reply, password))
     }
 
     /// The whole server step: HTTP request in, HTTP response out.
@@ -384,11 +402,11 @@ impl MemoryCa {
             Err(e) => return Ok(self.server.refuse(&received, &e, &mut rng)?),
         };
         let (reply, password) = self.decide(&received, content)?;
-        Ok(self.server.reply(
-            &received,
-            reply,
-            password.as_deref().map(str::as_bytes),
-            &mut rng,
-        )?)
+        let password = password.as_deref().map(str::as_bytes);
+        match self.server.reply(&received, reply, password, &mut rng) {
+            // A SUCCESS the requester's key cannot decrypt, and no password for it.
+            Err(e @ scep::Error::Key { .. }) => Ok(self.server.refuse(&received, &e, &mut rng)?),
+            other => Ok(other?),
+        }
     }
 }

@@ -4,17 +4,20 @@
 //! * A certificate is trusted as a **CA** when a trusted CA issued it (its issuer is that
 //!   CA's subject and its signature checks under that CA's key, with a digest the policy
 //!   allows), it is valid at the time given, it is a CA certificate (basicConstraints cA
-//!   TRUE and, when keyUsage is present, keyCertSign) and its issuer's path length
-//!   constraint leaves room for it. The pinned certificate is trusted as given, if valid.
-//! * The **issuing CA** is the deepest trusted CA (the newest one of those at the same
-//!   depth).
+//!   TRUE and, when keyUsage is present, keyCertSign), its issuer's path length constraint
+//!   leaves room for it, and it has no critical extension this crate does not process
+//!   (RFC 5280 section 6.1.4: name constraints, policy constraints and the like are
+//!   refused, not ignored). The pinned certificate is trusted as given, if valid.
+//! * The trusted CAs must form **one chain**, from the pinned certificate down to the
+//!   deepest, which is the **issuing CA**: a second CA beside that chain (a sibling
+//!   sub-CA, whoever holds its key) is refused rather than chosen by some rule.
 //! * Every other certificate is an **RA** candidate: trusted only by the caller's
-//!   [`RaTrust`], and valid at the time given.
+//!   [`RaTrust`], valid at the time given, without unknown critical extensions.
 //!
-//! Each certificate is checked against at most [`MAX_ISSUER_CANDIDATES`] possible issuers,
-//! so the signature checks are linear in the number of certificates whatever their names
-//! (a chain of certificates that all share one name would otherwise cost a check for every
-//! pair).
+//! Each CA certificate is checked against at most [`MAX_ISSUER_CANDIDATES`] possible
+//! issuers, and each RA candidate against the issuing CA once, so the signature checks are
+//! linear in the number of certificates whatever their names (a chain of certificates that
+//! all share one name would otherwise cost a check for every pair).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
@@ -48,11 +51,12 @@ pub(super) const MAX_ISSUER_CANDIDATES: u8 = 4;
 /// # Microsoft NDES
 ///
 /// NDES answers GetCACert with its two RA certificates and the CA: a signing certificate
-/// with the Certificate Request Agent extended key usage (1.3.6.1.4.1.311.20.2.1) and
-/// digitalSignature, and an encryption certificate with the same subject and
-/// keyEncipherment. Pin the CA and use [`RaTrust::Marked`] (or pin both RA certificates
-/// with [`RaTrust::Pinned`]); the client then encrypts to the encryption certificate and
-/// accepts CertReps signed with the signing one.
+/// ("Exchange Enrollment Agent (Offline request)") with digitalSignature and an encryption
+/// certificate ("CEP Encryption") with keyEncipherment, both with the Certificate Request
+/// Agent extended key usage (1.3.6.1.4.1.311.20.2.1) in the default templates. Pin the CA
+/// and use [`RaTrust::Marked`] (or pin both RA certificates with [`RaTrust::Pinned`], which
+/// is what to do when a template lacks the extended key usage); the client then encrypts
+/// to the encryption certificate and accepts CertReps signed with the signing one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RaTrust {
@@ -63,11 +67,30 @@ pub enum RaTrust {
     None,
     /// The RA certificates with these fingerprints (valid at the time given).
     Pinned(Vec<Fingerprint>),
-    /// RA certificates issued directly by the issuing CA and marked as RAs by an extended
-    /// key usage: id-kp-cmcRA (1.3.6.1.5.5.7.3.28, RFC 6402) or Microsoft's Certificate
-    /// Request Agent (1.3.6.1.4.1.311.20.2.1); and a certificate of the same issuer with
-    /// the subject of such a marked one (NDES's encryption certificate).
+    /// RA certificates issued directly by the issuing CA and each marked as an RA by an
+    /// extended key usage: id-kp-cmcRA (1.3.6.1.5.5.7.3.28, RFC 6402) or Microsoft's
+    /// Certificate Request Agent (1.3.6.1.4.1.311.20.2.1). The marker is the CA's word that
+    /// the certificate belongs to an RA; a certificate without it is not one, whatever its
+    /// subject (a CA that issues the subject a requester asks for would issue the RA's).
     Marked,
+}
+
+/// The extensions this crate processes (or that carry no constraint it must enforce); a
+/// critical extension not among them makes a certificate untrusted.
+const KNOWN_EXTENSIONS: [der::asn1::ObjectIdentifier; 6] = [
+    oids::BASIC_CONSTRAINTS,
+    oids::KEY_USAGE,
+    oids::EXTENDED_KEY_USAGE,
+    oids::SUBJECT_KEY_IDENTIFIER,
+    oids::AUTHORITY_KEY_IDENTIFIER,
+    oids::SUBJECT_ALT_NAME,
+];
+
+fn has_unknown_critical_extension(cert: &Certificate) -> bool {
+    cert.tbs_certificate().extensions().is_some_and(|exts| {
+        exts.iter()
+            .any(|e| e.critical && !KNOWN_EXTENSIONS.contains(&e.extn_id))
+    })
 }
 
 /// Microsoft's Certificate Request Agent extended key usage, which NDES's RA
@@ -171,12 +194,14 @@ fn issued_by(
 }
 
 /// A trusted CA: its index, the number of CA certificates its path length constraint
-/// still allows below it (`None`: no limit), and its depth below the anchor.
+/// still allows below it (`None`: no limit), its depth below the anchor, and the index of
+/// the CA that issued it (`None` for the anchor).
 #[derive(Clone, Copy)]
 struct Node {
     index: usize,
     remaining: Option<u32>,
     depth: usize,
+    parent: Option<usize>,
 }
 
 /// Decides which of `certificates` are trusted, from the anchor `certificates[anchor]`.
@@ -220,6 +245,7 @@ pub(super) fn build(
         index: anchor,
         remaining: path_len(anchor_cert),
         depth: 0,
+        parent: None,
     };
     let mut cas = vec![root];
     let mut queue = VecDeque::from([root]);
@@ -244,6 +270,8 @@ pub(super) fn build(
             }
             let verdict = if !valid_at(cert, now) {
                 Err(Distrust::NotValidNow)
+            } else if has_unknown_critical_extension(cert) {
+                Err(Distrust::UnknownCriticalExtension)
             } else if is_self_issued(cert) {
                 // Self-issued certificates (a CA's new key) do not count towards path
                 // length (RFC 5280 section 4.2.1.9).
@@ -272,6 +300,7 @@ pub(super) fn build(
                         index: i,
                         remaining,
                         depth: parent.depth.saturating_add(1),
+                        parent: Some(parent.index),
                     };
                     cas.push(node);
                     queue.push_back(node);
@@ -280,64 +309,68 @@ pub(super) fn build(
         }
     }
 
-    // The issuing CA: the deepest, and of those the newest.
-    let ca = cas
+    // The issuing CA: the deepest (at equal depth one that is not self-issued: a CA's
+    // certificate for its own new key is a link, not a CA below). Every other trusted CA
+    // must be on its chain, or be such a link of a CA on it (same name, issued by a
+    // trusted key: only that CA can have made it).
+    let self_issued = |i: usize| certificates.get(i).is_some_and(is_self_issued);
+    let deepest = cas
         .iter()
-        .max_by_key(|node| {
-            let not_before = certificates
-                .get(node.index)
-                .map(|c| c.tbs_certificate().validity().not_before.to_system_time());
-            (node.depth, not_before)
-        })
-        .map_or(anchor, |node| node.index);
+        .copied()
+        .max_by_key(|node| (node.depth, !self_issued(node.index)))
+        .unwrap_or(root);
+    let mut chain = vec![deepest.index];
+    let mut at = deepest.parent;
+    while let Some(i) = at {
+        chain.push(i);
+        at = cas.iter().find(|n| n.index == i).and_then(|n| n.parent);
+    }
+    let subject_of = |i: usize| certificates.get(i).map(|c| c.tbs_certificate().subject());
+    for node in &cas {
+        let on_chain = chain.contains(&node.index)
+            || (self_issued(node.index)
+                && chain
+                    .iter()
+                    .any(|&c| subject_of(c) == subject_of(node.index)));
+        if !on_chain && let Some(r) = reasons.get_mut(node.index) {
+            *r = Some(Distrust::BesideTheChain);
+        }
+    }
+    let ca = deepest.index;
     let ca_cert = certificates.get(ca).unwrap_or(anchor_cert);
 
     // The rest: RA candidates.
-    let mut marked_subjects = Vec::new();
     let mut ras = Vec::new();
-    let mut pending = Vec::new();
     for (i, c) in certificates.iter().enumerate() {
         if reasons.get(i).copied().flatten().is_none() || is_ca(c) {
             continue;
         }
         let verdict = match ra_trust {
             RaTrust::None => Err(Distrust::NotTrustedAsRa),
-            RaTrust::Pinned(pins) if pins.iter().any(|p| p.matches(c)) => Ok(true),
+            RaTrust::Pinned(pins) if pins.iter().any(|p| p.matches(c)) => Ok(()),
             RaTrust::Pinned(_) => Err(Distrust::NotTrustedAsRa),
             RaTrust::Marked if !issued_by(c, ca_cert, allowed_digests)? => {
                 Err(Distrust::NoTrustedIssuer)
             }
-            RaTrust::Marked => Ok(has_ra_marker(c)),
-        };
-        let verdict = verdict.and_then(|marked| {
-            if valid_at(c, now) {
-                Ok(marked)
-            } else {
+            RaTrust::Marked if has_ra_marker(c) => Ok(()),
+            RaTrust::Marked => Err(Distrust::NotTrustedAsRa),
+        }
+        .and_then(|()| {
+            if !valid_at(c, now) {
                 Err(Distrust::NotValidNow)
+            } else if has_unknown_critical_extension(c) {
+                Err(Distrust::UnknownCriticalExtension)
+            } else {
+                Ok(())
             }
         });
         match verdict {
-            Ok(true) => {
-                marked_subjects.push(c.tbs_certificate().subject());
-                ras.push(i);
-            }
-            // Issued by the CA but unmarked: trusted if a marked RA has its subject.
-            Ok(false) => pending.push(i),
+            Ok(()) => ras.push(i),
             Err(why) => {
                 if let Some(r) = reasons.get_mut(i) {
                     *r = Some(why);
                 }
             }
-        }
-    }
-    for i in pending {
-        let same_subject = certificates
-            .get(i)
-            .is_some_and(|c| marked_subjects.contains(&c.tbs_certificate().subject()));
-        if same_subject {
-            ras.push(i);
-        } else if let Some(r) = reasons.get_mut(i) {
-            *r = Some(Distrust::NotTrustedAsRa);
         }
     }
     ras.sort_unstable();

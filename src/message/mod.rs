@@ -376,7 +376,9 @@ impl VerifiedMessage {
     /// cipher the client used (a good choice for the reply).
     ///
     /// Every failure from key transport to the decoded payload (a wrong key, bad padding,
-    /// a payload that does not decode or is too large once decrypted) is one
+    /// a payload that does not decode or is too large once decrypted, and for PKCSReq and
+    /// RenewalReq a PKCS #10 request whose own signature does not verify: the only
+    /// integrity check a payload has) is one
     /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed),
     /// after the same work; an envelope whose ciphertext is too large for
     /// [`Limits::max_csr_size`] is refused before decrypting.
@@ -385,15 +387,17 @@ impl VerifiedMessage {
         key: EnvelopeKey<'_>,
         options: &DecryptOptions,
     ) -> Result<(RequestContent, ContentCipher)> {
-        self.request_with_any(&[key], options)
+        self.request_with_any(&[key], options, &mut |_| Ok(()))
     }
 
     /// [`VerifiedMessage::request`] with the first of `keys` that the envelope is
     /// addressed to (a server's keys during a CA rollover): only that one is tried.
+    /// `admit` sees the content-encryption key first (see `Envelope::open_with`).
     pub(crate) fn request_with_any(
         &self,
         keys: &[EnvelopeKey<'_>],
         options: &DecryptOptions,
+        admit: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<(RequestContent, ContentCipher)> {
         let mt = self.message.message_type();
         if !mt.is_request() {
@@ -419,7 +423,14 @@ impl VerifiedMessage {
             *key,
             options,
             (options.limits.max_csr_size, limit),
-            |payload| RequestContent::from_der(mt, payload, &options.limits),
+            admit,
+            |payload| {
+                let content = RequestContent::from_der(mt, payload, &options.limits)?;
+                if let RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) = &content {
+                    crate::csr::verify(csr)?;
+                }
+                Ok(content)
+            },
         )
     }
 
@@ -490,6 +501,7 @@ impl VerifiedMessage {
                         key,
                         options,
                         (options.limits.max_message_size, "message size"),
+                        &mut |_| Ok(()),
                         |payload| signed::parse_certs_only(payload, &options.limits),
                     )?;
                 Ok(CertRepContent::Success { certificates, crls })

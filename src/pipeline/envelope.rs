@@ -697,15 +697,32 @@ fn check_key_transport_alg(k: &KeyTransRecipientInfo) -> Result<()> {
     }
 }
 
+/// A secret of this process, drawn from the operating system once, that makes substitute
+/// keys unpredictable whatever their seed. Should the operating system's generator fail
+/// (then RSA blinding fails too), it is all zeros and a substitute is only as secret as its
+/// seed.
+fn process_secret() -> &'static [u8; 32] {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        if getrandom::fill(&mut secret).is_err() {
+            secret = [0u8; 32];
+        }
+        secret
+    })
+}
+
 /// A content-encryption key of `len` octets that stands in for one that could not be
 /// recovered, so that decryption goes on and fails the same way as with a wrong key
-/// (RFC 3218 section 2.3.2). It is derived from `seed`, which is secret whenever the
-/// attacker could use it: the output of an RSA decryption with implicit rejection, or a
-/// key-encryption key derived from the password.
+/// (RFC 3218 section 2.3.2): SHA-512 of a secret of the process and `seed` (what the key
+/// transport gave: the output of an RSA decryption, the encryptedKey when the key reported
+/// an error, the key-encryption key derived from the password). It is the same for the
+/// same seed, and nobody outside the process can compute it.
 fn substitute_key(len: usize, seed: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     let mut hasher = sha2::Sha512::new();
     hasher.update(b"scep substitute content-encryption key");
+    hasher.update(process_secret());
     hasher.update(seed);
     hasher.finalize().into_iter().take(len).collect()
 }
@@ -801,17 +818,21 @@ impl Envelope {
     /// What is public is checked first, each with its own error: which RecipientInfo the
     /// key opens, its algorithm parameters, and the size of the ciphertext against
     /// `max_plaintext` (a ciphertext whose smallest possible plaintext is larger is
-    /// refused before any decryption, as [`Error::Limit`] `what`). From key transport to
-    /// the decoded value everything else fails as one
-    /// [`CryptoError::DecryptionFailed`], after the same work: a key that cannot be
-    /// recovered is replaced by a substitute, the whole content is decrypted, the padding
-    /// checked, and `decode` run (over the content without its padding, or all of it when
-    /// the padding is wrong) whatever happened before. Nothing decrypted reaches the error.
+    /// refused before any decryption, as [`Error::Limit`] `what`). Then the key transport
+    /// gives a content-encryption key, the one recovered or a substitute (see
+    /// [`substitute_key`]); `admit` sees it before anything is decrypted with it and may
+    /// refuse it (a server refuses a key it saw in another message: a captured envelope
+    /// replayed with chosen ciphertext). From there to the decoded value everything fails
+    /// as one [`CryptoError::DecryptionFailed`], after the same work: the whole content is
+    /// decrypted, the padding checked, and `decode` run (over the content without its
+    /// padding, or all of it when the padding is wrong) whatever happened before. Nothing
+    /// decrypted reaches the error.
     pub(crate) fn open_with<T>(
         &self,
         key: EnvelopeKey<'_>,
         options: &DecryptOptions,
         max_plaintext: (usize, &'static str),
+        admit: &mut dyn FnMut(&[u8]) -> Result<()>,
         decode: impl FnOnce(&[u8]) -> Result<T>,
     ) -> Result<(T, ContentCipher)> {
         let cipher = self.cipher;
@@ -832,29 +853,33 @@ impl Envelope {
         if self.ciphertext.len().saturating_sub(cipher.block_len()) > limit {
             return Err(Error::Limit { what, limit });
         }
-        // Recover the content-encryption key, or a substitute (`recovered` false).
-        let (cek, recovered) = match (selected, key) {
+        // Recover the content-encryption key, or a substitute (`recovered` false). The
+        // substitute is made either way, so that both cost the same.
+        let len = cipher.key_len();
+        let (recovered, substitute) = match (selected, key) {
             (Selected::KeyTransport(ktri), EnvelopeKey::Key { key, .. }) => {
                 check_key_transport_alg(ktri)?;
                 match key.decrypt_key(ktri.enc_key.as_bytes()) {
-                    Ok(k) if k.len() == cipher.key_len() => (k, true),
-                    Ok(other) => (substitute_key(cipher.key_len(), &other), false),
-                    Err(_) => (
-                        substitute_key(cipher.key_len(), ktri.enc_key.as_bytes()),
-                        false,
-                    ),
+                    Ok(k) => {
+                        let substitute = substitute_key(len, &k);
+                        (Some(k), substitute)
+                    }
+                    Err(_) => (None, substitute_key(len, ktri.enc_key.as_bytes())),
                 }
             }
             (Selected::Password(pwri), EnvelopeKey::Password(password)) => {
                 let (kek_cipher, kek, kek_iv) = pwri_kek(pwri, password, options)?;
-                match pwri_unwrap(kek_cipher, &kek, &kek_iv, pwri.enc_key.as_bytes()) {
-                    Some(k) if k.len() == cipher.key_len() => (k, true),
-                    _ => (substitute_key(cipher.key_len(), &kek), false),
-                }
+                let unwrapped = pwri_unwrap(kek_cipher, &kek, &kek_iv, pwri.enc_key.as_bytes());
+                (unwrapped, substitute_key(len, &kek))
             }
             // `select` pairs key-transport recipients with keys and PWRIs with passwords.
             _ => return Err(CryptoError::NoMatchingRecipient.into()),
         };
+        let (cek, recovered) = match recovered {
+            Some(k) if k.len() == len => (k, true),
+            _ => (substitute, false),
+        };
+        admit(&cek)?;
         // The ciphertext is a whole number of blocks and the key has the cipher's length
         // (checked above), so this does not fail; if it did, it would fail like the rest.
         let plain = cbc_raw(cipher, &cek, &self.iv, &self.ciphertext, false).unwrap_or_default();
@@ -881,6 +906,7 @@ pub fn open(input: &[u8], key: EnvelopeKey<'_>, options: &DecryptOptions) -> Res
             key,
             options,
             (options.limits.max_message_size, "message size"),
+            &mut |_| Ok(()),
             |p| Ok(p.to_vec()),
         )
         .map(|(plaintext, cipher)| Decrypted { cipher, plaintext })
@@ -968,6 +994,26 @@ mod tests {
                 ..
             }))
         ));
+    }
+
+    #[test]
+    fn substitute_keys_are_the_same_for_a_seed_and_not_computable_from_it() {
+        use sha2::Digest;
+        let seed = b"a public encryptedKey";
+        let a = substitute_key(16, seed);
+        assert_eq!(a, substitute_key(16, seed));
+        assert_ne!(a, substitute_key(16, b"another seed"));
+        assert_eq!(substitute_key(32, seed).len(), 32);
+        // What someone who knows the seed but not the process secret would compute.
+        let public: Vec<u8> = sha2::Sha512::new()
+            .chain_update(b"scep substitute content-encryption key")
+            .chain_update(seed)
+            .finalize()
+            .into_iter()
+            .take(16)
+            .collect();
+        assert_ne!(a, public);
+        assert_ne!(process_secret(), &[0u8; 32]);
     }
 
     #[test]
