@@ -17,7 +17,9 @@
 //!
 //! Every command that talks to the CA also takes `--ra-marked` (trust RA certificates the
 //! CA issued with an RA extended key usage: Microsoft NDES) or `--ra-fingerprint HEX[,HEX]`
-//! (trust these RA certificates); without, a GetCACert answer with an RA is refused.
+//! (trust these RA certificates); without, a GetCACert answer with an RA is refused. And
+//! `--issuing-ca-fingerprint HEX` names the CA that issues, when `--fingerprint` pins a
+//! root (otherwise any sub-CA under the root could answer as the issuing CA).
 //!
 //! URL is the SCEP URL, e.g. `http://127.0.0.1:8080/scep` (plain HTTP; this example has
 //! no TLS). Keys are PKCS #8 PEM, RSA-2048 or, with `--ecdsa`, P-256 (the CA then encrypts
@@ -255,6 +257,9 @@ fn config(args: &Args, scep_path: &str) -> Result<ClientConfig, BoxError> {
     let mut config = ClientConfig::new(scep_path);
     if let Some(f) = args.get("--fingerprint") {
         config.ca_pin = Some(Fingerprint::from_hex(f)?);
+    }
+    if let Some(f) = args.get("--issuing-ca-fingerprint") {
+        config.issuing_ca = Some(Fingerprint::from_hex(f)?);
     }
     if args.flag("--ra-marked") {
         config.ra_trust = RaTrust::Marked;

@@ -151,8 +151,9 @@ pub enum ProtocolError {
     /// (the text names the kind). Only one is ever tried: each would cost a private-key
     /// operation or a PBKDF2 derivation.
     DuplicateRecipient(&'static str),
-    /// The envelope's content-encryption key came with another message before: a captured
-    /// envelope sent again with other ciphertext (see `server::ServerConfig::replay_cache_size`).
+    /// The envelope's encrypted content-encryption key came with another message before: a
+    /// captured envelope sent again with other ciphertext (see
+    /// `server::ServerConfig::envelope_memory`).
     ReusedContentKey,
 }
 
@@ -213,9 +214,10 @@ pub enum Distrust {
     NotTrustedAsRa,
     /// It has a critical extension this crate does not process (RFC 5280 section 6.1.4).
     UnknownCriticalExtension,
-    /// It is a CA certificate beside the chain from the trusted CA to the issuing CA: the
-    /// answer must hold one chain, so that which CA issues is not a guess.
-    BesideTheChain,
+    /// It is a CA certificate off the chain from the trusted CA to the issuing CA: beside
+    /// it (the answer must hold one chain, so that which CA issues is not a guess), or
+    /// below the issuing CA the caller named (`client::ClientConfig::issuing_ca`).
+    OffTheChain,
 }
 
 /// Why a renewal is refused.
@@ -464,7 +466,7 @@ impl fmt::Display for Distrust {
             Distrust::UnknownCriticalExtension => {
                 "it has a critical extension this crate does not process"
             }
-            Distrust::BesideTheChain => "it is a CA certificate beside the chain to the issuing CA",
+            Distrust::OffTheChain => "it is a CA certificate off the chain to the issuing CA",
         })
     }
 }

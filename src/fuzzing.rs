@@ -372,7 +372,8 @@ fn cert_rep_client_trace(data: &[u8]) -> Trace {
 /// same certificates (as a set when there are several: a certs-only SignedData is a SET).
 /// The certificates then go through the client's trust decisions ([`CaInfo::new`]):
 /// pinned to the sealed CA and to the answer's first certificate, without a pin, with
-/// each [`RaTrust`], at a time inside the sealed CA's validity.
+/// each [`RaTrust`], naming the last certificate as the issuing CA or not, at a time
+/// inside the sealed CA's validity.
 pub fn ca_certs(data: &[u8]) {
     ca_certs_trace(data);
 }
@@ -440,6 +441,11 @@ fn trust_decisions(fx: &Fixture, certificates: &[Certificate], t: &mut Trace) {
             let mut config = ClientConfig::new("/scep");
             config.ca_pin = pin.clone();
             config.ra_trust = ra_trust;
+            // Half the time, the answer's last certificate named as the issuing CA.
+            config.issuing_ca = certificates
+                .last()
+                .filter(|_| certificates.len().is_multiple_of(2))
+                .and_then(|c| Fingerprint::sha256(c).ok());
             if let Ok(info) = CaInfo::new(
                 Capabilities::scep_standard(),
                 certificates.to_vec(),

@@ -80,8 +80,8 @@ pub enum NonceCheck {
 }
 
 /// A bounded set of recently seen values (senderNonces; for the server's own use, the
-/// content-encryption keys of envelopes), each with a SHA-256 digest of the message that
-/// carried it; the oldest is forgotten first. Values are kept as SHA-256 digests.
+/// encryptedKeys of envelopes), each with a SHA-256 digest of the message that carried
+/// it; the oldest is forgotten first. Values are kept as SHA-256 digests.
 #[derive(Debug, Clone)]
 pub struct ReplayCache {
     capacity: usize,
@@ -167,13 +167,18 @@ pub struct ServerConfig {
     pub http_limits: ServerLimits,
     /// Decoding limits and decryption options for requests.
     pub decrypt: DecryptOptions,
-    /// How many senderNonces the replay cache remembers, and how many content-encryption
-    /// keys of decrypted envelopes (default 10 000 each). A key seen in another message is
-    /// refused ([`ProtocolError::ReusedContentKey`](crate::error::ProtocolError)): honest
-    /// clients make a new key for every message, and an attacker who replays a captured
-    /// envelope with ciphertext of his choice, to learn its plaintext from how the server
-    /// answers, gets one answer per key.
+    /// How many senderNonces the replay cache remembers (default 10 000; 0 turns the
+    /// replay check off).
     pub replay_cache_size: usize,
+    /// How many envelopes the server remembers, by their encryptedKey (default 100 000,
+    /// about 10 MB; 0 turns the check off). An encryptedKey that another message brought
+    /// before is refused ([`ProtocolError::ReusedContentKey`](crate::error::ProtocolError))
+    /// before the key transport: honest clients make a new content-encryption key for
+    /// every message, and an attacker who replays a captured envelope with ciphertext of
+    /// his choice, to learn its plaintext from how the server answers, gets one answer per
+    /// envelope. The memory is this `Server`'s: it is not shared with other instances, nor
+    /// kept across a restart.
+    pub envelope_memory: usize,
     /// Whether a byte-identical request sent again (same senderNonce, same message) reaches
     /// the application, marked by [`Received::is_retransmission`], instead of being
     /// refused as a replay (default `false`: refused). A different message with a nonce
@@ -213,6 +218,7 @@ impl ServerConfig {
             http_limits: ServerLimits::default(),
             decrypt: DecryptOptions::default(),
             replay_cache_size: 10_000,
+            envelope_memory: 100_000,
             accept_retransmissions: false,
             digest: DigestAlgorithm::Sha256,
             pbkdf2_iterations: crate::pipeline::envelope::PBKDF2_ITERATIONS,
@@ -380,9 +386,9 @@ pub struct Server {
     signer_certificate: Certificate,
     decryption_keys: Vec<DecryptionKey>,
     replay: ReplayCache,
-    /// The content-encryption keys of the envelopes decrypted (behind a lock: decrypting
-    /// takes `&self`).
-    content_keys: std::sync::Mutex<ReplayCache>,
+    /// The encryptedKeys of the envelopes decrypted (behind a lock: decrypting takes
+    /// `&self`).
+    envelopes: std::sync::Mutex<ReplayCache>,
     /// The GetCACert and GetNextCACert answers, made once.
     ca_response: HttpResponse,
     next_ca_response: HttpResponse,
@@ -450,7 +456,7 @@ impl Server {
             ),
         };
         let replay = ReplayCache::new(config.replay_cache_size);
-        let content_keys = std::sync::Mutex::new(ReplayCache::new(config.replay_cache_size));
+        let envelopes = std::sync::Mutex::new(ReplayCache::new(config.envelope_memory));
         Ok(Server {
             config,
             ca_certificate,
@@ -458,7 +464,7 @@ impl Server {
             signer_certificate,
             decryption_keys,
             replay,
-            content_keys,
+            envelopes,
             ca_response,
             next_ca_response,
         })
@@ -599,9 +605,9 @@ impl Server {
     /// Decrypts the request with the key it is addressed to and decodes its payload.
     ///
     /// Only one key is tried: the first of the decryption keys whose certificate the
-    /// envelope names. A content-encryption key that another message brought before is
-    /// refused ([`ProtocolError::ReusedContentKey`](crate::error::ProtocolError)) before
-    /// anything is decrypted with it (see [`ServerConfig::replay_cache_size`]). Every
+    /// envelope names. An encryptedKey that another message brought before is refused
+    /// ([`ProtocolError::ReusedContentKey`](crate::error::ProtocolError)) before the key
+    /// transport (see [`ServerConfig::envelope_memory`]). Every
     /// failure from key transport to the decoded payload is one
     /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed),
     /// after the same work (see [`VerifiedMessage::request`]); the other errors concern
@@ -616,12 +622,12 @@ impl Server {
             })
             .collect();
         let message = received.message_digest;
-        let mut admit = |key: &[u8]| {
+        let mut admit = |encrypted_key: &[u8]| {
             let mut seen = self
-                .content_keys
+                .envelopes
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match seen.check_value(&sha256(&[b"content-encryption key", key]), &message) {
+            match seen.check_value(&sha256(&[b"encryptedKey", encrypted_key]), &message) {
                 NonceCheck::Replay => Err(ProtocolError::ReusedContentKey.into()),
                 NonceCheck::Fresh | NonceCheck::Retransmission => Ok(()),
             }

@@ -393,7 +393,7 @@ fn vaudenay(
 /// signature and varies R. Every answer must be the same, so the attack learns nothing.
 #[test]
 fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
-    let (mut ca, _) = counting_ca_with(|config| config.replay_cache_size = 0);
+    let (mut ca, _) = counting_ca_with(|config| config.envelope_memory = 0);
     let captured = capture(&ca);
     let attacker = ec_key();
     let attacker_cert = self_signed(&attacker, "CN=attacker");
@@ -526,10 +526,203 @@ fn format_oracle_gets_one_answer_per_captured_envelope() {
 /// format oracle on a payload without an integrity check).
 #[test]
 fn format_oracle_reads_the_challenge_without_the_content_key_memory() {
-    let (mut ca, _) = counting_ca_with(|config| config.replay_cache_size = 0);
+    let (mut ca, _) = counting_ca_with(|config| config.envelope_memory = 0);
     let captured = capture(&ca);
     let (learned, _) = format_oracle(&mut ca, &captured, 2);
     assert_eq!(learned, captured.truth[14..]);
+}
+
+/// A `KeyDecryptor` the way OpenSSL's `RSA_private_decrypt(RSA_PKCS1_PADDING)` (before
+/// 3.2, or with implicit rejection off) and many PKCS #11 tokens behave: bad PKCS #1 v1.5
+/// padding is an error, and a ciphertext shorter than the modulus is read as if
+/// left-padded with zero octets. Which inputs conform is known to it by a table: in the
+/// test below every other input is random (so, but for a chance of about 2^-16, not
+/// conforming), which lets the test do without raw RSA.
+struct LenientHsm {
+    key: Arc<rsa::PrivateKey>,
+    conforming: std::sync::Mutex<BTreeSet<Vec<u8>>>,
+}
+
+impl KeyDecryptor for LenientHsm {
+    fn decrypt_key(&self, encrypted_key: &[u8]) -> scep::Result<Vec<u8>> {
+        const K: usize = 256; // RSA-2048, the memory CA's key
+        if encrypted_key.len() > K {
+            return Err(scep::error::CryptoError::DecryptionFailed.into());
+        }
+        let mut padded = vec![0u8; K - encrypted_key.len()];
+        padded.extend_from_slice(encrypted_key);
+        if !self.conforming.lock().unwrap().contains(&padded) {
+            // Bad padding: an error, as the trait allows.
+            return Err(scep::error::CryptoError::DecryptionFailed.into());
+        }
+        self.key.decrypt_key(&padded)
+    }
+    fn recipient_key_info(&self) -> scep::Result<SubjectPublicKeyInfoOwned> {
+        self.key.recipient_key_info()
+    }
+}
+
+/// The KTRI of a captured request with its encryptedKey replaced by `enc`.
+fn ktri_with(ktri: &Any, enc: &[u8]) -> Any {
+    let mut k = scep::asn1::enveloped_data::RecipientInfo::from_any(ktri).unwrap();
+    if let scep::asn1::enveloped_data::RecipientInfo::Ktri(t) = &mut k {
+        t.enc_key = OctetString::new(enc.to_vec()).unwrap();
+    }
+    k.to_any().unwrap()
+}
+
+/// Bleichenbacher through the envelope memory (found in a second review): with a decryptor
+/// that reports bad padding as an error (which `KeyDecryptor` allows) and accepts a
+/// ciphertext without its leading zero octet, a memory keyed on the recovered key would
+/// answer "reused" to the same RSA ciphertext sent in two encodings exactly when its
+/// padding conforms: a PKCS #1 v1.5 conformance oracle. The memory is keyed on the
+/// encryptedKey as it travels, and only a canonical one (the modulus's length, below it)
+/// is taken, so the answers do not depend on the padding.
+#[test]
+fn the_envelope_memory_is_no_padding_oracle_for_a_lenient_key_decryptor() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let hsm = Arc::new(LenientHsm {
+        key: ca.current.key.clone(),
+        conforming: Default::default(),
+    });
+    let config =
+        scep::server::ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
+    ca.server = scep::server::Server::new(
+        config,
+        ca.current.cert.clone(),
+        ca.current.key.clone(),
+        ca.current.cert.clone(),
+        vec![scep::server::DecryptionKey {
+            certificate: ca.current.cert.clone(),
+            key: hsm.clone(),
+        }],
+    )
+    .unwrap();
+    let ca_cert = ca.current.cert.clone();
+    let (_, _, sealed) = victim_request(&ca_cert, CHALLENGE);
+    let ktri = envelope_of(&sealed)
+        .recip_infos
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
+    let attacker = ec_key();
+    let attacker_cert = self_signed(&attacker, "CN=attacker");
+    let ask = |ca: &mut MemoryCa, enc: &[u8]| -> Option<String> {
+        let content = envelope(
+            CmsVersion::V0,
+            vec![ktri_with(&ktri, enc)],
+            oids::AES128_CBC,
+            &[7u8; 16],
+            &[9u8; 32],
+        );
+        post_as(ca, "attacker", &content, &attacker, &attacker_cert).fail_info
+    };
+    // A conforming ciphertext (what m*s mod n is, in Bleichenbacher's attack, when the
+    // padding happens to conform) whose first octet is zero.
+    let conforming = loop {
+        let c = ca
+            .current
+            .key
+            .as_public_key()
+            .encrypt(&mut rng(), rsa::Pkcs1v15Encrypt, &[0x42u8; 16])
+            .unwrap();
+        if c[0] == 0 {
+            break c;
+        }
+    };
+    hsm.conforming.lock().unwrap().insert(conforming.clone());
+    // A ciphertext that does not conform, also with a zero first octet.
+    let mut random = vec![0u8; 256];
+    getrandom::fill(&mut random[1..]).unwrap();
+
+    let when_conforming = (ask(&mut ca, &conforming), ask(&mut ca, &conforming[1..]));
+    let when_not = (ask(&mut ca, &random), ask(&mut ca, &random[1..]));
+    assert_eq!(
+        when_conforming, when_not,
+        "whether the padding conforms shows in the answers"
+    );
+}
+
+/// Counts the key-transport decryptions that reach modular exponentiation (`rsa` refuses
+/// an encryptedKey whose length is not the modulus's before any).
+struct RsaWork {
+    key: Arc<rsa::PrivateKey>,
+    exponentiations: AtomicUsize,
+}
+
+impl KeyDecryptor for RsaWork {
+    fn decrypt_key(&self, encrypted_key: &[u8]) -> scep::Result<Vec<u8>> {
+        if encrypted_key.len() == 256 {
+            self.exponentiations.fetch_add(1, Ordering::SeqCst);
+        }
+        self.key.decrypt_key(encrypted_key)
+    }
+    fn recipient_key_info(&self) -> scep::Result<SubjectPublicKeyInfoOwned> {
+        self.key.recipient_key_info()
+    }
+}
+
+/// The flood that would empty the envelope memory must cost the server an RSA decryption
+/// per place (found in a second review: an encryptedKey of one octet took a place without
+/// any). A non-canonical encryptedKey is refused before it is remembered. Here the memory
+/// holds 8 envelopes.
+#[test]
+fn a_flood_without_rsa_work_does_not_empty_the_envelope_memory() {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
+    let work = Arc::new(RsaWork {
+        key: ca.current.key.clone(),
+        exponentiations: AtomicUsize::new(0),
+    });
+    let mut config =
+        scep::server::ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
+    config.envelope_memory = 8;
+    ca.server = scep::server::Server::new(
+        config,
+        ca.current.cert.clone(),
+        ca.current.key.clone(),
+        ca.current.cert.clone(),
+        vec![scep::server::DecryptionKey {
+            certificate: ca.current.cert.clone(),
+            key: work.clone(),
+        }],
+    )
+    .unwrap();
+    let ca_cert = ca.current.cert.clone();
+    let (_, _, sealed) = victim_request(&ca_cert, CHALLENGE);
+    let env = envelope_of(&sealed);
+    let ktri = env.recip_infos.iter().next().unwrap().clone();
+    let (iv, _) = iv_and_ciphertext(&env);
+    // The victim's own request reaches the CA: its key is remembered.
+    let _ = post(&mut ca, sealed.clone());
+    let attacker = ec_key();
+    let attacker_cert = self_signed(&attacker, "CN=attacker");
+    let replay = envelope(
+        CmsVersion::V0,
+        vec![ktri.clone()],
+        oids::AES128_CBC,
+        &iv,
+        &[0u8; 32],
+    );
+    let reused = Some("badRequest (2)".to_owned());
+    let first = post_as(&mut ca, "attacker", &replay, &attacker, &attacker_cert);
+    assert_eq!(first.fail_info, reused, "{first:?}");
+    let before = work.exponentiations.load(Ordering::SeqCst);
+    for i in 0..8u8 {
+        let junk = envelope(
+            CmsVersion::V0,
+            vec![ktri_with(&ktri, &[i])],
+            oids::AES128_CBC,
+            &iv,
+            &[0u8; 32],
+        );
+        let _ = post_as(&mut ca, "attacker", &junk, &attacker, &attacker_cert);
+    }
+    // The flood cost no RSA decryption, and took no place in the memory:
+    assert_eq!(work.exponentiations.load(Ordering::SeqCst), before);
+    // the captured envelope is still refused.
+    let again = post_as(&mut ca, "attacker", &replay, &attacker, &attacker_cert);
+    assert_eq!(again.fail_info, reused, "{again:?}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1045,9 +1238,9 @@ fn a_device_certificate_with_the_ra_s_subject_is_not_an_ra() {
     );
 }
 
-/// Another CA certificate under the pinned one (a sibling sub-CA, or a sub-CA of the
-/// issuing CA that someone else runs) does not get to be the issuing CA by being deeper or
-/// newer (found in review): the answer must hold one chain.
+/// A second CA certificate beside the chain (a sibling sub-CA under the pinned root) does
+/// not get to be the issuing CA by being deeper or newer (found in review): the answer
+/// must hold one chain.
 #[test]
 fn a_ca_certificate_beside_the_chain_is_refused() {
     let now = SystemTime::now();
@@ -1093,7 +1286,7 @@ fn a_ca_certificate_beside_the_chain_is_refused() {
             refused,
             Err(scep::Error::Policy(
                 scep::error::PolicyError::UntrustedCertificate {
-                    reason: Distrust::BesideTheChain,
+                    reason: Distrust::OffTheChain,
                     ..
                 }
             ))
@@ -1110,6 +1303,106 @@ fn a_ca_certificate_beside_the_chain_is_refused() {
     )
     .unwrap();
     assert_eq!(info.ca, issuing);
+}
+
+/// A CA key and its certificate: self-signed when `issuer` is `None`; cA TRUE, no path
+/// length constraint.
+fn ca_key(cn: &str, issuer: Option<&CaKey>) -> CaKey {
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86400);
+    let key = Arc::new(rsa_key());
+    let subject = name(cn);
+    let spki = MessageSigner::public_key_info(key.as_ref()).unwrap();
+    let cert = match issuer {
+        Some(issuer) => issue_from(
+            issuer,
+            cn,
+            &spki,
+            now - day,
+            now + day,
+            Some(ca_extensions(&subject, None)),
+        ),
+        None => issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                subject: subject.clone(),
+                public_key: spki,
+                not_before: now - day,
+                not_after: now + day,
+                extensions: ca_extensions(&subject, None),
+            },
+            &subject,
+            key.as_ref(),
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap(),
+    };
+    CaKey { cert, key }
+}
+
+/// A sub-CA that someone else runs, below the issuing CA or beside it under the pinned
+/// root, does not take over as the issuing CA when the client names the issuing CA
+/// (`ClientConfig::issuing_ca`; found in a second review: the one-chain rule alone cannot
+/// tell, since an on-path attacker chooses what the answer holds). Without it, pinning a
+/// CA trusts every CA below it, as the documentation says.
+#[test]
+fn a_sub_ca_does_not_take_over_a_named_issuing_ca() {
+    let now = SystemTime::now();
+    let root = ca_key("CN=root", None);
+    let issuing = ca_key("CN=issuing CA", Some(&root));
+    let below = ca_key("CN=someone else's sub-CA", Some(&issuing));
+    let beside = ca_key("CN=another sub-CA", Some(&root));
+    let named = |anchor: &Certificate| {
+        let mut config = pin(anchor);
+        config.issuing_ca = Some(Fingerprint::sha256(&issuing.cert).unwrap());
+        config
+    };
+    let caps = memory_ca::capabilities;
+    for (answer, config) in [
+        (
+            vec![root.cert.clone(), issuing.cert.clone(), below.cert.clone()],
+            named(&root.cert),
+        ),
+        (
+            vec![issuing.cert.clone(), below.cert.clone()],
+            named(&issuing.cert),
+        ),
+    ] {
+        assert_eq!(
+            CaInfo::new(caps(), answer, &config, now).unwrap_err(),
+            untrusted(&below.cert, Distrust::OffTheChain)
+        );
+    }
+    // The real issuing CA left out, another sub-CA in its place.
+    assert_eq!(
+        CaInfo::new(
+            caps(),
+            vec![root.cert.clone(), beside.cert.clone()],
+            &named(&root.cert),
+            now
+        )
+        .unwrap_err(),
+        scep::Error::Policy(scep::error::PolicyError::CaPinMismatch)
+    );
+    // The chain itself is fine.
+    let info = CaInfo::new(
+        caps(),
+        vec![root.cert.clone(), issuing.cert.clone()],
+        &named(&root.cert),
+        now,
+    )
+    .unwrap();
+    assert_eq!(info.ca, issuing.cert);
+    // Without a named issuing CA, the deepest of one chain issues: pinning the root trusts
+    // the CAs under it.
+    let info = CaInfo::new(
+        caps(),
+        vec![root.cert.clone(), beside.cert.clone()],
+        &pin(&root.cert),
+        now,
+    )
+    .unwrap();
+    assert_eq!(info.ca, beside.cert);
 }
 
 /// An intermediate with a critical extension this crate does not process (here name

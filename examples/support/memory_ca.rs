@@ -93,7 +93,10 @@ impl CaKey {
 pub struct CaPolicy {
     /// What a renewal may change.
     pub renewal: RenewalPolicy,
-    /// Accept a PKCSReq (with the challenge) signed by a key other than the CSR's.
+    /// Accept a PKCSReq (with the challenge) signed by a key other than the CSR's, as Apple
+    /// devices enrolling through MDM send. The cost: a stranger who captured such a request
+    /// (and kept it from arriving) can re-sign it and be answered, and for an ECDSA key the
+    /// answer is sealed with the challenge, which he can then guess offline.
     pub allow_foreign_signers: bool,
 }
 
@@ -331,8 +334,11 @@ impl MemoryCa {
                 self.poll(&tid, received)?
             }
             RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) => {
-                let showed_challenge = scep::csr::inspect(&csr)?.challenge_password.as_deref()
-                    == Some(self.challenge.as_str());
+                // (A CSR whose attributes do not decode shows no challenge; the error
+                // itself does not reach the peer.)
+                let showed_challenge = scep::csr::inspect(&csr).is_ok_and(|d| {
+                    d.challenge_password.as_deref() == Some(self.challenge.as_str())
+                });
                 let reply = if let Err(reason) = self.authorise(received, &csr, showed_challenge) {
                     bad_request(&reason)
                 } else if self.pending_polls > 0 {

@@ -23,8 +23,9 @@ pub struct CaInfo {
     pub negotiated: Negotiated,
     /// Every certificate of the GetCACert answer, each trusted as a CA or an RA.
     pub certificates: Vec<Certificate>,
-    /// The CA that issues our certificates (the pinned certificate, or the deepest CA
-    /// certificate below it). Issued certificates must check under its key.
+    /// The CA that issues our certificates: [`ClientConfig::issuing_ca`], or else the
+    /// deepest CA certificate of the chain from the pinned one. Issued certificates must
+    /// check under its key.
     pub ca: Certificate,
     /// The certificate requests are encrypted to: a trusted RA certificate with
     /// keyEncipherment, else one with dataEncipherment, else one without keyUsage, else
@@ -80,6 +81,7 @@ impl CaInfo {
         let trusted = trust::build(
             &certificates,
             anchor,
+            config.issuing_ca.as_ref(),
             &config.ra_trust,
             &config.policy.allowed_digests,
             now,

@@ -124,9 +124,18 @@ pub struct ClientConfig {
     /// A CA identifier for GetCACaps/GetCACert/GetNextCACert (`message=`), if the server
     /// hosts several CAs.
     pub ca_identifier: Option<String>,
-    /// The CA's fingerprint. Without one the CA is trusted on first use: whoever answers
-    /// GetCACert over plain HTTP is believed. Set it.
+    /// The CA's fingerprint: the trust anchor, a root or the issuing CA itself. Without one
+    /// the CA is trusted on first use: whoever answers GetCACert over plain HTTP is
+    /// believed. Set it.
     pub ca_pin: Option<Fingerprint>,
+    /// The fingerprint of the CA that issues our certificates, when it is not the deepest
+    /// CA certificate of the GetCACert answer's chain, or to rule out that another CA takes
+    /// its place: without it, pinning a root trusts every CA below it, and whoever holds
+    /// the key of any sub-CA under the pinned one can answer GetCACert with that sub-CA and
+    /// be the issuing CA. With it, that certificate must be in the chain
+    /// ([`PolicyError::CaPinMismatch`](crate::error::PolicyError) otherwise), and CA
+    /// certificates below it are refused. Default: none.
+    pub issuing_ca: Option<Fingerprint>,
     /// Which RA certificates to trust (default: none; see [`RaTrust`], and there for
     /// Microsoft NDES).
     pub ra_trust: RaTrust,
@@ -157,6 +166,7 @@ impl ClientConfig {
             scep_path: scep_path.into(),
             ca_identifier: None,
             ca_pin: None,
+            issuing_ca: None,
             ra_trust: RaTrust::None,
             policy: Policy::new(),
             decrypt: DecryptOptions::default(),

@@ -9,8 +9,11 @@
 //!   (RFC 5280 section 6.1.4: name constraints, policy constraints and the like are
 //!   refused, not ignored). The pinned certificate is trusted as given, if valid.
 //! * The trusted CAs must form **one chain**, from the pinned certificate down to the
-//!   deepest, which is the **issuing CA**: a second CA beside that chain (a sibling
-//!   sub-CA, whoever holds its key) is refused rather than chosen by some rule.
+//!   **issuing CA**: the one the caller named (`ClientConfig::issuing_ca`), or else the
+//!   deepest. A CA beside that chain (a sibling sub-CA), or below the issuing CA the caller
+//!   named, is refused rather than chosen by some rule. Without a named issuing CA,
+//!   pinning a CA trusts every CA below it: whoever holds the key of a sub-CA under the
+//!   pinned one can answer GetCACert with it and be the issuing CA.
 //! * Every other certificate is an **RA** candidate: trusted only by the caller's
 //!   [`RaTrust`], valid at the time given, without unknown critical extensions.
 //!
@@ -213,6 +216,7 @@ struct Node {
 pub(super) fn build(
     certificates: &[Certificate],
     anchor: usize,
+    issuing: Option<&Fingerprint>,
     ra_trust: &RaTrust,
     allowed_digests: &[DigestAlgorithm],
     now: SystemTime,
@@ -309,16 +313,23 @@ pub(super) fn build(
         }
     }
 
-    // The issuing CA: the deepest (at equal depth one that is not self-issued: a CA's
-    // certificate for its own new key is a link, not a CA below). Every other trusted CA
-    // must be on its chain, or be such a link of a CA on it (same name, issued by a
-    // trusted key: only that CA can have made it).
+    // The issuing CA: the one named, else the deepest (at equal depth one that is not
+    // self-issued: a CA's certificate for its own new key is a link, not a CA below).
+    // Every other trusted CA must be on its chain, or be such a link of a CA on it (same
+    // name, issued by a trusted key: only that CA can have made it).
     let self_issued = |i: usize| certificates.get(i).is_some_and(is_self_issued);
-    let deepest = cas
-        .iter()
-        .copied()
-        .max_by_key(|node| (node.depth, !self_issued(node.index)))
-        .unwrap_or(root);
+    let deepest = match issuing {
+        Some(pin) => cas
+            .iter()
+            .copied()
+            .find(|node| certificates.get(node.index).is_some_and(|c| pin.matches(c)))
+            .ok_or(PolicyError::CaPinMismatch)?,
+        None => cas
+            .iter()
+            .copied()
+            .max_by_key(|node| (node.depth, !self_issued(node.index)))
+            .unwrap_or(root),
+    };
     let mut chain = vec![deepest.index];
     let mut at = deepest.parent;
     while let Some(i) = at {
@@ -333,7 +344,7 @@ pub(super) fn build(
                     .iter()
                     .any(|&c| subject_of(c) == subject_of(node.index)));
         if !on_chain && let Some(r) = reasons.get_mut(node.index) {
-            *r = Some(Distrust::BesideTheChain);
+            *r = Some(Distrust::OffTheChain);
         }
     }
     let ca = deepest.index;

@@ -382,6 +382,10 @@ impl VerifiedMessage {
     /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed),
     /// after the same work; an envelope whose ciphertext is too large for
     /// [`Limits::max_csr_size`] is refused before decrypting.
+    ///
+    /// This decrypts whatever envelope it is given: it does not remember envelopes, so a
+    /// captured one replayed with chosen ciphertext is opened each time. A server uses
+    /// [`Server::decrypt`](crate::server::Server::decrypt), which refuses that.
     pub fn request(
         &self,
         key: EnvelopeKey<'_>,

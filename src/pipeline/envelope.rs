@@ -698,33 +698,64 @@ fn check_key_transport_alg(k: &KeyTransRecipientInfo) -> Result<()> {
 }
 
 /// A secret of this process, drawn from the operating system once, that makes substitute
-/// keys unpredictable whatever their seed. Should the operating system's generator fail
-/// (then RSA blinding fails too), it is all zeros and a substitute is only as secret as its
-/// seed.
-fn process_secret() -> &'static [u8; 32] {
-    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-    SECRET.get_or_init(|| {
-        let mut secret = [0u8; 32];
-        if getrandom::fill(&mut secret).is_err() {
-            secret = [0u8; 32];
-        }
-        secret
-    })
+/// keys unpredictable whatever their seed; `None` if the operating system's generator
+/// failed (then nothing is decrypted: RSA blinding would fail too).
+fn process_secret() -> Option<&'static [u8; 32]> {
+    static SECRET: std::sync::OnceLock<Option<[u8; 32]>> = std::sync::OnceLock::new();
+    SECRET
+        .get_or_init(|| {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).ok().map(|()| secret)
+        })
+        .as_ref()
 }
 
 /// A content-encryption key of `len` octets that stands in for one that could not be
 /// recovered, so that decryption goes on and fails the same way as with a wrong key
-/// (RFC 3218 section 2.3.2): SHA-512 of a secret of the process and `seed` (what the key
-/// transport gave: the output of an RSA decryption, the encryptedKey when the key reported
-/// an error, the key-encryption key derived from the password). It is the same for the
-/// same seed, and nobody outside the process can compute it.
-fn substitute_key(len: usize, seed: &[u8]) -> Vec<u8> {
+/// (RFC 3218 section 2.3.2): SHA-512 of the process `secret`, the kind of seed, and `seed`
+/// (what the key transport gave: the output of an RSA decryption, the encryptedKey when
+/// the key reported an error, the key-encryption key derived from the password). It is
+/// the same for the same seed, and nobody outside the process can compute it.
+fn substitute_key(secret: &[u8; 32], len: usize, kind: &[u8], seed: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     let mut hasher = sha2::Sha512::new();
     hasher.update(b"scep substitute content-encryption key");
-    hasher.update(process_secret());
+    hasher.update(secret);
+    hasher.update(kind);
     hasher.update(seed);
     hasher.finalize().into_iter().take(len).collect()
+}
+
+/// Refuses an encryptedKey that is not a canonical RSA ciphertext for the recipient key
+/// `spki`: exactly as long as the modulus, and below it (RFC 8017 section 7.2.2, step 1,
+/// and RSADP's range check). Both are public. They give each ciphertext value one
+/// encoding, whatever a [`KeyDecryptor`] would accept, so that a server's memory of the
+/// encryptedKeys it saw cannot be passed by another encoding of the same value.
+fn check_encrypted_key(
+    encrypted: &[u8],
+    spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+) -> Result<()> {
+    use rsa::traits::PublicKeyParts;
+    const ELEMENT: &str = "KeyTransRecipientInfo.encryptedKey";
+    let key = crate::pipeline::keys::rsa_public_key(spki)?;
+    let n = key.n_bytes();
+    if encrypted.len() != key.size() || n.len() != encrypted.len() {
+        return Err(Error::decode(
+            ELEMENT,
+            format_args!(
+                "{} octets; the recipient's modulus has {}",
+                encrypted.len(),
+                key.size()
+            ),
+        ));
+    }
+    if encrypted >= &n[..] {
+        return Err(Error::decode(
+            ELEMENT,
+            "not less than the recipient's modulus",
+        ));
+    }
+    Ok(())
 }
 
 /// The RecipientInfo an [`EnvelopeKey`] opens.
@@ -818,15 +849,16 @@ impl Envelope {
     /// What is public is checked first, each with its own error: which RecipientInfo the
     /// key opens, its algorithm parameters, and the size of the ciphertext against
     /// `max_plaintext` (a ciphertext whose smallest possible plaintext is larger is
-    /// refused before any decryption, as [`Error::Limit`] `what`). Then the key transport
-    /// gives a content-encryption key, the one recovered or a substitute (see
-    /// [`substitute_key`]); `admit` sees it before anything is decrypted with it and may
-    /// refuse it (a server refuses a key it saw in another message: a captured envelope
-    /// replayed with chosen ciphertext). From there to the decoded value everything fails
-    /// as one [`CryptoError::DecryptionFailed`], after the same work: the whole content is
-    /// decrypted, the padding checked, and `decode` run (over the content without its
-    /// padding, or all of it when the padding is wrong) whatever happened before. Nothing
-    /// decrypted reaches the error.
+    /// refused before any decryption, as [`Error::Limit`] `what`), and that an
+    /// encryptedKey is a canonical RSA ciphertext. `admit` then sees the encryptedKey (the
+    /// RecipientInfo's, as it travels: public) before the key transport and may refuse it:
+    /// a server refuses one it saw in another message (a captured envelope replayed with
+    /// chosen ciphertext), a decision that depends on nothing secret. From key transport
+    /// to the decoded value everything fails as one [`CryptoError::DecryptionFailed`],
+    /// after the same work: a key that cannot be recovered is replaced by a substitute
+    /// (see [`substitute_key`]), the whole content is decrypted, the padding checked, and
+    /// `decode` run (over the content without its padding, or all of it when the padding
+    /// is wrong) whatever happened before. Nothing decrypted reaches the error.
     pub(crate) fn open_with<T>(
         &self,
         key: EnvelopeKey<'_>,
@@ -836,41 +868,48 @@ impl Envelope {
         decode: impl FnOnce(&[u8]) -> Result<T>,
     ) -> Result<(T, ContentCipher)> {
         let cipher = self.cipher;
-        if let EnvelopeKey::Key {
-            key,
-            certificate: Some(cert),
-        } = key
-        {
-            let key_spki = key.recipient_key_info()?;
-            if cert.tbs_certificate().subject_public_key_info() != &key_spki {
-                return Err(Error::key(
-                    "the decryption key does not belong to the certificate given with it",
-                ));
+        let key_spki = match key {
+            EnvelopeKey::Key { key, certificate } => {
+                let key_spki = key.recipient_key_info()?;
+                if certificate
+                    .is_some_and(|c| c.tbs_certificate().subject_public_key_info() != &key_spki)
+                {
+                    return Err(Error::key(
+                        "the decryption key does not belong to the certificate given with it",
+                    ));
+                }
+                Some(key_spki)
             }
-        }
+            EnvelopeKey::Password(_) => None,
+        };
         let selected = self.select(&key)?;
         let (limit, what) = max_plaintext;
         if self.ciphertext.len().saturating_sub(cipher.block_len()) > limit {
             return Err(Error::Limit { what, limit });
         }
+        let secret = process_secret().ok_or(CryptoError::DecryptionFailed)?;
         // Recover the content-encryption key, or a substitute (`recovered` false). The
         // substitute is made either way, so that both cost the same.
         let len = cipher.key_len();
-        let (recovered, substitute) = match (selected, key) {
-            (Selected::KeyTransport(ktri), EnvelopeKey::Key { key, .. }) => {
+        let (recovered, substitute) = match (selected, key, &key_spki) {
+            (Selected::KeyTransport(ktri), EnvelopeKey::Key { key, .. }, Some(spki)) => {
                 check_key_transport_alg(ktri)?;
-                match key.decrypt_key(ktri.enc_key.as_bytes()) {
+                let encrypted = ktri.enc_key.as_bytes();
+                check_encrypted_key(encrypted, spki)?;
+                admit(encrypted)?;
+                match key.decrypt_key(encrypted) {
                     Ok(k) => {
-                        let substitute = substitute_key(len, &k);
+                        let substitute = substitute_key(secret, len, b"output", &k);
                         (Some(k), substitute)
                     }
-                    Err(_) => (None, substitute_key(len, ktri.enc_key.as_bytes())),
+                    Err(_) => (None, substitute_key(secret, len, b"error", encrypted)),
                 }
             }
-            (Selected::Password(pwri), EnvelopeKey::Password(password)) => {
+            (Selected::Password(pwri), EnvelopeKey::Password(password), _) => {
+                admit(pwri.enc_key.as_bytes())?;
                 let (kek_cipher, kek, kek_iv) = pwri_kek(pwri, password, options)?;
                 let unwrapped = pwri_unwrap(kek_cipher, &kek, &kek_iv, pwri.enc_key.as_bytes());
-                (unwrapped, substitute_key(len, &kek))
+                (unwrapped, substitute_key(secret, len, b"password", &kek))
             }
             // `select` pairs key-transport recipients with keys and PWRIs with passwords.
             _ => return Err(CryptoError::NoMatchingRecipient.into()),
@@ -879,7 +918,6 @@ impl Envelope {
             Some(k) if k.len() == len => (k, true),
             _ => (substitute, false),
         };
-        admit(&cek)?;
         // The ciphertext is a whole number of blocks and the key has the cipher's length
         // (checked above), so this does not fail; if it did, it would fail like the rest.
         let plain = cbc_raw(cipher, &cek, &self.iv, &self.ciphertext, false).unwrap_or_default();
@@ -999,11 +1037,13 @@ mod tests {
     #[test]
     fn substitute_keys_are_the_same_for_a_seed_and_not_computable_from_it() {
         use sha2::Digest;
+        let secret = process_secret().unwrap();
         let seed = b"a public encryptedKey";
-        let a = substitute_key(16, seed);
-        assert_eq!(a, substitute_key(16, seed));
-        assert_ne!(a, substitute_key(16, b"another seed"));
-        assert_eq!(substitute_key(32, seed).len(), 32);
+        let a = substitute_key(secret, 16, b"error", seed);
+        assert_eq!(a, substitute_key(secret, 16, b"error", seed));
+        assert_ne!(a, substitute_key(secret, 16, b"error", b"another seed"));
+        assert_ne!(a, substitute_key(secret, 16, b"output", seed));
+        assert_eq!(substitute_key(secret, 32, b"error", seed).len(), 32);
         // What someone who knows the seed but not the process secret would compute.
         let public: Vec<u8> = sha2::Sha512::new()
             .chain_update(b"scep substitute content-encryption key")
@@ -1013,7 +1053,7 @@ mod tests {
             .take(16)
             .collect();
         assert_ne!(a, public);
-        assert_ne!(process_secret(), &[0u8; 32]);
+        assert_ne!(secret, &[0u8; 32]);
     }
 
     #[test]
