@@ -728,32 +728,20 @@ fn substitute_key(secret: &[u8; 32], len: usize, kind: &[u8], seed: &[u8]) -> Ve
 
 /// Refuses an encryptedKey that is not a canonical RSA ciphertext for the recipient key
 /// `spki`: exactly as long as the modulus, and below it (RFC 8017 section 7.2.2, step 1,
-/// and RSADP's range check). Both are public. They give each ciphertext value one
-/// encoding, whatever a [`KeyDecryptor`] would accept, so that a server's memory of the
-/// encryptedKeys it saw cannot be passed by another encoding of the same value.
+/// and RSADP's range check, both a "decryption error" there: here
+/// [`CryptoError::DecryptionFailed`], as for a wrong key). Both conditions are public. They
+/// give each ciphertext value one encoding, whatever a [`KeyDecryptor`] would accept, so
+/// that a server's memory of the encryptedKeys it saw cannot be passed by another encoding
+/// of the same value.
 fn check_encrypted_key(
     encrypted: &[u8],
     spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
 ) -> Result<()> {
     use rsa::traits::PublicKeyParts;
-    const ELEMENT: &str = "KeyTransRecipientInfo.encryptedKey";
     let key = crate::pipeline::keys::rsa_public_key(spki)?;
     let n = key.n_bytes();
-    if encrypted.len() != key.size() || n.len() != encrypted.len() {
-        return Err(Error::decode(
-            ELEMENT,
-            format_args!(
-                "{} octets; the recipient's modulus has {}",
-                encrypted.len(),
-                key.size()
-            ),
-        ));
-    }
-    if encrypted >= &n[..] {
-        return Err(Error::decode(
-            ELEMENT,
-            "not less than the recipient's modulus",
-        ));
+    if encrypted.len() != key.size() || n.len() != encrypted.len() || encrypted >= &n[..] {
+        return Err(CryptoError::DecryptionFailed.into());
     }
     Ok(())
 }
