@@ -228,29 +228,53 @@ impl KeyDecryptor for Counting {
     }
 }
 
+/// The CA certificate's signing and decryption keys, as the server gets them.
+type ServerKeys = (
+    Arc<dyn MessageSigner + Send + Sync>,
+    Arc<dyn KeyDecryptor + Send + Sync>,
+);
+
+/// A memory CA (with a next CA) whose server signs and decrypts with the keys `keys`
+/// makes of the CA key, configured by `configure`.
+fn ca_with(
+    keys: impl FnOnce(&CaKey) -> ServerKeys,
+    configure: impl FnOnce(&mut scep::server::ServerConfig),
+) -> MemoryCa {
+    let mut ca = MemoryCa::new(CHALLENGE, 0, true).unwrap();
+    let cert = ca.current.cert.clone();
+    let mut config = scep::server::ServerConfig::new(memory_ca::capabilities(), vec![cert.clone()]);
+    config.next_ca_certificates = ca.next.as_ref().map(|n| vec![n.cert.clone()]);
+    configure(&mut config);
+    let (signer, decryptor) = keys(&ca.current);
+    ca.server = scep::server::Server::new(
+        config,
+        cert.clone(),
+        signer,
+        cert.clone(),
+        vec![scep::server::DecryptionKey {
+            certificate: cert,
+            key: decryptor,
+        }],
+    )
+    .unwrap();
+    ca
+}
+
 /// A memory CA whose server signs and decrypts through a counting key, configured by
 /// `configure`.
 fn counting_ca_with(
     configure: impl FnOnce(&mut scep::server::ServerConfig),
 ) -> (MemoryCa, Arc<Counting>) {
-    let mut ca = MemoryCa::new(CHALLENGE, 0, true).unwrap();
-    let counting = Counting::new(ca.current.key.clone());
-    let mut config =
-        scep::server::ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
-    config.next_ca_certificates = ca.next.as_ref().map(|n| vec![n.cert.clone()]);
-    configure(&mut config);
-    ca.server = scep::server::Server::new(
-        config,
-        ca.current.cert.clone(),
-        counting.clone(),
-        ca.current.cert.clone(),
-        vec![scep::server::DecryptionKey {
-            certificate: ca.current.cert.clone(),
-            key: counting.clone(),
-        }],
-    )
-    .unwrap();
-    (ca, counting)
+    let mut counting = None;
+    let ca = ca_with(
+        |k| {
+            let c = Counting::new(k.key.clone());
+            counting = Some(c.clone());
+            (c.clone(), c)
+        },
+        configure,
+    );
+    (ca, counting.unwrap())
 }
 
 /// A memory CA whose server signs and decrypts through a counting key.
@@ -580,24 +604,19 @@ fn ktri_with(ktri: &Any, enc: &[u8]) -> Any {
 /// is taken, so the answers do not depend on the padding.
 #[test]
 fn the_envelope_memory_is_no_padding_oracle_for_a_lenient_key_decryptor() {
-    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let hsm = Arc::new(LenientHsm {
-        key: ca.current.key.clone(),
-        conforming: Default::default(),
-    });
-    let config =
-        scep::server::ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
-    ca.server = scep::server::Server::new(
-        config,
-        ca.current.cert.clone(),
-        ca.current.key.clone(),
-        ca.current.cert.clone(),
-        vec![scep::server::DecryptionKey {
-            certificate: ca.current.cert.clone(),
-            key: hsm.clone(),
-        }],
-    )
-    .unwrap();
+    let mut hsm = None;
+    let mut ca = ca_with(
+        |k| {
+            let h = Arc::new(LenientHsm {
+                key: k.key.clone(),
+                conforming: Default::default(),
+            });
+            hsm = Some(h.clone());
+            (k.key.clone(), h)
+        },
+        |_| {},
+    );
+    let hsm = hsm.unwrap();
     let ca_cert = ca.current.cert.clone();
     let (_, _, sealed) = victim_request(&ca_cert, CHALLENGE);
     let ktri = envelope_of(&sealed)
@@ -669,25 +688,19 @@ impl KeyDecryptor for RsaWork {
 /// holds 8 envelopes.
 #[test]
 fn a_flood_without_rsa_work_does_not_empty_the_envelope_memory() {
-    let mut ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let work = Arc::new(RsaWork {
-        key: ca.current.key.clone(),
-        exponentiations: AtomicUsize::new(0),
-    });
-    let mut config =
-        scep::server::ServerConfig::new(memory_ca::capabilities(), vec![ca.current.cert.clone()]);
-    config.envelope_memory = 8;
-    ca.server = scep::server::Server::new(
-        config,
-        ca.current.cert.clone(),
-        ca.current.key.clone(),
-        ca.current.cert.clone(),
-        vec![scep::server::DecryptionKey {
-            certificate: ca.current.cert.clone(),
-            key: work.clone(),
-        }],
-    )
-    .unwrap();
+    let mut work = None;
+    let mut ca = ca_with(
+        |k| {
+            let w = Arc::new(RsaWork {
+                key: k.key.clone(),
+                exponentiations: AtomicUsize::new(0),
+            });
+            work = Some(w.clone());
+            (k.key.clone(), w)
+        },
+        |config| config.envelope_memory = 8,
+    );
+    let work = work.unwrap();
     let ca_cert = ca.current.cert.clone();
     let (_, _, sealed) = victim_request(&ca_cert, CHALLENGE);
     let env = envelope_of(&sealed);
