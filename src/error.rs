@@ -51,6 +51,40 @@ pub enum Error {
         /// What was wrong with it.
         detail: String,
     },
+    /// A store (of nonces, envelopes, transactions) could not answer.
+    Store(StoreError),
+}
+
+/// A store that could not answer: which, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreError {
+    /// The store (e.g. `"replay store"`).
+    pub store: &'static str,
+    /// What went wrong, for the operator.
+    pub detail: String,
+}
+
+impl StoreError {
+    /// A store error for `store`.
+    pub fn new(store: &'static str, detail: impl fmt::Display) -> Self {
+        StoreError {
+            store,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the {} could not answer: {}", self.store, self.detail)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
 }
 
 /// Algorithm errors: unknown, unsupported, refused or inconsistent algorithms.
@@ -322,6 +356,7 @@ impl fmt::Display for Error {
             Error::Limit { what, limit } => write!(f, "{what} exceeds the limit of {limit}"),
             Error::Http(e) => e.fmt(f),
             Error::Key { detail } => write!(f, "unusable key or certificate: {detail}"),
+            Error::Store(e) => e.fmt(f),
         }
     }
 }

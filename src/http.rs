@@ -675,7 +675,8 @@ impl HttpResponse {
 
 /// The HTTP status a server answers an error from [`parse_request`] with: 405 for
 /// [`HttpError::MethodNotAllowed`], 413 for [`HttpError::BodyTooLarge`] and size limits,
-/// 414 for an over-long query, 400 for the other malformed requests, 500 for anything else.
+/// 414 for an over-long query, 400 for the other malformed requests, 503 for a store that
+/// could not answer, 500 for anything else.
 pub fn error_status(err: &Error) -> u16 {
     match err {
         Error::Http(HttpError::MethodNotAllowed(_)) => 405,
@@ -692,6 +693,7 @@ pub fn error_status(err: &Error) -> u16 {
             ..
         } => 414,
         Error::Limit { .. } => 413,
+        Error::Store(_) => 503,
         _ => 500,
     }
 }

@@ -1616,7 +1616,7 @@ fn renewal_checks_name_every_reason() {
     use scep::server::{Incoming, RenewalPolicy, SignerKind};
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let other_ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let mut server = memory_ca::server(&ca.current, None, false).unwrap();
+    let server = memory_ca::server(&ca.current, None, false).unwrap();
     let now = SystemTime::now();
     let day = Duration::from_secs(86400);
     let key = rsa_key();
@@ -1644,7 +1644,7 @@ fn renewal_checks_name_every_reason() {
     let rekey = csr(&new_key, "CN=device", None);
     let renamed = csr(&key, "CN=somebody else", None);
 
-    let mut check = |signer: &Certificate, csr: &scep::asn1::CertReq, policy: RenewalPolicy| {
+    let check = |signer: &Certificate, csr: &scep::asn1::CertReq, policy: RenewalPolicy| {
         let content = RequestContent::RenewalReq(csr.clone());
         let sealed = seal_request(
             None,

@@ -412,7 +412,7 @@ fn a_request_sent_again_unchanged_is_a_retransmission_when_accepted() {
     // What a server makes of it, the first time and the second: by default the second is
     // refused (HTTP 400); with the option, it is passed on, marked.
     for accept in [false, true] {
-        let mut server = memory_ca::server(&ca.current, None, accept).unwrap();
+        let server = memory_ca::server(&ca.current, None, accept).unwrap();
         let mut marks = Vec::new();
         for _ in 0..2 {
             match server.handle_request(
@@ -705,7 +705,7 @@ fn server_decrypts_with_the_key_a_request_is_addressed_to_during_rollover() {
     use std::sync::Arc;
     let old = MemoryCa::new(CHALLENGE, 0, false).unwrap();
     let new = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let mut server = Server::new(
+    let server = Server::new(
         ServerConfig::new(memory_ca::capabilities(), vec![new.current.cert.clone()]),
         new.current.cert.clone(),
         new.current.key.clone(),
@@ -769,7 +769,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
     use scep::message::CertRepContent;
     use scep::server::Incoming;
     let ca = MemoryCa::new(CHALLENGE, 0, false).unwrap();
-    let mut server = memory_ca::server(&ca.current, None, false).unwrap();
+    let server = memory_ca::server(&ca.current, None, false).unwrap();
     let now = SystemTime::now();
     for require in [false, true] {
         let mut cfg = ClientConfig::new("/scep");
