@@ -84,11 +84,11 @@ const MAX_BODY: u64 = 4 << 20;
 
 fn serve(args: Args) -> Result<(), BoxError> {
     let mut ca = MemoryCa::new(&args.challenge, args.pending, true)?;
-    if args.accept_retransmissions {
-        ca.accept_retransmissions()?;
-    }
-    ca.policy.allow_foreign_signers = args.allow_foreign_signers;
-    ca.policy.renewal.allow_rekey = !args.no_rekey;
+    ca.configure(|config| {
+        config.accept_retransmissions = args.accept_retransmissions;
+        config.allow_foreign_signers = args.allow_foreign_signers;
+        config.renewal.allow_rekey = !args.no_rekey;
+    })?;
     if let Some(path) = &args.ca_out {
         std::fs::write(path, ca.current.cert.to_pem(der::pem::LineEnding::LF)?)?;
     }

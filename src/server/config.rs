@@ -59,6 +59,19 @@ pub struct ServerConfig {
     /// a message is not authenticated: answering it costs a CA signature per message
     /// anyone sends, over a transactionID and nonce the sender chose.
     pub sign_unverified_failures: bool,
+    /// What a renewal may change, for [`Server::handle`](super::Server::handle) (default:
+    /// [`RenewalPolicy::default`], the same subject and key).
+    pub renewal: RenewalPolicy,
+    /// Let [`Server::handle`](super::Server::handle) take a PKCSReq (with the challenge)
+    /// signed by another key than the CSR's, as Apple devices enrolling through MDM send
+    /// (signed with an MDM identity). Default `false`: a captured request re-signed by
+    /// someone else is refused; with it on, that someone gets the answer (for an ECDSA key,
+    /// sealed with the challenge, which he can then guess offline).
+    pub allow_foreign_signers: bool,
+    /// How many transactions the default in-memory transaction store keeps (default
+    /// 100 000): when it is full, the oldest finished one is forgotten; a pending one never
+    /// is (a new one is refused instead).
+    pub transactions: usize,
 }
 
 impl ServerConfig {
@@ -77,6 +90,9 @@ impl ServerConfig {
             digest: DigestAlgorithm::Sha256,
             pbkdf2_iterations: crate::pipeline::envelope::PBKDF2_ITERATIONS,
             sign_unverified_failures: false,
+            renewal: RenewalPolicy::default(),
+            allow_foreign_signers: false,
+            transactions: 100_000,
         }
     }
 }

@@ -44,13 +44,20 @@
 //! # }
 //! ```
 
+mod app;
 mod config;
+mod handle;
 mod received;
 mod stores;
 
+pub use app::{CertificateAuthority, Decision, Enrolment};
 pub use config::{RenewalPolicy, ServerConfig};
+pub use handle::{Handled, Outcome, Report};
 pub use received::{Received, SignerKind};
-pub use stores::{MemoryReplayStore, NonceCheck, ReplayCache, ReplayStore, SeenKind};
+pub use stores::{
+    MemoryReplayStore, MemoryTransactionStore, NonceCheck, ReplayCache, ReplayStore, SeenKind,
+    Transaction, TransactionState, TransactionStore,
+};
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -106,6 +113,7 @@ pub struct Server {
     signer_certificate: Certificate,
     decryption_keys: Vec<DecryptionKey>,
     replay: Arc<dyn ReplayStore>,
+    transactions: Arc<dyn TransactionStore>,
     /// The GetCACert and GetNextCACert answers, made once.
     ca_response: HttpResponse,
     next_ca_response: HttpResponse,
@@ -126,6 +134,28 @@ impl core::fmt::Debug for Server {
 
 /// The refusal of a PKIOperation that is not authenticated: sent as it is, unsigned.
 const REPLAYED: &str = "the senderNonce was seen before: a replayed request";
+
+/// What the intake made of an HTTP request: the operation (when it parsed), what to do, and
+/// why a refusal was made (for the report).
+struct Intake {
+    operation: Option<crate::http::OperationKind>,
+    incoming: Incoming,
+    refusal: Option<String>,
+}
+
+impl Intake {
+    fn refused(
+        operation: Option<crate::http::OperationKind>,
+        response: HttpResponse,
+        reason: String,
+    ) -> Self {
+        Intake {
+            operation,
+            incoming: Incoming::Respond(response),
+            refusal: Some(reason),
+        }
+    }
+}
 
 /// The answer when a store cannot answer (what went wrong is for the operator).
 fn unavailable() -> HttpResponse {
@@ -181,6 +211,7 @@ impl Server {
             config.replay_cache_size,
             config.envelope_memory,
         ));
+        let transactions = Arc::new(MemoryTransactionStore::new(config.transactions));
         Ok(Server {
             config,
             ca_certificate,
@@ -188,6 +219,7 @@ impl Server {
             signer_certificate,
             decryption_keys,
             replay,
+            transactions,
             ca_response,
             next_ca_response,
         })
@@ -201,6 +233,14 @@ impl Server {
         self
     }
 
+    /// The server with `store` for its transactions instead of the in-memory one of
+    /// [`ServerConfig::transactions`] (a store that several instances share, or that
+    /// survives a restart).
+    pub fn with_transaction_store(mut self, store: Arc<dyn TransactionStore>) -> Self {
+        self.transactions = store;
+        self
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.config
@@ -211,7 +251,8 @@ impl Server {
     ///
     /// A PKIOperation that does not decode, does not verify or was replayed is refused
     /// here, with HTTP 400 and a plain-text reason (no private-key operation; see
-    /// [`ServerConfig::sign_unverified_failures`]); one that verifies is handed on.
+    /// [`ServerConfig::sign_unverified_failures`]); one that verifies is handed on. This is
+    /// the lower layer: [`Server::handle`] runs the whole transaction.
     pub fn handle_request<R: CryptoRng + ?Sized>(
         &self,
         method: &str,
@@ -220,16 +261,32 @@ impl Server {
         now: SystemTime,
         rng: &mut R,
     ) -> Incoming {
+        self.intake(method, query, body, now, rng).incoming
+    }
+
+    /// [`Server::handle_request`], with what the report needs.
+    fn intake<R: CryptoRng + ?Sized>(
+        &self,
+        method: &str,
+        query: &str,
+        body: &[u8],
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Intake {
         let operation = match http::parse_request(method, query, body, &self.config.http_limits) {
             Ok(op) => op,
-            Err(e) => return Incoming::Respond(HttpResponse::from_error(&e)),
+            Err(e) => return Intake::refused(None, HttpResponse::from_error(&e), e.to_string()),
+        };
+        let kind = operation.kind();
+        let answer = |response: HttpResponse| Intake {
+            operation: Some(kind),
+            incoming: Incoming::Respond(response),
+            refusal: None,
         };
         match operation {
-            Operation::GetCaCaps { .. } => {
-                Incoming::Respond(HttpResponse::ca_caps(&self.config.capabilities))
-            }
-            Operation::GetCaCert { .. } => Incoming::Respond(self.ca_response.clone()),
-            Operation::GetNextCaCert { .. } => Incoming::Respond(self.next_ca_response.clone()),
+            Operation::GetCaCaps { .. } => answer(HttpResponse::ca_caps(&self.config.capabilities)),
+            Operation::GetCaCert { .. } => answer(self.ca_response.clone()),
+            Operation::GetNextCaCert { .. } => answer(self.next_ca_response.clone()),
             Operation::PkiOperation { message } => self.pki_operation(&message, now, rng),
         }
     }
@@ -239,14 +296,19 @@ impl Server {
         message: &[u8],
         now: SystemTime,
         rng: &mut R,
-    ) -> Incoming {
+    ) -> Intake {
+        let kind = Some(crate::http::OperationKind::PkiOperation);
         let limits = self.config.decrypt.limits;
         let received = match PkiMessage::decode(message, &limits) {
             Ok(m) => m,
-            Err(e) => return Incoming::Respond(HttpResponse::error(400, &e.to_string())),
+            Err(e) => {
+                let text = e.to_string();
+                return Intake::refused(kind, HttpResponse::error(400, &text), text);
+            }
         };
         if !received.message_type().is_request() {
-            return Incoming::Respond(HttpResponse::error(400, "the pkiMessage is not a request"));
+            let text = "the pkiMessage is not a request";
+            return Intake::refused(kind, HttpResponse::error(400, text), text.into());
         }
         let attributes = received.attributes().clone();
         let message_digest = sha256(&[message]);
@@ -255,12 +317,10 @@ impl Server {
             // RFC 8894 section 3.3.2.2: badMessageCheck for a signature that does not
             // verify; unsigned unless asked for.
             Err(e) => {
-                return Incoming::Respond(self.unauthenticated(
-                    &attributes,
-                    FailInfo::BadMessageCheck,
-                    &e.to_string(),
-                    rng,
-                ));
+                let text = e.to_string();
+                let response =
+                    self.unauthenticated(&attributes, FailInfo::BadMessageCheck, &text, rng);
+                return Intake::refused(kind, response, text);
             }
         };
         let check = match &attributes.sender_nonce {
@@ -271,7 +331,7 @@ impl Server {
                     .check(SeenKind::SenderNonce, &nonce, &message_digest)
                 {
                     Ok(check) => check,
-                    Err(_) => return Incoming::Respond(unavailable()),
+                    Err(e) => return Intake::refused(kind, unavailable(), e.to_string()),
                 }
             }
             None => NonceCheck::Fresh,
@@ -280,21 +340,22 @@ impl Server {
         if check == NonceCheck::Replay || (retransmission && !self.config.accept_retransmissions) {
             // Whoever sends a replay need not hold the signer's key: no more
             // authenticated than a bad signature.
-            return Incoming::Respond(self.unauthenticated(
-                &attributes,
-                FailInfo::BadRequest,
-                REPLAYED,
-                rng,
-            ));
+            let response = self.unauthenticated(&attributes, FailInfo::BadRequest, REPLAYED, rng);
+            return Intake::refused(kind, response, REPLAYED.into());
         }
         let signer = self.signer_kind(verified.signer(), now);
-        Incoming::PkiOperation(Box::new(Received {
-            verified,
-            signer,
-            retransmission,
-            cipher: None,
-            message_digest,
-        }))
+        Intake {
+            operation: kind,
+            incoming: Incoming::PkiOperation(Box::new(Received {
+                verified,
+                signer,
+                retransmission,
+                cipher: None,
+                message_digest,
+                envelope: None,
+            })),
+            refusal: None,
+        }
     }
 
     fn signer_kind(&self, signer: &Certificate, now: SystemTime) -> SignerKind {
@@ -360,8 +421,10 @@ impl Server {
             })
             .collect();
         let message = received.message_digest;
+        let mut envelope = None;
         let mut admit = |encrypted_key: &[u8]| {
             let value = sha256(&[b"encryptedKey", encrypted_key]);
+            envelope = Some(value);
             match self
                 .replay
                 .check(SeenKind::EncryptedKey, &value, &message)?
@@ -370,10 +433,11 @@ impl Server {
                 NonceCheck::Fresh | NonceCheck::Retransmission => Ok(()),
             }
         };
-        let (content, cipher) =
-            received
-                .verified
-                .request_with_any(&keys, &self.config.decrypt, &mut admit)?;
+        let opened = received
+            .verified
+            .request_with_any(&keys, &self.config.decrypt, &mut admit);
+        received.envelope = envelope;
+        let (content, cipher) = opened?;
         received.cipher = Some(cipher);
         Ok(content)
     }

@@ -37,6 +37,8 @@ pub struct Received {
     pub(super) cipher: Option<ContentCipher>,
     /// SHA-256 of the pkiMessage as received.
     pub(super) message_digest: [u8; 32],
+    /// The replay store's value for the encryptedKey of the envelope, once decrypted.
+    pub(super) envelope: Option<[u8; 32]>,
 }
 
 impl Received {

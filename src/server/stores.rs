@@ -8,9 +8,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
+use std::time::SystemTime;
 
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+
+use crate::asn1::{CertReq, Certificate};
 use crate::error::StoreError;
-use crate::types::Nonce;
+use crate::types::{FailInfo, MessageType, Nonce, TransactionId};
 
 /// What a [`ReplayCache`] or a [`ReplayStore`] knew of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,12 +30,21 @@ pub enum NonceCheck {
 
 /// A bounded set of recently seen values (senderNonces; for the server's own use, the
 /// encryptedKeys of envelopes), each with a SHA-256 digest of the message that carried
-/// it; the oldest is forgotten first. Values are kept as SHA-256 digests.
+/// it. Values are kept as SHA-256 digests.
+///
+/// When it is full, the oldest value is forgotten, but values [kept](ReplayCache::keep)
+/// (those of authorised requests) only after every other: a flood of requests that are
+/// not authorised (anyone can sign one with a self-signed certificate) forgets only its
+/// own kind.
 #[derive(Debug, Clone)]
 pub struct ReplayCache {
     capacity: usize,
+    /// Values in the order they came, and those kept in the order they were kept; either
+    /// may hold values no longer seen, or since kept, which eviction skips.
     order: VecDeque<[u8; 32]>,
-    seen: HashMap<[u8; 32], [u8; 32]>,
+    kept_order: VecDeque<[u8; 32]>,
+    /// Value -> (message digest, kept).
+    seen: HashMap<[u8; 32], ([u8; 32], bool)>,
 }
 
 pub(super) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
@@ -49,6 +62,7 @@ impl ReplayCache {
         ReplayCache {
             capacity,
             order: VecDeque::new(),
+            kept_order: VecDeque::new(),
             seen: HashMap::new(),
         }
     }
@@ -68,21 +82,46 @@ impl ReplayCache {
         if self.capacity == 0 {
             return NonceCheck::Fresh;
         }
-        if let Some(seen) = self.seen.get(value) {
+        if let Some((seen, _)) = self.seen.get(value) {
             return if seen == message {
                 NonceCheck::Retransmission
             } else {
                 NonceCheck::Replay
             };
         }
-        if self.order.len() >= self.capacity
-            && let Some(old) = self.order.pop_front()
-        {
-            self.seen.remove(&old);
-        }
+        while self.seen.len() >= self.capacity && self.forget_one() {}
         self.order.push_back(*value);
-        self.seen.insert(*value, *message);
+        self.seen.insert(*value, (*message, false));
         NonceCheck::Fresh
+    }
+
+    /// Marks `value` as that of an authorised request: it is forgotten after all the
+    /// others.
+    pub fn keep(&mut self, value: &[u8; 32]) {
+        if let Some((_, kept)) = self.seen.get_mut(value)
+            && !*kept
+        {
+            *kept = true;
+            self.kept_order.push_back(*value);
+        }
+    }
+
+    /// Forgets the oldest value not kept, or else the oldest kept; `false` when there is
+    /// nothing left to forget.
+    fn forget_one(&mut self) -> bool {
+        while let Some(v) = self.order.pop_front() {
+            if matches!(self.seen.get(&v), Some((_, false))) {
+                self.seen.remove(&v);
+                return true;
+            }
+        }
+        while let Some(v) = self.kept_order.pop_front() {
+            if matches!(self.seen.get(&v), Some((_, true))) {
+                self.seen.remove(&v);
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -117,6 +156,12 @@ pub trait ReplayStore: Send + Sync {
         value: &[u8; 32],
         message: &[u8; 32],
     ) -> Result<NonceCheck, StoreError>;
+
+    /// Marks `value` of `kind` as that of an authorised request (one that became a
+    /// transaction, or a renewal): a bounded store forgets it after every value of a
+    /// request that was not authorised, so that anyone's flood of self-signed requests
+    /// cannot push it out.
+    fn keep(&self, kind: SeenKind, value: &[u8; 32]) -> Result<(), StoreError>;
 }
 
 /// The in-memory [`ReplayStore`]: one bounded [`ReplayCache`] for each kind, the oldest
@@ -138,6 +183,18 @@ impl MemoryReplayStore {
     }
 }
 
+impl MemoryReplayStore {
+    fn cache(&self, kind: SeenKind) -> std::sync::MutexGuard<'_, ReplayCache> {
+        let cache = match kind {
+            SeenKind::SenderNonce => &self.nonces,
+            SeenKind::EncryptedKey => &self.envelopes,
+        };
+        // A panic elsewhere while the lock was held leaves the cache whole: every change
+        // to it is one insertion or removal.
+        cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl ReplayStore for MemoryReplayStore {
     fn check(
         &self,
@@ -145,14 +202,178 @@ impl ReplayStore for MemoryReplayStore {
         value: &[u8; 32],
         message: &[u8; 32],
     ) -> Result<NonceCheck, StoreError> {
-        let cache = match kind {
-            SeenKind::SenderNonce => &self.nonces,
-            SeenKind::EncryptedKey => &self.envelopes,
-        };
-        // A panic elsewhere while the lock was held leaves the cache whole: every change
-        // to it is one insertion or removal.
-        let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(cache.check_value(value, message))
+        Ok(self.cache(kind).check_value(value, message))
+    }
+
+    fn keep(&self, kind: SeenKind, value: &[u8; 32]) -> Result<(), StoreError> {
+        self.cache(kind).keep(value);
+        Ok(())
+    }
+}
+
+/// Where an enrolment transaction is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransactionState {
+    /// Waiting for the CA (an operator); the client polls.
+    Pending,
+    /// Issued: the certificates the SUCCESS carried (the client's first). A poll, or the
+    /// request sent again, gets them again (RFC 8894 section 5.2).
+    Issued(Vec<Certificate>),
+    /// Refused by the CA, with this failInfo.
+    Rejected(FailInfo),
+}
+
+/// An enrolment transaction as a server stores it: what it needs to answer a poll, a
+/// retransmission or a resync later, possibly on another instance or after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transaction {
+    /// The transaction ID.
+    pub id: TransactionId,
+    /// PKCSReq or RenewalReq.
+    pub message_type: MessageType,
+    /// The public key that signed the request: only a request signed with it is answered
+    /// from this transaction.
+    pub requester: SubjectPublicKeyInfoOwned,
+    /// The request.
+    pub csr: CertReq,
+    /// Whether it was a renewal.
+    pub renewal: bool,
+    /// For a requester whose key cannot decrypt (ECDSA): the password its answer is sealed
+    /// with (its challenge). A secret: a persistent store should protect it.
+    pub password: Option<Vec<u8>>,
+    /// Where it is.
+    pub state: TransactionState,
+    /// When it began.
+    pub created: SystemTime,
+}
+
+impl Transaction {
+    /// A transaction of the given parts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: TransactionId,
+        message_type: MessageType,
+        requester: SubjectPublicKeyInfoOwned,
+        csr: CertReq,
+        renewal: bool,
+        password: Option<Vec<u8>>,
+        state: TransactionState,
+        created: SystemTime,
+    ) -> Self {
+        Transaction {
+            id,
+            message_type,
+            requester,
+            csr,
+            renewal,
+            password,
+            state,
+            created,
+        }
+    }
+}
+
+/// Where a server keeps its enrolment transactions, by transaction ID.
+///
+/// Only authorised requests (the challenge right, or a renewal the policy allows) become
+/// transactions, so a bounded store is not filled by anyone's flood.
+pub trait TransactionStore: Send + Sync {
+    /// The transaction `id`, if there is one.
+    fn get(&self, id: &TransactionId) -> Result<Option<Transaction>, StoreError>;
+
+    /// Records `transaction`, atomically, unless a pending one with its ID exists: then
+    /// returns that one, unchanged. A finished transaction with its ID is replaced (the
+    /// server asks only for a new request of the same requester). `None` when it recorded
+    /// this one.
+    fn insert(&self, transaction: &Transaction) -> Result<Option<Transaction>, StoreError>;
+
+    /// Moves the pending transaction `id` to `state`; `false` when it is not pending (any
+    /// more: another instance may have answered it).
+    fn finish(&self, id: &TransactionId, state: &TransactionState) -> Result<bool, StoreError>;
+}
+
+/// The in-memory [`TransactionStore`], of up to a number of transactions. When it is full,
+/// the oldest finished (issued or rejected) transaction is forgotten; a pending one never
+/// is: a new one is refused instead, until an operator decides. It belongs to one process
+/// and is lost at a restart.
+#[derive(Debug)]
+pub struct MemoryTransactionStore {
+    capacity: usize,
+    transactions: Mutex<(HashMap<TransactionId, Transaction>, VecDeque<TransactionId>)>,
+}
+
+impl MemoryTransactionStore {
+    /// A store of up to `capacity` transactions.
+    pub fn new(capacity: usize) -> Self {
+        MemoryTransactionStore {
+            capacity,
+            transactions: Mutex::new((HashMap::new(), VecDeque::new())),
+        }
+    }
+}
+
+impl TransactionStore for MemoryTransactionStore {
+    fn get(&self, id: &TransactionId) -> Result<Option<Transaction>, StoreError> {
+        let guard = self
+            .transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(guard.0.get(id).cloned())
+    }
+
+    fn insert(&self, transaction: &Transaction) -> Result<Option<Transaction>, StoreError> {
+        let mut guard = self
+            .transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (map, order) = &mut *guard;
+        match map.get(&transaction.id) {
+            Some(existing) if existing.state == TransactionState::Pending => {
+                return Ok(Some(existing.clone()));
+            }
+            Some(_) => {
+                map.insert(transaction.id.clone(), transaction.clone());
+                return Ok(None);
+            }
+            None => {}
+        }
+        if map.len() >= self.capacity {
+            // Forget the oldest finished transaction; pending ones stay.
+            let finished = order.iter().position(|id| {
+                map.get(id)
+                    .is_some_and(|t| t.state != TransactionState::Pending)
+            });
+            match finished.and_then(|i| order.remove(i)) {
+                Some(id) => {
+                    map.remove(&id);
+                }
+                None => {
+                    return Err(StoreError::new(
+                        "transaction store",
+                        "full of pending transactions",
+                    ));
+                }
+            }
+        }
+        order.push_back(transaction.id.clone());
+        map.insert(transaction.id.clone(), transaction.clone());
+        Ok(None)
+    }
+
+    fn finish(&self, id: &TransactionId, state: &TransactionState) -> Result<bool, StoreError> {
+        let mut guard = self
+            .transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match guard.0.get_mut(id) {
+            Some(t) if t.state == TransactionState::Pending => {
+                t.state = state.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -1,0 +1,113 @@
+//! The decisions only the CA can make, which the server asks for while it runs the SCEP
+//! transaction ([`Server::handle`](super::Server::handle)).
+
+use crate::asn1::{CertReq, Certificate, CertificateList, IssuerAndSerialNumber};
+use crate::csr::CsrDetails;
+use crate::error::StoreError;
+use crate::types::{FailInfo, MessageType, TransactionId};
+
+use super::SignerKind;
+
+/// An enrolment the server has checked, for the CA to decide on: a PKCSReq or RenewalReq
+/// whose signature, envelope, CSR signature and (for a renewal) signer the server has
+/// verified, and for which it knows how to encrypt the answer.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Enrolment<'a> {
+    /// The transaction ID.
+    pub transaction_id: &'a TransactionId,
+    /// PKCSReq or RenewalReq.
+    pub message_type: MessageType,
+    /// The PKCS #10 request (its signature verified).
+    pub csr: &'a CertReq,
+    /// What the request asks for: subject, key, challenge, extensions.
+    pub details: &'a CsrDetails,
+    /// The certificate that signed the pkiMessage.
+    pub signer: &'a Certificate,
+    /// Who that is, as far as this CA can tell.
+    pub signer_kind: SignerKind,
+    /// Whether this is a renewal (a RenewalReq, or a PKCSReq signed by a certificate this
+    /// CA issued), already checked against the server's
+    /// [`RenewalPolicy`](super::RenewalPolicy): the challenge was not asked for.
+    pub renewal: bool,
+}
+
+/// What the CA decides on an enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Issue: the certificate for the request's key, then any chain. The server checks
+    /// that the first certifies the request's key.
+    Issue(Vec<Certificate>),
+    /// Pending: the CA (an operator) decides later; the client polls.
+    Pend,
+    /// Refused. The peer is told `fail_info` and the fixed text for it
+    /// ([`FailInfo::description`]); `reason` is for the operator's log only.
+    Reject {
+        /// The failInfo the client gets.
+        fail_info: FailInfo,
+        /// Why, for the operator.
+        reason: String,
+    },
+}
+
+impl Decision {
+    /// A refusal with badRequest and `reason` for the operator.
+    pub fn reject(reason: impl Into<String>) -> Self {
+        Decision::Reject {
+            fail_info: FailInfo::BadRequest,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The CA behind a [`Server`](super::Server): the decisions only it can make. The server
+/// runs the SCEP transaction around them (verification, decryption, replays, the
+/// transaction store, polls, resync, renewal rules, encrypting the answer).
+///
+/// Implementations are shared between threads (`Send + Sync`, `&self`). An error is a
+/// CA that cannot decide now (its database is down): the client gets HTTP 503 and nothing
+/// is recorded.
+pub trait CertificateAuthority: Send + Sync {
+    /// Whether `challenge` (the CSR's challengePassword, if it has one) authorises the
+    /// initial enrolment `enrolment`. A one-time challenge is used up here. Not asked for
+    /// renewals.
+    fn check_challenge(
+        &self,
+        enrolment: &Enrolment<'_>,
+        challenge: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Decides on an authorised enrolment: issue, pend or reject.
+    fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError>;
+
+    /// Decides again on a pending enrolment when its client polls (an operator may have
+    /// approved or rejected it since): [`Decision::Pend`] while it waits. The default
+    /// keeps it pending.
+    fn poll(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
+        let _ = enrolment;
+        Ok(Decision::Pend)
+    }
+
+    /// GetCert: the certificate with this issuer and serial number, if the CA has it.
+    fn certificate(
+        &self,
+        issuer_and_serial: &IssuerAndSerialNumber,
+    ) -> Result<Option<Certificate>, StoreError>;
+
+    /// GetCRL: the CRL that covers the certificate with this issuer and serial number.
+    fn crl(
+        &self,
+        issuer_and_serial: &IssuerAndSerialNumber,
+    ) -> Result<Option<CertificateList>, StoreError>;
+
+    /// The password to seal a GetCert or GetCRL answer with for `requester`, whose key
+    /// cannot decrypt (ECDSA), or `None` (then it gets a FAILURE). Whoever gets a
+    /// PasswordRecipientInfo can test guesses of its password offline: give one only to
+    /// a requester that knows it (one this CA issued a certificate to with that
+    /// challenge). The default gives none.
+    fn password_for(&self, requester: &Certificate) -> Option<Vec<u8>> {
+        let _ = requester;
+        None
+    }
+}
