@@ -1,0 +1,809 @@
+//! The SCEP transaction the server runs (`Server::handle`) around a CA's decisions: every
+//! transition, with a scripted CA whose decisions and calls the tests see.
+
+use core::str::FromStr;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use scep::asn1::{CertReq, Certificate, CertificateList, IssuerAndSerialNumber};
+use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
+use scep::csr::CsrParams;
+use scep::error::StoreError;
+use scep::http::{HttpRequest, Method, Operation};
+use scep::message::{IssuerAndSubject, OutgoingRequest, PkiMessage, RequestContent, SealParams};
+use scep::server::{
+    CertificateAuthority, Decision, DecryptionKey, Enrolment, Handled, Outcome, Server,
+    ServerConfig, Transaction, TransactionState, TransactionStore,
+};
+use scep::{
+    DigestAlgorithm, EnvelopeKey, FailInfo, MessageSigner, MessageType, Nonce, Recipient,
+    TransactionId,
+};
+use x509_cert::ext::ToExtension;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+
+const CHALLENGE: &str = "transactions-challenge";
+
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+fn name(s: &str) -> Name {
+    Name::from_str(s).unwrap()
+}
+
+/// The CA: its key, its certificate, and the server around it.
+struct Ca {
+    key: Arc<rsa::PrivateKey>,
+    cert: Certificate,
+}
+
+impl Ca {
+    fn new() -> Self {
+        let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
+        let n = name("CN=transactions CA");
+        let now = SystemTime::now();
+        let cert = issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                subject: n.clone(),
+                public_key: key.public_key_info().unwrap(),
+                not_before: now - Duration::from_secs(60),
+                not_after: now + Duration::from_secs(86400),
+                extensions: vec![
+                    (&BasicConstraints {
+                        ca: true,
+                        path_len_constraint: Some(0),
+                    })
+                        .to_extension(&n, &[])
+                        .unwrap(),
+                    (&KeyUsage(KeyUsages::KeyCertSign | KeyUsages::KeyEncipherment))
+                        .to_extension(&n, &[])
+                        .unwrap(),
+                ],
+            },
+            &n,
+            &key,
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap();
+        Ca {
+            key: Arc::new(key),
+            cert,
+        }
+    }
+
+    fn server(&self, configure: impl FnOnce(&mut ServerConfig)) -> Server {
+        let caps = scep::caps::Capabilities::scep_standard();
+        let mut config = ServerConfig::new(caps, vec![self.cert.clone()]);
+        configure(&mut config);
+        Server::new(
+            config,
+            self.cert.clone(),
+            self.key.clone(),
+            self.cert.clone(),
+            vec![DecryptionKey {
+                certificate: self.cert.clone(),
+                key: self.key.clone(),
+            }],
+        )
+        .unwrap()
+    }
+
+    /// A certificate of this CA for `key`, valid from `not_before` to `not_after`.
+    fn issue(
+        &self,
+        subject: &Name,
+        key: &dyn MessageSigner,
+        not_before: SystemTime,
+        not_after: SystemTime,
+    ) -> Certificate {
+        let spki = key.public_key_info().unwrap();
+        issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                extensions: end_entity_extensions(
+                    subject,
+                    &spki,
+                    Some(self.cert.tbs_certificate().subject_public_key_info()),
+                )
+                .unwrap(),
+                subject: subject.clone(),
+                public_key: spki,
+                not_before,
+                not_after,
+            },
+            self.cert.tbs_certificate().subject(),
+            self.key.as_ref(),
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap()
+    }
+}
+
+/// A CA whose decisions are scripted: `enrol` and `poll` answer from queues (issue when
+/// empty), and every call is counted.
+struct Scripted {
+    ca: Ca,
+    decisions: Mutex<VecDeque<Result<Decision, StoreError>>>,
+    challenges: AtomicUsize,
+    enrols: AtomicUsize,
+    polls: AtomicUsize,
+}
+
+/// What the scripted CA should answer: issue a certificate for the CSR.
+const ISSUE: Option<Decision> = None;
+
+impl Scripted {
+    fn new(ca: Ca) -> Self {
+        Scripted {
+            ca,
+            decisions: Mutex::default(),
+            challenges: AtomicUsize::new(0),
+            enrols: AtomicUsize::new(0),
+            polls: AtomicUsize::new(0),
+        }
+    }
+
+    /// The next decisions, in order; [`ISSUE`] issues (a certificate made when it is
+    /// used: an empty chain stands for it in the queue).
+    fn script(&self, decisions: impl IntoIterator<Item = Option<Decision>>) {
+        let mut queue = self.decisions.lock().unwrap();
+        queue.extend(
+            decisions
+                .into_iter()
+                .map(|d| Ok(d.unwrap_or(Decision::Issue(Vec::new())))),
+        );
+    }
+
+    fn fail_next(&self) {
+        self.decisions
+            .lock()
+            .unwrap()
+            .push_back(Err(StoreError::new("scripted CA", "its database is down")));
+    }
+
+    fn decide(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
+        let next = self.decisions.lock().unwrap().pop_front();
+        match next {
+            Some(Ok(Decision::Issue(chain))) if chain.is_empty() => Ok(self.issued(enrolment)),
+            Some(d) => d,
+            None => Ok(self.issued(enrolment)),
+        }
+    }
+
+    fn issued(&self, enrolment: &Enrolment<'_>) -> Decision {
+        let now = SystemTime::now();
+        let spki = &enrolment.details.public_key;
+        let cert = issue(
+            &CertificateParams {
+                serial_number: random_serial(&mut rng()).unwrap(),
+                extensions: end_entity_extensions(&enrolment.details.subject, spki, None).unwrap(),
+                subject: enrolment.details.subject.clone(),
+                public_key: spki.clone(),
+                not_before: now - Duration::from_secs(60),
+                not_after: now + Duration::from_secs(3600),
+            },
+            self.ca.cert.tbs_certificate().subject(),
+            self.ca.key.as_ref(),
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap();
+        Decision::Issue(vec![cert])
+    }
+
+    fn count(counter: &AtomicUsize) -> usize {
+        counter.load(Ordering::SeqCst)
+    }
+}
+
+impl CertificateAuthority for Scripted {
+    fn check_challenge(
+        &self,
+        _enrolment: &Enrolment<'_>,
+        challenge: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.challenges.fetch_add(1, Ordering::SeqCst);
+        Ok(challenge == Some(CHALLENGE))
+    }
+
+    fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
+        self.enrols.fetch_add(1, Ordering::SeqCst);
+        self.decide(enrolment)
+    }
+
+    fn poll(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        self.decide(enrolment)
+    }
+
+    fn certificate(
+        &self,
+        _issuer_and_serial: &IssuerAndSerialNumber,
+    ) -> Result<Option<Certificate>, StoreError> {
+        Ok(None)
+    }
+
+    fn crl(
+        &self,
+        _issuer_and_serial: &IssuerAndSerialNumber,
+    ) -> Result<Option<CertificateList>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// A requester: a key and the certificate it signs with.
+struct Device {
+    key: Arc<rsa::PrivateKey>,
+    cert: Certificate,
+}
+
+impl Device {
+    fn self_signed(cn: &str) -> Self {
+        let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
+        let now = SystemTime::now();
+        let cert = scep::csr::self_signed_certificate(
+            &key,
+            &name(cn),
+            now - Duration::from_secs(60),
+            now + Duration::from_secs(3600),
+            &mut rng(),
+        )
+        .unwrap();
+        Device {
+            key: Arc::new(key),
+            cert,
+        }
+    }
+
+    /// The same key, signing with `cert`.
+    fn with_cert(&self, cert: Certificate) -> Self {
+        Device {
+            key: self.key.clone(),
+            cert,
+        }
+    }
+
+    fn csr(&self, cn: &str, challenge: Option<&str>) -> CertReq {
+        let mut p = CsrParams::new(name(cn));
+        p.challenge_password = challenge.map(Into::into);
+        p.build(self.key.as_ref()).unwrap()
+    }
+
+    /// `content` under `tid`, sealed to the CA and posted; the server's answer.
+    fn send(
+        &self,
+        server: &Server,
+        ca: &dyn CertificateAuthority,
+        ca_cert: &Certificate,
+        tid: &TransactionId,
+        content: RequestContent,
+    ) -> (Handled, Option<scep::message::CertRepContent>) {
+        let request = OutgoingRequest {
+            transaction_id: tid.clone(),
+            sender_nonce: Nonce::generate(&mut rng()),
+            content,
+        };
+        let sealed = request
+            .seal(
+                &SealParams::new(self.key.as_ref(), &self.cert),
+                Recipient::Certificate(ca_cert),
+                &mut rng(),
+            )
+            .unwrap();
+        let http = HttpRequest::new(
+            "/scep",
+            &Operation::PkiOperation { message: sealed },
+            Method::Post,
+        )
+        .unwrap();
+        let query = http.path_and_query.split_once('?').unwrap().1.to_owned();
+        let handled = server.handle(
+            ca,
+            "POST",
+            &query,
+            &http.body,
+            SystemTime::now(),
+            &mut rng(),
+        );
+        let content = (handled.response.content_type == "application/x-pki-message").then(|| {
+            PkiMessage::decode(&handled.response.body, &Default::default())
+                .unwrap()
+                .verify(std::slice::from_ref(ca_cert))
+                .unwrap()
+                .cert_rep(
+                    EnvelopeKey::Key {
+                        key: self.key.as_ref(),
+                        certificate: Some(&self.cert),
+                    },
+                    &Default::default(),
+                )
+                .unwrap()
+        });
+        (handled, content)
+    }
+}
+
+fn tid(s: &str) -> TransactionId {
+    TransactionId::new(s).unwrap()
+}
+
+fn poll_content(ca: &Certificate, cn: &str) -> RequestContent {
+    RequestContent::CertPoll(IssuerAndSubject {
+        issuer: ca.tbs_certificate().subject().clone(),
+        subject: name(cn),
+    })
+}
+
+fn issued_certificate(content: &Option<scep::message::CertRepContent>) -> Certificate {
+    match content {
+        Some(scep::message::CertRepContent::Success { certificates, .. }) => {
+            certificates[0].clone()
+        }
+        other => panic!("not a SUCCESS: {other:?}"),
+    }
+}
+
+fn failed(handled: &Handled) -> (FailInfo, String) {
+    match &handled.report.outcome {
+        Outcome::Failed { fail_info, reason } => (*fail_info, reason.clone()),
+        other => panic!("not a FAILURE: {other:?}"),
+    }
+}
+
+#[test]
+fn an_enrolment_issued_at_once_is_answered_again_from_its_transaction() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=device");
+    let csr = device.csr("CN=device", Some(CHALLENGE));
+    let id = tid("T-ISSUE");
+    let (handled, content) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        RequestContent::PkcsReq(csr.clone()),
+    );
+    assert_eq!(handled.report.outcome, Outcome::Success);
+    assert_eq!(handled.report.transaction_id, Some(id.clone()));
+    assert_eq!(handled.report.message_type, Some(MessageType::PkcsReq));
+    let first = issued_certificate(&content);
+    // The client lost the answer and sends the request again (a new nonce): the same
+    // certificate, from the transaction; the CA is not asked again.
+    let (_, again) = device.send(&server, &ca, &ca.ca.cert, &id, RequestContent::PkcsReq(csr));
+    assert_eq!(issued_certificate(&again), first);
+    // And a CertPoll (RFC 8894 section 5.2, resync): the same.
+    let (_, polled) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        poll_content(&ca.ca.cert, "CN=device"),
+    );
+    assert_eq!(issued_certificate(&polled), first);
+    assert_eq!(Scripted::count(&ca.enrols), 1);
+    assert_eq!(Scripted::count(&ca.challenges), 1);
+    assert_eq!(Scripted::count(&ca.polls), 0);
+}
+
+#[test]
+fn a_pending_enrolment_is_decided_when_polled() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=patient");
+    let id = tid("T-PENDING");
+    ca.script([Some(Decision::Pend), Some(Decision::Pend), ISSUE]);
+    let csr = device.csr("CN=patient", Some(CHALLENGE));
+    let (handled, _) = device.send(&server, &ca, &ca.ca.cert, &id, RequestContent::PkcsReq(csr));
+    assert_eq!(handled.report.outcome, Outcome::Pending);
+    let poll = || poll_content(&ca.ca.cert, "CN=patient");
+    let (handled, _) = device.send(&server, &ca, &ca.ca.cert, &id, poll());
+    assert_eq!(handled.report.outcome, Outcome::Pending);
+    let (handled, content) = device.send(&server, &ca, &ca.ca.cert, &id, poll());
+    assert_eq!(handled.report.outcome, Outcome::Success);
+    let cert = issued_certificate(&content);
+    // Issued: polls after that are answered from the transaction.
+    let (_, again) = device.send(&server, &ca, &ca.ca.cert, &id, poll());
+    assert_eq!(issued_certificate(&again), cert);
+    assert_eq!(Scripted::count(&ca.polls), 2);
+}
+
+#[test]
+fn a_poll_is_answered_only_for_the_key_that_began_the_transaction() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=victim");
+    let id = tid("T-VICTIM");
+    ca.script([Some(Decision::Pend)]);
+    let csr = device.csr("CN=victim", Some(CHALLENGE));
+    device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        RequestContent::PkcsReq(csr.clone()),
+    );
+    let stranger = Device::self_signed("CN=victim");
+    let (handled, content) = stranger.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        poll_content(&ca.ca.cert, "CN=victim"),
+    );
+    assert_eq!(failed(&handled).0, FailInfo::BadCertId);
+    assert!(matches!(
+        content,
+        Some(scep::message::CertRepContent::Failure { .. })
+    ));
+    // Nor does the stranger get anywhere with the victim's request under his own key.
+    let (handled, _) = stranger.send(&server, &ca, &ca.ca.cert, &id, RequestContent::PkcsReq(csr));
+    assert_eq!(failed(&handled).0, FailInfo::BadRequest);
+    // An unknown transaction: the same answer as the stranger's.
+    let (handled, _) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &tid("T-UNKNOWN"),
+        poll_content(&ca.ca.cert, "CN=victim"),
+    );
+    assert_eq!(failed(&handled).0, FailInfo::BadCertId);
+    assert_eq!(Scripted::count(&ca.polls), 0);
+}
+
+#[test]
+fn a_rejection_tells_the_peer_a_fixed_text_and_stays() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=refused");
+    let id = tid("T-REJECT");
+    ca.script([Some(Decision::Reject {
+        fail_info: FailInfo::BadRequest,
+        reason: "the operator said no: subject not in the inventory".into(),
+    })]);
+    let csr = device.csr("CN=refused", Some(CHALLENGE));
+    let (handled, content) =
+        device.send(&server, &ca, &ca.ca.cert, &id, RequestContent::PkcsReq(csr));
+    let (fail_info, reason) = failed(&handled);
+    assert_eq!(fail_info, FailInfo::BadRequest);
+    assert!(reason.contains("inventory"));
+    match content {
+        Some(scep::message::CertRepContent::Failure { fail_info_text, .. }) => {
+            assert_eq!(
+                fail_info_text.as_deref(),
+                Some(FailInfo::BadRequest.description())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let (handled, _) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        poll_content(&ca.ca.cert, "CN=refused"),
+    );
+    assert_eq!(failed(&handled).0, FailInfo::BadRequest);
+    assert_eq!(Scripted::count(&ca.polls), 0);
+}
+
+#[test]
+fn a_wrong_challenge_or_a_foreign_signer_is_refused_before_the_ca_decides() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=guesser");
+    let (handled, _) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &tid("T-WRONG"),
+        RequestContent::PkcsReq(device.csr("CN=guesser", Some("guess"))),
+    );
+    assert!(failed(&handled).1.contains("challenge"));
+    // A request signed by another key than the CSR's (a captured one, re-signed).
+    let other = Device::self_signed("CN=other");
+    let (handled, _) = other.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &tid("T-FOREIGN"),
+        RequestContent::PkcsReq(device.csr("CN=guesser", Some(CHALLENGE))),
+    );
+    assert!(failed(&handled).1.contains("not signed with the key"));
+    // Allowed when the server allows foreign signers (Apple MDM identities).
+    let lenient = ca.ca.server(|c| c.allow_foreign_signers = true);
+    let (handled, _) = other.send(
+        &lenient,
+        &ca,
+        &ca.ca.cert,
+        &tid("T-FOREIGN"),
+        RequestContent::PkcsReq(device.csr("CN=guesser", Some(CHALLENGE))),
+    );
+    assert_eq!(handled.report.outcome, Outcome::Success);
+    assert_eq!(Scripted::count(&ca.enrols), 1);
+}
+
+#[test]
+fn renewals_are_checked_by_the_server() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|c| c.renewal.allow_rekey = true);
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86400);
+    let device = Device::self_signed("CN=renewing");
+    let n = name("CN=renewing");
+    let valid = device.with_cert(ca.ca.issue(&n, device.key.as_ref(), now - day, now + day));
+    let expired = device.with_cert(
+        ca.ca
+            .issue(&n, device.key.as_ref(), now - 2 * day, now - day),
+    );
+    let other_ca = Ca::new();
+    let foreign = device.with_cert(other_ca.issue(&n, device.key.as_ref(), now - day, now + day));
+    let renew = |d: &Device, cn: &str, id: &str| {
+        d.send(
+            &server,
+            &ca,
+            &ca.ca.cert,
+            &tid(id),
+            RequestContent::RenewalReq(d.csr(cn, None)),
+        )
+        .0
+    };
+    assert!(
+        failed(&renew(&expired, "CN=renewing", "R1"))
+            .1
+            .contains("expired")
+    );
+    assert!(
+        failed(&renew(&foreign, "CN=renewing", "R2"))
+            .1
+            .contains("not issued by this CA")
+    );
+    assert!(
+        failed(&renew(&device, "CN=renewing", "R3"))
+            .1
+            .contains("not issued by this CA")
+    );
+    assert!(
+        failed(&renew(&valid, "CN=somebody else", "R4"))
+            .1
+            .contains("subject")
+    );
+    assert_eq!(Scripted::count(&ca.enrols), 0);
+    assert_eq!(
+        renew(&valid, "CN=renewing", "R5").report.outcome,
+        Outcome::Success
+    );
+    // No challenge was asked for.
+    assert_eq!(Scripted::count(&ca.challenges), 0);
+}
+
+#[test]
+fn another_request_under_a_pending_transaction_id_is_refused() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=twice");
+    let id = tid("T-TWICE");
+    ca.script([Some(Decision::Pend)]);
+    device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        RequestContent::PkcsReq(device.csr("CN=twice", Some(CHALLENGE))),
+    );
+    let (handled, _) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        RequestContent::PkcsReq(device.csr("CN=twice-other", Some(CHALLENGE))),
+    );
+    assert!(failed(&handled).1.contains("still pending"));
+    assert_eq!(Scripted::count(&ca.enrols), 1);
+}
+
+#[test]
+fn an_answer_that_cannot_be_encrypted_is_known_before_the_ca_is_asked() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    // An ECDSA device renewing without a challenge in its CSR: nothing to seal the
+    // SUCCESS with (the CA gives no password for it).
+    let key = {
+        use p256::elliptic_curve::Generate;
+        p256::ecdsa::SigningKey::generate_from_rng(&mut rng())
+    };
+    let now = SystemTime::now();
+    let cert = ca.ca.issue(
+        &name("CN=ec"),
+        &key,
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(3600),
+    );
+    let mut p = CsrParams::new(name("CN=ec"));
+    p.challenge_password = None;
+    let csr = p.build(&key).unwrap();
+    let request = OutgoingRequest {
+        transaction_id: tid("T-EC"),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::RenewalReq(csr),
+    };
+    let sealed = request
+        .seal(
+            &SealParams::new(&key, &cert),
+            Recipient::Certificate(&ca.ca.cert),
+            &mut rng(),
+        )
+        .unwrap();
+    let handled = server.handle(
+        &ca,
+        "POST",
+        "operation=PKIOperation",
+        &sealed,
+        now,
+        &mut rng(),
+    );
+    assert!(
+        failed(&handled).1.contains("cannot be encrypted"),
+        "{:?}",
+        handled.report
+    );
+    assert_eq!(Scripted::count(&ca.enrols), 0);
+}
+
+#[test]
+fn a_ca_that_cannot_decide_now_leaves_a_pending_transaction() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=unlucky");
+    let id = tid("T-DOWN");
+    ca.fail_next();
+    let (handled, content) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        RequestContent::PkcsReq(device.csr("CN=unlucky", Some(CHALLENGE))),
+    );
+    assert_eq!(handled.response.status, 503);
+    assert!(content.is_none());
+    assert!(matches!(
+        handled.report.outcome,
+        Outcome::Refused { status: 503, .. }
+    ));
+    // The client polls: the CA decides then.
+    let (handled, content) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &id,
+        poll_content(&ca.ca.cert, "CN=unlucky"),
+    );
+    assert_eq!(handled.report.outcome, Outcome::Success);
+    issued_certificate(&content);
+}
+
+/// A transaction store that cannot answer.
+struct Down;
+
+impl TransactionStore for Down {
+    fn get(&self, _id: &TransactionId) -> Result<Option<Transaction>, StoreError> {
+        Err(StoreError::new("transaction store", "connection refused"))
+    }
+    fn insert(&self, _t: &Transaction) -> Result<Option<Transaction>, StoreError> {
+        Err(StoreError::new("transaction store", "connection refused"))
+    }
+    fn finish(&self, _id: &TransactionId, _s: &TransactionState) -> Result<bool, StoreError> {
+        Err(StoreError::new("transaction store", "connection refused"))
+    }
+}
+
+#[test]
+fn a_store_that_cannot_answer_is_http_503_with_a_fixed_text() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {}).with_transaction_store(Arc::new(Down));
+    let device = Device::self_signed("CN=waiting");
+    let (handled, _) = device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &tid("T-503"),
+        RequestContent::PkcsReq(device.csr("CN=waiting", Some(CHALLENGE))),
+    );
+    assert_eq!(handled.response.status, 503);
+    assert!(!String::from_utf8_lossy(&handled.response.body).contains("connection refused"));
+    match &handled.report.outcome {
+        Outcome::Refused {
+            status: 503,
+            reason,
+        } => assert!(reason.contains("connection refused")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(Scripted::count(&ca.enrols), 0);
+}
+
+#[test]
+fn a_flood_of_unauthorised_requests_does_not_forget_an_authorised_one() {
+    let ca = Scripted::new(Ca::new());
+    // A replay store of 4 nonces and 4 envelopes.
+    let server = ca.ca.server(|c| {
+        c.replay_cache_size = 4;
+        c.envelope_memory = 4;
+    });
+    let device = Device::self_signed("CN=kept");
+    let request = OutgoingRequest {
+        transaction_id: tid("T-KEPT"),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::PkcsReq(device.csr("CN=kept", Some(CHALLENGE))),
+    };
+    let sealed = request
+        .seal(
+            &SealParams::new(device.key.as_ref(), &device.cert),
+            Recipient::Certificate(&ca.ca.cert),
+            &mut rng(),
+        )
+        .unwrap();
+    let query = "operation=PKIOperation";
+    let now = SystemTime::now();
+    let first = server.handle(&ca, "POST", query, &sealed, now, &mut rng());
+    assert_eq!(first.report.outcome, Outcome::Success);
+    // Ten self-signed requests with a wrong challenge, each a fresh nonce and envelope.
+    for i in 0..10 {
+        let flood = Device::self_signed("CN=flood");
+        let (handled, _) = flood.send(
+            &server,
+            &ca,
+            &ca.ca.cert,
+            &tid(&format!("F{i}")),
+            RequestContent::PkcsReq(flood.csr("CN=flood", Some("wrong"))),
+        );
+        assert!(matches!(handled.report.outcome, Outcome::Failed { .. }));
+    }
+    // The authorised request sent again is still known: refused as a replay.
+    let again = server.handle(&ca, "POST", query, &sealed, now, &mut rng());
+    assert_eq!(again.response.status, 400);
+}
+
+#[test]
+fn the_server_serves_threads_at_once() {
+    let ca = Arc::new(Scripted::new(Ca::new()));
+    let server = Arc::new(ca.ca.server(|_| {}));
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let (ca, server) = (ca.clone(), server.clone());
+            std::thread::spawn(move || {
+                let mut serials = Vec::new();
+                for i in 0..3 {
+                    let cn = format!("CN=thread {t} device {i}");
+                    let device = Device::self_signed(&cn);
+                    let (handled, content) = device.send(
+                        &server,
+                        ca.as_ref(),
+                        &ca.ca.cert,
+                        &tid(&format!("T{t}-{i}")),
+                        RequestContent::PkcsReq(device.csr(&cn, Some(CHALLENGE))),
+                    );
+                    assert_eq!(handled.report.outcome, Outcome::Success);
+                    serials.push(
+                        issued_certificate(&content)
+                            .tbs_certificate()
+                            .serial_number()
+                            .clone(),
+                    );
+                }
+                serials
+            })
+        })
+        .collect();
+    let mut serials: Vec<_> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let n = serials.len();
+    serials.sort_by_key(|s| s.as_bytes().to_vec());
+    serials.dedup();
+    assert_eq!((n, serials.len()), (6, 6));
+}
