@@ -807,3 +807,66 @@ fn the_server_serves_threads_at_once() {
     serials.dedup();
     assert_eq!((n, serials.len()), (6, 6));
 }
+
+/// The `http` feature: an `http::Request` in, an `http::Response` out, with the status,
+/// Content-Type, `Allow` on 405, and a declared body over the limit refused before it is
+/// read.
+#[test]
+fn http_requests_and_responses() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let now = SystemTime::now();
+    let get = http::Request::get("/scep?operation=GetCACaps")
+        .body(Vec::new())
+        .unwrap();
+    let (response, report) = server.handle_http(&ca, &get, now, &mut rng());
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert!(String::from_utf8_lossy(response.body()).contains("SCEPStandard"));
+    assert_eq!(report.outcome, Outcome::Answered);
+
+    let put = http::Request::put("/scep?operation=PKIOperation")
+        .body(Vec::new())
+        .unwrap();
+    let (response, _) = server.handle_http(&ca, &put, now, &mut rng());
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, POST");
+
+    let limit = server.config().http_limits.max_body_size;
+    let huge = http::Request::post("/scep?operation=PKIOperation")
+        .header("content-length", (limit + 1).to_string())
+        .body(Vec::new())
+        .unwrap();
+    let (response, report) = server.handle_http(&ca, &huge, now, &mut rng());
+    assert_eq!(response.status(), 413);
+    assert!(matches!(
+        report.outcome,
+        Outcome::Refused { status: 413, .. }
+    ));
+
+    // A whole enrolment through http types.
+    let device = Device::self_signed("CN=http");
+    let request = OutgoingRequest {
+        transaction_id: tid("T-HTTP"),
+        sender_nonce: Nonce::generate(&mut rng()),
+        content: RequestContent::PkcsReq(device.csr("CN=http", Some(CHALLENGE))),
+    };
+    let sealed = request
+        .seal(
+            &SealParams::new(device.key.as_ref(), &device.cert),
+            Recipient::Certificate(&ca.ca.cert),
+            &mut rng(),
+        )
+        .unwrap();
+    let post = http::Request::post("/scep?operation=PKIOperation")
+        .header("content-length", sealed.len().to_string())
+        .body(sealed)
+        .unwrap();
+    let (response, report) = server.handle_http(&ca, &post, now, &mut rng());
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/x-pki-message"
+    );
+    assert_eq!(report.outcome, Outcome::Success);
+}

@@ -511,3 +511,44 @@ fn refusal_outcome(response: &HttpResponse, reason: String) -> Outcome {
         reason,
     }
 }
+
+#[cfg(feature = "http")]
+impl Server {
+    /// [`Server::handle`] for an `http::Request` whose body has been read (within
+    /// [`ServerLimits::max_body_size`](crate::http::ServerLimits); a `Content-Length` over
+    /// it is refused here, as [`RequestHead::of`](crate::http::RequestHead::of) does
+    /// before the body is read). Returns the `http::Response` and the [`Report`].
+    pub fn handle_http<B: AsRef<[u8]>, R: CryptoRng + ?Sized>(
+        &self,
+        ca: &dyn CertificateAuthority,
+        request: &::http::Request<B>,
+        now: SystemTime,
+        rng: &mut R,
+    ) -> (::http::Response<Vec<u8>>, Report) {
+        match crate::http::RequestHead::of(request, &self.config.http_limits) {
+            Err(response) => {
+                let report = Report {
+                    operation: None,
+                    message_type: None,
+                    transaction_id: None,
+                    outcome: Outcome::Refused {
+                        status: response.status,
+                        reason: "the declared body length exceeds the limit".into(),
+                    },
+                };
+                (response.into(), report)
+            }
+            Ok(head) => {
+                let handled = self.handle(
+                    ca,
+                    head.method,
+                    head.query,
+                    request.body().as_ref(),
+                    now,
+                    rng,
+                );
+                (handled.response.into(), handled.report)
+            }
+        }
+    }
+}
