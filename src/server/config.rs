@@ -15,7 +15,7 @@ pub struct ServerConfig {
     /// as a certs-only `application/x-x509-ca-ra-cert`.
     pub ca_certificates: Vec<Certificate>,
     /// The GetNextCACert answer, during a CA rollover. It is signed once, when the
-    /// [`Server`] is made, not per request.
+    /// [`Server`](super::Server) is made, not per request.
     pub next_ca_certificates: Option<Vec<Certificate>>,
     /// HTTP request limits.
     pub http_limits: ServerLimits,
@@ -34,7 +34,7 @@ pub struct ServerConfig {
     /// kept across a restart.
     pub envelope_memory: usize,
     /// Whether a byte-identical request sent again (same senderNonce, same message) reaches
-    /// the application, marked by [`Received::is_retransmission`], instead of being
+    /// the application, marked by [`Received::is_retransmission`](super::Received::is_retransmission), instead of being
     /// refused as a replay (default `false`: refused). A different message with a nonce
     /// already seen is refused either way.
     ///

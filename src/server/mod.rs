@@ -409,7 +409,7 @@ impl Server {
     /// transport (see [`ServerConfig::envelope_memory`]). Every
     /// failure from key transport to the decoded payload is one
     /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed),
-    /// after the same work (see [`VerifiedMessage::request`]); the other errors concern
+    /// after the same work (see [`VerifiedMessage::request`](crate::message::VerifiedMessage::request)); the other errors concern
     /// what travels in clear.
     pub fn decrypt(&self, received: &mut Received) -> Result<RequestContent> {
         let keys: Vec<EnvelopeKey<'_>> = self

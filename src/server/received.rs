@@ -110,7 +110,7 @@ impl Received {
     }
 
     /// Whether this exact message was received before (only ever `true` with
-    /// [`ServerConfig::accept_retransmissions`] on): answer it from the state of its
+    /// [`ServerConfig::accept_retransmissions`](super::ServerConfig::accept_retransmissions) on): answer it from the state of its
     /// transaction, not as a new request.
     pub fn is_retransmission(&self) -> bool {
         self.retransmission
