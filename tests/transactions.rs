@@ -870,3 +870,64 @@ fn http_requests_and_responses() {
     );
     assert_eq!(report.outcome, Outcome::Success);
 }
+
+/// The `tracing` feature: an event per request with the operation, message type,
+/// transaction ID and outcome, and the reason of a refusal; never the challenge.
+#[test]
+fn the_server_traces_what_it_did_without_secrets() {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=traced");
+    tracing::subscriber::with_default(subscriber, || {
+        device.send(
+            &server,
+            &ca,
+            &ca.ca.cert,
+            &tid("T-TRACED"),
+            RequestContent::PkcsReq(device.csr("CN=traced", Some(CHALLENGE))),
+        );
+        device.send(
+            &server,
+            &ca,
+            &ca.ca.cert,
+            &tid("T-GUESS"),
+            RequestContent::PkcsReq(device.csr("CN=traced", Some("a guess"))),
+        );
+    });
+    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("answered") && log.contains("T-TRACED") && log.contains("Success"),
+        "{log}"
+    );
+    assert!(
+        log.contains("FAILURE")
+            && log.contains("T-GUESS")
+            && log.contains("challenge is not accepted"),
+        "{log}"
+    );
+    assert!(
+        log.contains("PKCSReq") && log.contains("PKIOperation"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(CHALLENGE) && !log.contains("a guess"),
+        "a secret in the log: {log}"
+    );
+}

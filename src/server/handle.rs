@@ -159,6 +159,26 @@ impl Server {
         now: SystemTime,
         rng: &mut R,
     ) -> Handled {
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!("scep", method).entered();
+        let handled = self.run(ca, method, query, body, now, rng);
+        #[cfg(feature = "tracing")]
+        {
+            trace_report(&handled.report);
+            drop(span);
+        }
+        handled
+    }
+
+    fn run<R: CryptoRng + ?Sized>(
+        &self,
+        ca: &dyn CertificateAuthority,
+        method: &str,
+        query: &str,
+        body: &[u8],
+        now: SystemTime,
+        rng: &mut R,
+    ) -> Handled {
         let intake = self.intake(method, query, body, now, rng);
         let mut report = Report {
             operation: intake.operation,
@@ -550,5 +570,39 @@ impl Server {
                 (handled.response.into(), handled.report)
             }
         }
+    }
+}
+
+/// The event for a request's report: info for what was answered, warn for a refusal or a
+/// FAILURE, with the reason. Nothing secret is in a report.
+#[cfg(feature = "tracing")]
+fn trace_report(report: &Report) {
+    let operation = report.operation.map(|o| o.name());
+    let message_type = report.message_type.map(|m| m.name());
+    let transaction_id = report.transaction_id.as_ref().map(TransactionId::as_str);
+    match &report.outcome {
+        Outcome::Answered | Outcome::Success | Outcome::Pending => tracing::info!(
+            operation,
+            message_type,
+            transaction_id,
+            outcome = ?report.outcome,
+            "answered"
+        ),
+        Outcome::Failed { fail_info, reason } => tracing::warn!(
+            operation,
+            message_type,
+            transaction_id,
+            fail_info = fail_info.name(),
+            reason = reason.as_str(),
+            "FAILURE"
+        ),
+        Outcome::Refused { status, reason } => tracing::warn!(
+            operation,
+            message_type,
+            transaction_id,
+            status,
+            reason = reason.as_str(),
+            "refused"
+        ),
     }
 }
