@@ -14,8 +14,9 @@ use scep::error::StoreError;
 use scep::http::{HttpRequest, Method, Operation};
 use scep::message::{IssuerAndSubject, OutgoingRequest, PkiMessage, RequestContent, SealParams};
 use scep::server::{
-    CertificateAuthority, Decision, DecryptionKey, Enrolment, Handled, Outcome, Server,
-    ServerConfig, Transaction, TransactionState, TransactionStore,
+    CertificateAuthority, Decision, DecryptionKey, Enrolment, Handled, MemoryReplayStore,
+    MemoryTransactionStore, Outcome, Server, ServerConfig, Transaction, TransactionState,
+    TransactionStore,
 };
 use scep::{
     DigestAlgorithm, EnvelopeKey, FailInfo, MessageSigner, MessageType, Nonce, Recipient,
@@ -282,6 +283,17 @@ impl Device {
         tid: &TransactionId,
         content: RequestContent,
     ) -> (Handled, Option<scep::message::CertRepContent>) {
+        let (query, body) = self.seal(ca_cert, tid, content);
+        self.post(server, ca, ca_cert, &query, &body)
+    }
+
+    /// `content` under `tid`, sealed to the CA: the query and body of its POST.
+    fn seal(
+        &self,
+        ca_cert: &Certificate,
+        tid: &TransactionId,
+        content: RequestContent,
+    ) -> (String, Vec<u8>) {
         let request = OutgoingRequest {
             transaction_id: tid.clone(),
             sender_nonce: Nonce::generate(&mut rng()),
@@ -301,14 +313,19 @@ impl Device {
         )
         .unwrap();
         let query = http.path_and_query.split_once('?').unwrap().1.to_owned();
-        let handled = server.handle(
-            ca,
-            "POST",
-            &query,
-            &http.body,
-            SystemTime::now(),
-            &mut rng(),
-        );
+        (query, http.body)
+    }
+
+    /// Posts a sealed request; the server's answer, opened.
+    fn post(
+        &self,
+        server: &Server,
+        ca: &dyn CertificateAuthority,
+        ca_cert: &Certificate,
+        query: &str,
+        body: &[u8],
+    ) -> (Handled, Option<scep::message::CertRepContent>) {
+        let handled = server.handle(ca, "POST", query, body, SystemTime::now(), &mut rng());
         let content = (handled.response.content_type == "application/x-pki-message").then(|| {
             PkiMessage::decode(&handled.response.body, &Default::default())
                 .unwrap()
@@ -693,7 +710,11 @@ impl TransactionStore for Down {
     fn get(&self, _id: &TransactionId) -> Result<Option<Transaction>, StoreError> {
         Err(StoreError::new("transaction store", "connection refused"))
     }
-    fn insert(&self, _t: &Transaction) -> Result<Option<Transaction>, StoreError> {
+    fn insert(
+        &self,
+        _t: &Transaction,
+        _replacing: Option<&Transaction>,
+    ) -> Result<Option<Transaction>, StoreError> {
         Err(StoreError::new("transaction store", "connection refused"))
     }
     fn finish(&self, _id: &TransactionId, _s: &TransactionState) -> Result<bool, StoreError> {
@@ -808,6 +829,135 @@ fn the_server_serves_threads_at_once() {
     assert_eq!((n, serials.len()), (6, 6));
 }
 
+/// A transaction store of two instances in which instance A is overtaken: between A's
+/// look-up (nothing there yet) and its insert, `overtake` runs (instance B handles the
+/// same request to the end).
+struct Overtaken {
+    inner: Arc<MemoryTransactionStore>,
+    overtake: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl TransactionStore for Overtaken {
+    fn get(&self, id: &TransactionId) -> Result<Option<Transaction>, StoreError> {
+        let seen = self.inner.get(id)?;
+        let overtake = self.overtake.lock().unwrap().take();
+        if let Some(overtake) = overtake {
+            overtake();
+        }
+        Ok(seen)
+    }
+    fn insert(
+        &self,
+        t: &Transaction,
+        replacing: Option<&Transaction>,
+    ) -> Result<Option<Transaction>, StoreError> {
+        self.inner.insert(t, replacing)
+    }
+    fn finish(&self, id: &TransactionId, s: &TransactionState) -> Result<bool, StoreError> {
+        self.inner.finish(id, s)
+    }
+}
+
+#[test]
+fn two_instances_answering_one_request_at_once_issue_one_certificate() {
+    let ca = Arc::new(Scripted::new(Ca::new()));
+    let shared = Arc::new(MemoryTransactionStore::new(100));
+    let replay: Arc<MemoryReplayStore> = Arc::new(MemoryReplayStore::new(100, 100));
+    let retransmissions = |c: &mut ServerConfig| c.accept_retransmissions = true;
+    let b = Arc::new(
+        ca.ca
+            .server(retransmissions)
+            .with_transaction_store(shared.clone())
+            .with_replay_store(replay.clone()),
+    );
+    let device = Arc::new(Device::self_signed("CN=raced"));
+    let (query, body) = device.seal(
+        &ca.ca.cert,
+        &tid("RACED"),
+        RequestContent::PkcsReq(device.csr("CN=raced", Some(CHALLENGE))),
+    );
+    let from_b = Arc::new(Mutex::new(None));
+    let overtake = {
+        let (ca, b, device, from_b) = (ca.clone(), b.clone(), device.clone(), from_b.clone());
+        let (query, body) = (query.clone(), body.clone());
+        Box::new(move || {
+            let (handled, content) = device.post(&b, ca.as_ref(), &ca.ca.cert, &query, &body);
+            assert_eq!(handled.report.outcome, Outcome::Success, "B");
+            *from_b.lock().unwrap() = Some(issued_certificate(&content));
+        })
+    };
+    let a = ca
+        .ca
+        .server(retransmissions)
+        .with_transaction_store(Arc::new(Overtaken {
+            inner: shared.clone(),
+            overtake: Mutex::new(Some(overtake)),
+        }))
+        .with_replay_store(replay);
+    let (handled, content) = device.post(&a, ca.as_ref(), &ca.ca.cert, &query, &body);
+    assert_eq!(handled.report.outcome, Outcome::Success, "A");
+    let from_b = from_b.lock().unwrap().clone().expect("B answered first");
+    assert_eq!(
+        issued_certificate(&content),
+        from_b,
+        "A answers with B's certificate"
+    );
+    assert_eq!(Scripted::count(&ca.enrols), 1, "the CA decided once");
+    assert_eq!(Scripted::count(&ca.polls), 0);
+    match shared.get(&tid("RACED")).unwrap().unwrap().state {
+        TransactionState::Issued(chain) => assert_eq!(chain, vec![from_b]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_finished_transaction_is_replaced_only_as_it_was_read() {
+    let ca = Ca::new();
+    let device = Device::self_signed("CN=stored");
+    let spki = device
+        .cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .clone();
+    let transaction = |state| {
+        Transaction::new(
+            tid("STORED"),
+            MessageType::PkcsReq,
+            spki.clone(),
+            device.csr("CN=stored", Some(CHALLENGE)),
+            false,
+            None,
+            state,
+            SystemTime::now(),
+        )
+    };
+    let store = MemoryTransactionStore::new(10);
+    let pending = transaction(TransactionState::Pending);
+    assert_eq!(store.insert(&pending, None).unwrap(), None);
+    // Stored: an insert returns what is there, whether or not it is finished.
+    assert_eq!(store.insert(&pending, None).unwrap(), Some(pending.clone()));
+    let issued = TransactionState::Issued(vec![ca.cert.clone()]);
+    assert!(store.finish(&pending.id, &issued).unwrap());
+    assert!(
+        !store.finish(&pending.id, &issued).unwrap(),
+        "finished once"
+    );
+    let finished = store.get(&pending.id).unwrap().unwrap();
+    let renewal = transaction(TransactionState::Pending);
+    assert_eq!(
+        store.insert(&renewal, None).unwrap(),
+        Some(finished.clone()),
+        "not replaced without naming it"
+    );
+    assert_eq!(
+        store.insert(&renewal, Some(&pending)).unwrap(),
+        Some(finished.clone()),
+        "not replaced when it changed since it was read"
+    );
+    assert_eq!(store.insert(&renewal, Some(&finished)).unwrap(), None);
+    assert_eq!(store.get(&pending.id).unwrap(), Some(renewal));
+}
+
 /// The `http` feature: an `http::Request` in, an `http::Response` out, with the status,
 /// Content-Type, `Allow` on 405, and a declared body over the limit refused before it is
 /// read.
@@ -875,43 +1025,54 @@ fn http_requests_and_responses() {
 /// transaction ID and outcome, and the reason of a refusal; never the challenge.
 #[test]
 fn the_server_traces_what_it_did_without_secrets() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
+    // One global subscriber for the whole test binary, writing each thread's events to
+    // that thread's buffer when it has one. (A subscriber set for this thread only is
+    // not enough: a callsite first reached on another test's thread, where no subscriber
+    // is interested, may be cached as uninteresting.)
+    thread_local! {
+        static CAPTURE: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+    }
+    struct ThreadBuffer;
+    impl std::io::Write for ThreadBuffer {
         fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(data);
+            CAPTURE.with(|c| {
+                if let Some(buffer) = c.borrow_mut().as_mut() {
+                    buffer.extend_from_slice(data);
+                }
+            });
             Ok(data.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(|| ThreadBuffer)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+    CAPTURE.with(|c| *c.borrow_mut() = Some(Vec::new()));
     let ca = Scripted::new(Ca::new());
     let server = ca.ca.server(|_| {});
     let device = Device::self_signed("CN=traced");
-    tracing::subscriber::with_default(subscriber, || {
-        device.send(
-            &server,
-            &ca,
-            &ca.ca.cert,
-            &tid("T-TRACED"),
-            RequestContent::PkcsReq(device.csr("CN=traced", Some(CHALLENGE))),
-        );
-        device.send(
-            &server,
-            &ca,
-            &ca.ca.cert,
-            &tid("T-GUESS"),
-            RequestContent::PkcsReq(device.csr("CN=traced", Some("a guess"))),
-        );
-    });
-    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &tid("T-TRACED"),
+        RequestContent::PkcsReq(device.csr("CN=traced", Some(CHALLENGE))),
+    );
+    device.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &tid("T-GUESS"),
+        RequestContent::PkcsReq(device.csr("CN=traced", Some("a guess"))),
+    );
+    let log = String::from_utf8(CAPTURE.with(|c| c.borrow_mut().take()).unwrap()).unwrap();
     assert!(
         log.contains("answered") && log.contains("T-TRACED") && log.contains("Success"),
         "{log}"

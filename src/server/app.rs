@@ -66,8 +66,10 @@ impl Decision {
 /// transaction store, polls, resync, renewal rules, encrypting the answer).
 ///
 /// Implementations are shared between threads (`Send + Sync`, `&self`). An error is a
-/// CA that cannot decide now (its database is down): the client gets HTTP 503 and nothing
-/// is recorded.
+/// CA that cannot decide now (its database is down): the client gets HTTP 503. An
+/// authorised enrolment is recorded as pending before [`enrol`](Self::enrol) is asked, so
+/// after an error there the client's next poll (or the same request again) asks
+/// [`poll`](Self::poll).
 pub trait CertificateAuthority: Send + Sync {
     /// Whether `challenge` (the CSR's challengePassword, if it has one) authorises the
     /// initial enrolment `enrolment`. A one-time challenge is used up here. Not asked for
@@ -78,7 +80,18 @@ pub trait CertificateAuthority: Send + Sync {
         challenge: Option<&str>,
     ) -> Result<bool, StoreError>;
 
-    /// Decides on an authorised enrolment: issue, pend or reject.
+    /// Decides on an authorised enrolment: issue, pend or reject. Called once per
+    /// transaction, when it starts.
+    ///
+    /// A client may start a new transaction under the ID of one that finished
+    /// (micromdm's scepclient derives the ID from its key and renews with the same key):
+    /// whatever the CA keeps per transaction ID (poll counts, an operator's approval, the
+    /// certificate issued) must not carry over to the new transaction, or it would
+    /// inherit the old one's decision. Forget it where the new transaction replaces the
+    /// old one, atomically with [`TransactionStore::insert`](super::TransactionStore::insert)
+    /// (as the example server's database does), not here: with several instances,
+    /// another one may already [`poll`](Self::poll) the new transaction while this one
+    /// runs. A single instance with in-memory state may reset it here.
     fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError>;
 
     /// Decides again on a pending enrolment when its client polls (an operator may have

@@ -348,37 +348,22 @@ impl Server {
                 kind,
                 SignerKind::IssuedByCa | SignerKind::IssuedByCaNotValid
             );
+        let mut replacing = None;
         if let Some(t) = self.transactions.get(id)? {
-            if &t.requester != requester(received) {
-                return Ok(Answer::bad_request(
-                    "the transaction ID is another requester's",
-                ));
+            match stored(t, received, &csr, renewal) {
+                Stored::Answer(answer) => return Ok(answer),
+                Stored::Same(t) => {
+                    self.keep(received)?;
+                    return self.answer_transaction(ca, received, t);
+                }
+                Stored::Replace(t) => replacing = Some(t),
             }
-            if t.csr == csr && t.message_type == received.message_type() && t.renewal == renewal {
-                // The same request again (a retransmission, a client that lost its state).
-                self.keep(received)?;
-                return self.answer_transaction(ca, received, t);
-            }
-            if t.state == TransactionState::Pending {
-                return Ok(Answer::bad_request(
-                    "the transaction ID is that of another request, still pending",
-                ));
-            }
-            // Another request of this requester under a finished transaction's ID (a
-            // client whose transaction ID comes from its key, renewing with that key): a
-            // new transaction.
         }
         let details = match crate::csr::inspect(&csr) {
             Ok(d) => d,
             Err(e) => return Ok(Answer::bad_request(format!("the CSR: {e}"))),
         };
         let signer = received.signer_certificate();
-        let kind = received.signer_kind();
-        let renewal = received.message_type() == MessageType::RenewalReq
-            || matches!(
-                kind,
-                SignerKind::IssuedByCa | SignerKind::IssuedByCaNotValid
-            );
         if renewal {
             if let Err(e) = received.check_renewal(&csr, &self.config.renewal) {
                 return Ok(Answer::bad_request(e.to_string()));
@@ -418,9 +403,25 @@ impl Server {
             TransactionState::Pending,
             now,
         );
-        if let Some(existing) = self.transactions.insert(&transaction)? {
-            // Another instance recorded it first.
-            return self.answer_transaction(ca, received, existing);
+        // Another instance may record a transaction of this ID between the look above and
+        // the insert: then it is looked at again, as if it had been there first.
+        let mut attempts = 0u8;
+        while let Some(current) = self.transactions.insert(&transaction, replacing.as_ref())? {
+            attempts = attempts.saturating_add(1);
+            match stored(current, received, &csr, renewal) {
+                Stored::Answer(answer) => return Ok(answer),
+                Stored::Same(t) => {
+                    self.keep(received)?;
+                    return self.answer_transaction(ca, received, t);
+                }
+                Stored::Replace(_) if attempts >= 3 => {
+                    return Err(StoreError::new(
+                        "transaction store",
+                        format!("transaction {id} changed under three attempts to replace it"),
+                    ));
+                }
+                Stored::Replace(t) => replacing = Some(t),
+            }
         }
         self.keep(received)?;
         let decision = ca.enrol(&enrolment)?;
@@ -504,6 +505,36 @@ impl Server {
         let decision = ca.poll(&enrolment)?;
         self.decided(received, &t, decision)
     }
+}
+
+/// What a stored transaction with a request's ID means for that PKCSReq or RenewalReq.
+enum Stored {
+    /// Answer this (the ID is another requester's, or another request's still pending).
+    Answer(Answer),
+    /// The same request again (a retransmission, a client that lost its state): answered
+    /// from this transaction.
+    Same(Transaction),
+    /// Another request of this requester under a finished transaction's ID (a client whose
+    /// transaction ID comes from its key, renewing with that key): a new transaction
+    /// replaces this one.
+    Replace(Transaction),
+}
+
+fn stored(t: Transaction, received: &Received, csr: &CertReq, renewal: bool) -> Stored {
+    if &t.requester != requester(received) {
+        return Stored::Answer(Answer::bad_request(
+            "the transaction ID is another requester's",
+        ));
+    }
+    if &t.csr == csr && t.message_type == received.message_type() && t.renewal == renewal {
+        return Stored::Same(t);
+    }
+    if t.state == TransactionState::Pending {
+        return Stored::Answer(Answer::bad_request(
+            "the transaction ID is that of another request, still pending",
+        ));
+    }
+    Stored::Replace(t)
 }
 
 /// The answer a transaction's state gives.

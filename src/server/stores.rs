@@ -283,11 +283,19 @@ pub trait TransactionStore: Send + Sync {
     /// The transaction `id`, if there is one.
     fn get(&self, id: &TransactionId) -> Result<Option<Transaction>, StoreError>;
 
-    /// Records `transaction`, atomically, unless a pending one with its ID exists: then
-    /// returns that one, unchanged. A finished transaction with its ID is replaced (the
-    /// server asks only for a new request of the same requester). `None` when it recorded
-    /// this one.
-    fn insert(&self, transaction: &Transaction) -> Result<Option<Transaction>, StoreError>;
+    /// Records `transaction`, atomically, unless a transaction with its ID is stored: then
+    /// nothing changes and the stored one is returned. Except when the stored one equals
+    /// `replacing`, the finished transaction the server read before (it asks for a new
+    /// request of the same requester under a finished transaction's ID): then
+    /// `transaction` replaces it. `None` when it recorded `transaction`.
+    ///
+    /// The comparison makes the replacement safe with several instances: one that read a
+    /// finished transaction does not replace one another instance recorded since.
+    fn insert(
+        &self,
+        transaction: &Transaction,
+        replacing: Option<&Transaction>,
+    ) -> Result<Option<Transaction>, StoreError>;
 
     /// Moves the pending transaction `id` to `state`; `false` when it is not pending (any
     /// more: another instance may have answered it).
@@ -323,20 +331,22 @@ impl TransactionStore for MemoryTransactionStore {
         Ok(guard.0.get(id).cloned())
     }
 
-    fn insert(&self, transaction: &Transaction) -> Result<Option<Transaction>, StoreError> {
+    fn insert(
+        &self,
+        transaction: &Transaction,
+        replacing: Option<&Transaction>,
+    ) -> Result<Option<Transaction>, StoreError> {
         let mut guard = self
             .transactions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let (map, order) = &mut *guard;
         match map.get(&transaction.id) {
-            Some(existing) if existing.state == TransactionState::Pending => {
-                return Ok(Some(existing.clone()));
-            }
-            Some(_) => {
+            Some(existing) if Some(existing) == replacing => {
                 map.insert(transaction.id.clone(), transaction.clone());
                 return Ok(None);
             }
+            Some(existing) => return Ok(Some(existing.clone())),
             None => {}
         }
         if map.len() >= self.capacity {
