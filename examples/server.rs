@@ -1,140 +1,292 @@
-//! A small SCEP server over HTTP with an in-memory CA (see `examples/support/memory_ca.rs`).
+//! A SCEP server someone could deploy: axum on a multi-threaded tokio runtime, the SCEP
+//! transaction run by `scep::server::Server::handle`, and the CA's state in a database:
+//! SQLite by default, PostgreSQL for several instances behind a load balancer.
 //!
 //! ```text
-//! cargo run --example server -- --listen 127.0.0.1:PORT --challenge PASSWORD [--pending N]
-//!                                [--ca-out CA.pem] [--accept-retransmissions]
-//!                                [--allow-foreign-signers] [--no-rekey]
+//! cargo run --example server -- --listen 127.0.0.1:PORT --challenge PASSWORD
+//!     [--pending N|manual] [--store sqlite:FILE|postgres://...] [--ca-dir DIR]
+//!     [--ca-out CA.pem] [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]
+//! cargo run --example server -- list-pending --store STORE
+//! cargo run --example server -- approve TRANSACTION_ID --store STORE
+//! cargo run --example server -- reject TRANSACTION_ID --store STORE
+//! cargo run --example server -- revoke SERIAL --store STORE
 //! ```
 //!
-//! It serves every path (SCEPPATH is ignored: `/scep` and `/cgi-bin/pkiclient.exe` both
-//! work) and prints a line containing `listening` once it accepts connections. GetCACaps
-//! announces POSTPKIOperation, SCEPStandard, AES, SHA-256, SHA-1, DES3, Renewal and
-//! GetNextCACert. A PKCSReq needs the challenge password and must be signed with the key it
-//! asks a certificate for (`--allow-foreign-signers` lifts that, for Apple devices that
-//! sign with an MDM identity); a RenewalReq, or a PKCSReq signed by a certificate this CA
-//! issued, needs that certificate valid and the same subject (a new key is allowed unless
-//! `--no-rekey`); with `--pending N` enrolments stay PENDING until polled N times, and a
-//! poll must be signed with the key of the request it polls. GetCert, GetCRL and GetNextCACert are answered. `--ca-out` writes
-//! the CA certificate (PEM) so that clients can pin it. `--accept-retransmissions` lets
-//! a request sent again unchanged through as a poll of its transaction (what micromdm's
-//! scepclient sends while PENDING) instead of refusing it as a replay.
+//! * `--store` (default `sqlite:scep-server.db`) holds the CA's keys (made on first start,
+//!   unless `--ca-dir DIR` keeps them in files there), the replay store, the transactions,
+//!   the certificates issued and their revocations, the operator's decisions. Several
+//!   instances on one PostgreSQL database share all of it: a request pended at one is
+//!   collected at another; a request replayed to one after another saw it is refused.
+//! * It serves every path (SCEPPATH is ignored: `/scep` and `/cgi-bin/pkiclient.exe` both
+//!   work) and prints a line containing `listening` once it accepts connections. GetCACaps
+//!   announces POSTPKIOperation, SCEPStandard, AES, SHA-256, SHA-1, DES3, Renewal and
+//!   GetNextCACert.
+//! * An initial enrolment needs the challenge and must be signed with the CSR's key
+//!   (`--allow-foreign-signers` lifts that, for Apple devices that sign with an MDM
+//!   identity); a renewal (RenewalReq, or PKCSReq signed by a certificate this CA issued)
+//!   needs that certificate valid and the same subject (a new key is allowed unless
+//!   `--no-rekey`). `--pending N` answers PENDING until polled N times, `--pending manual`
+//!   until an operator runs `approve` or `reject` (on the same store, while the server
+//!   runs); `list-pending` prints a line per pending request, its transaction ID first.
+//!   `revoke` puts a certificate on the CRL. `--ca-out` writes the CA certificate (PEM).
+//!   `--accept-retransmissions` answers a request sent again unchanged from its
+//!   transaction (what micromdm's scepclient sends while PENDING) instead of refusing it
+//!   as a replay.
+//! * Every request is logged (stderr): method, path, status, and what the server did
+//!   and why (`tracing`).
 
-#[path = "support/memory_ca.rs"]
-mod memory_ca;
+#[path = "support/db.rs"]
+mod db;
+#[path = "support/db_ca.rs"]
+mod db_ca;
 
-use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
 
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use der::EncodePem;
-use memory_ca::MemoryCa;
+use scep::caps::{Capabilities, Capability};
+use scep::server::{DecryptionKey, Outcome, Server, ServerConfig};
+
+use db::Db;
+use db_ca::{DbCa, Keys, Pending};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+const USAGE: &str = "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD \
+    [--pending N|manual] [--store sqlite:FILE|postgres://...] [--ca-dir DIR] [--ca-out CA.pem] \
+    [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]\n       \
+    server list-pending|approve ID|reject ID|revoke SERIAL --store STORE";
+
+/// The command line.
+#[derive(Default)]
 struct Args {
-    listen: String,
-    challenge: String,
-    pending: u32,
+    command: Option<(String, Option<String>)>,
+    listen: Option<String>,
+    challenge: Option<String>,
+    pending: Option<String>,
+    store: Option<String>,
+    ca_dir: Option<PathBuf>,
     ca_out: Option<String>,
     accept_retransmissions: bool,
     allow_foreign_signers: bool,
     no_rekey: bool,
 }
 
-fn usage() -> String {
-    "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD [--pending N] [--ca-out CA.pem] \
-     [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]"
-        .into()
-}
-
 fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let (mut listen, mut challenge, mut pending, mut ca_out) = (None, None, 0, None);
-    let (mut accept_retransmissions, mut allow_foreign_signers, mut no_rekey) =
-        (false, false, false);
+    let mut args = Args::default();
+    let mut it = std::env::args().skip(1).peekable();
+    if let Some(first) = it.peek().filter(|a| !a.starts_with("--")).cloned() {
+        it.next();
+        let operand = match first.as_str() {
+            "list-pending" => None,
+            "approve" | "reject" | "revoke" => Some(
+                it.next()
+                    .ok_or_else(|| format!("{first} needs an operand\n{USAGE}"))?,
+            ),
+            _ => return Err(USAGE.into()),
+        };
+        args.command = Some((first, operand));
+    }
     while let Some(a) = it.next() {
         let mut value = || {
             it.next()
-                .ok_or_else(|| format!("{a} needs a value\n{}", usage()))
+                .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))
         };
         match a.as_str() {
-            "--listen" => listen = Some(value()?),
-            "--challenge" => challenge = Some(value()?),
-            "--pending" => pending = value()?.parse().map_err(|e| format!("--pending: {e}"))?,
-            "--ca-out" => ca_out = Some(value()?),
-            "--accept-retransmissions" => accept_retransmissions = true,
-            "--allow-foreign-signers" => allow_foreign_signers = true,
-            "--no-rekey" => no_rekey = true,
-            _ => return Err(usage()),
+            "--listen" => args.listen = Some(value()?),
+            "--challenge" => args.challenge = Some(value()?),
+            "--pending" => args.pending = Some(value()?),
+            "--store" => args.store = Some(value()?),
+            "--ca-dir" => args.ca_dir = Some(PathBuf::from(value()?)),
+            "--ca-out" => args.ca_out = Some(value()?),
+            "--accept-retransmissions" => args.accept_retransmissions = true,
+            "--allow-foreign-signers" => args.allow_foreign_signers = true,
+            "--no-rekey" => args.no_rekey = true,
+            _ => return Err(USAGE.into()),
         }
     }
-    Ok(Args {
-        listen: listen.ok_or_else(usage)?,
-        challenge: challenge.ok_or_else(usage)?,
-        pending,
-        ca_out,
-        accept_retransmissions,
-        allow_foreign_signers,
-        no_rekey,
+    Ok(args)
+}
+
+/// The capabilities the example server announces.
+fn capabilities() -> Capabilities {
+    [
+        Capability::PostPkiOperation,
+        Capability::ScepStandard,
+        Capability::Aes,
+        Capability::Sha256,
+        Capability::Sha1,
+        Capability::Des3,
+        Capability::Renewal,
+        Capability::GetNextCaCert,
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// What the request handler needs.
+struct App {
+    server: Server,
+    ca: DbCa,
+}
+
+/// Runs an operator command on the store.
+fn operator(db: &Db, command: &str, operand: Option<&str>) -> Result<ExitCode, BoxError> {
+    match (command, operand) {
+        ("list-pending", _) => {
+            for t in db.pending()? {
+                println!("{}\t{}\t{}", t.id, t.csr.info.subject, db::unix(t.created));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ("approve" | "reject", Some(id)) => {
+            if DbCa::decide(db, id, command)? {
+                println!("{command}d {id}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no pending transaction {id}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        ("revoke", Some(serial)) => {
+            if DbCa::revoke(db, serial)? {
+                println!("revoked {serial}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no unrevoked certificate with serial number {serial}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+async fn scep(State(app): State<Arc<App>>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let limits = app.server.config().http_limits;
+    let head = http::Request::from_parts(parts.clone(), ());
+    let path = parts.uri.path().to_owned();
+    let method = parts.method.clone();
+    // A declared length over the limit is refused before the body is read; the body is
+    // read within the limit either way.
+    if let Err(response) = scep::http::RequestHead::of(&head, &limits) {
+        return into_axum(response.into());
+    }
+    let body = match axum::body::to_bytes(body, limits.max_body_size).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => {
+            return into_axum(scep::http::HttpResponse::error(413, "the body is too large").into());
+        }
+    };
+    let request = http::Request::from_parts(parts, body);
+    // Verification, decryption, signing and the database are blocking work.
+    let handled = tokio::task::spawn_blocking(move || {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        app.server
+            .handle_http(&app.ca, &request, SystemTime::now(), &mut rng)
+    })
+    .await;
+    match handled {
+        Ok((response, report)) => {
+            let mut line = format!("{method} {path} -> {}", response.status());
+            if let Some(operation) = &report.operation {
+                line.push_str(&format!(" {operation}"));
+            }
+            if let Some(message_type) = &report.message_type {
+                line.push_str(&format!(" {message_type}"));
+            }
+            if let Some(id) = &report.transaction_id {
+                line.push_str(&format!(" transaction {id}"));
+            }
+            match &report.outcome {
+                Outcome::Failed { fail_info, reason } => {
+                    line.push_str(&format!(": FAILURE {fail_info}: {reason}"));
+                }
+                Outcome::Refused { status, reason } => {
+                    line.push_str(&format!(": refused ({status}): {reason}"));
+                }
+                other => line.push_str(&format!(": {other:?}")),
+            }
+            eprintln!("{line}");
+            into_axum(response)
+        }
+        Err(e) => {
+            eprintln!("{method} {path} -> 500: {e}");
+            into_axum(scep::http::HttpResponse::error(500, "internal error").into())
+        }
+    }
+}
+
+fn into_axum(response: http::Response<Vec<u8>>) -> Response {
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, Body::from(body)).into_response()
+}
+
+fn serve(args: Args, db: Arc<Db>) -> Result<(), BoxError> {
+    let listen = args.listen.ok_or(USAGE)?;
+    let challenge = args.challenge.ok_or(USAGE)?;
+    let pending: Pending = args.pending.as_deref().unwrap_or("0").parse()?;
+    let dir = args.ca_dir.as_deref();
+    let current = Keys::load_or_create(&db, dir, "current", "CN=scep example CA,O=scep")?;
+    let next = Keys::load_or_create(&db, dir, "next", "CN=scep example CA 2,O=scep")?;
+    if let Some(path) = &args.ca_out {
+        std::fs::write(path, current.cert.to_pem(der::pem::LineEnding::LF)?)?;
+    }
+    let mut config = ServerConfig::new(capabilities(), vec![current.cert.clone()]);
+    config.next_ca_certificates = Some(vec![next.cert.clone()]);
+    // Accept what micromdm's client sends; never produce it.
+    config.decrypt.allow_insecure_single_des = true;
+    config.accept_retransmissions = args.accept_retransmissions;
+    config.allow_foreign_signers = args.allow_foreign_signers;
+    config.renewal.allow_rekey = !args.no_rekey;
+    let server = Server::new(
+        config,
+        current.cert.clone(),
+        current.key.clone(),
+        current.cert.clone(),
+        vec![DecryptionKey {
+            certificate: current.cert.clone(),
+            key: current.key.clone(),
+        }],
+    )?
+    .with_replay_store(db.clone())
+    .with_transaction_store(db.clone());
+    let subject = current.cert.tbs_certificate().subject().to_string();
+    let app = Arc::new(App {
+        server,
+        ca: DbCa {
+            db,
+            keys: current,
+            challenge,
+            pending,
+        },
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen).await?;
+        println!(
+            "listening on http://{} (CA {subject})",
+            listener.local_addr()?
+        );
+        let router = axum::Router::new().fallback(scep).with_state(app);
+        axum::serve(listener, router).await?;
+        Ok::<_, BoxError>(())
     })
 }
 
-/// Upper bound on a request body read from the network (the library checks its own,
-/// smaller limit too).
-const MAX_BODY: u64 = 4 << 20;
-
-fn serve(args: Args) -> Result<(), BoxError> {
-    let mut ca = MemoryCa::new(&args.challenge, args.pending, true)?;
-    ca.configure(|config| {
-        config.accept_retransmissions = args.accept_retransmissions;
-        config.allow_foreign_signers = args.allow_foreign_signers;
-        config.renewal.allow_rekey = !args.no_rekey;
-    })?;
-    if let Some(path) = &args.ca_out {
-        std::fs::write(path, ca.current.cert.to_pem(der::pem::LineEnding::LF)?)?;
-    }
-    let http = tiny_http::Server::http(&args.listen)?;
-    println!(
-        "listening on http://{} (CA {})",
-        http.server_addr(),
-        ca.current.cert.tbs_certificate().subject()
-    );
-    for mut request in http.incoming_requests() {
-        let mut body = Vec::new();
-        let read = request.as_reader().take(MAX_BODY).read_to_end(&mut body);
-        let url = request.url().to_owned();
-        let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-        let method = request.method().as_str().to_owned();
-        let response = match read {
-            Err(e) => scep::http::HttpResponse::error(400, &e.to_string()),
-            Ok(_) => ca
-                .handle(&method, query, &body)
-                .unwrap_or_else(|e| scep::http::HttpResponse::error(500, &e.to_string())),
-        };
-        eprintln!(
-            "{method} {} -> {} {} ({} octets)",
-            url.chars().take(80).collect::<String>(),
-            response.status,
-            response.content_type,
-            response.body.len()
-        );
-        let mut out =
-            tiny_http::Response::from_data(response.body).with_status_code(response.status);
-        if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", response.content_type) {
-            out = out.with_header(h);
-        }
-        if response.status == 405
-            && let Ok(h) = tiny_http::Header::from_bytes("Allow", "GET, POST")
-        {
-            out = out.with_header(h);
-        }
-        if let Err(e) = request.respond(out) {
-            eprintln!("respond: {e}");
-        }
-    }
-    Ok(())
-}
-
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -142,8 +294,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match serve(args) {
-        Ok(()) => ExitCode::SUCCESS,
+    let store = args
+        .store
+        .clone()
+        .unwrap_or_else(|| "sqlite:scep-server.db".into());
+    let result = Db::open(&store).and_then(|db| {
+        let db = Arc::new(db);
+        match &args.command {
+            Some((command, operand)) => operator(&db, command, operand.as_deref()),
+            None => serve(args, db).map(|()| ExitCode::SUCCESS),
+        }
+    });
+    match result {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

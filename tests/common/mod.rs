@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod process;
+
 /// The `../shared` folder beside the repository.
 pub fn shared_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")

@@ -1,0 +1,612 @@
+//! The example server's database: SQLite (a file, the default) or PostgreSQL (for several
+//! instances behind a load balancer). It holds everything the CA must not lose: its keys,
+//! the replay store, the transactions, the certificates it issued (and their
+//! revocations), the operator's decisions on pending requests, and poll counts.
+//!
+//! Both backends run the same SQL (`$1`-style parameters, `ON CONFLICT`, `RETURNING`);
+//! only the table definitions differ. Every operation that must be atomic is one
+//! statement, or a transaction.
+
+#![allow(dead_code)]
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use scep::error::StoreError;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A value in a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Bytes(v.to_vec())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A row of a result.
+pub type Row = Vec<Value>;
+
+enum Backend {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::Client>),
+}
+
+/// The database, behind one lock per process (SQLite has one writer at a time anyway;
+/// PostgreSQL instances each have their own connection and the database orders them).
+pub struct Db {
+    backend: Mutex<Backend>,
+    what: String,
+}
+
+const SQLITE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ca (name TEXT PRIMARY KEY, key BLOB NOT NULL, cert BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind INTEGER NOT NULL, value BLOB NOT NULL, message BLOB NOT NULL,
+    kept INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, value));
+CREATE TABLE IF NOT EXISTS transactions (
+    id TEXT PRIMARY KEY, message_type INTEGER NOT NULL, requester BLOB NOT NULL,
+    csr BLOB NOT NULL, renewal INTEGER NOT NULL, password BLOB, state TEXT NOT NULL,
+    chain BLOB, fail_info INTEGER, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS certificates (
+    serial TEXT PRIMARY KEY, transaction_id TEXT UNIQUE, der BLOB NOT NULL, subject TEXT NOT NULL,
+    issued INTEGER NOT NULL, revoked INTEGER);
+CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, verdict TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS polls (id TEXT PRIMARY KEY, count INTEGER NOT NULL);
+";
+
+const POSTGRES_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ca (name TEXT PRIMARY KEY, key BYTEA NOT NULL, cert BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (
+    n BIGSERIAL PRIMARY KEY,
+    kind BIGINT NOT NULL, value BYTEA NOT NULL, message BYTEA NOT NULL,
+    kept BIGINT NOT NULL DEFAULT 0, UNIQUE (kind, value));
+CREATE TABLE IF NOT EXISTS transactions (
+    id TEXT PRIMARY KEY, message_type BIGINT NOT NULL, requester BYTEA NOT NULL,
+    csr BYTEA NOT NULL, renewal BIGINT NOT NULL, password BYTEA, state TEXT NOT NULL,
+    chain BYTEA, fail_info BIGINT, created BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS certificates (
+    serial TEXT PRIMARY KEY, transaction_id TEXT UNIQUE, der BYTEA NOT NULL, subject TEXT NOT NULL,
+    issued BIGINT NOT NULL, revoked BIGINT);
+CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, verdict TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS polls (id TEXT PRIMARY KEY, count BIGINT NOT NULL);
+";
+
+fn sqlite_value(v: &Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(i) => rusqlite::types::Value::Integer(*i),
+        Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        Value::Bytes(b) => rusqlite::types::Value::Blob(b.clone()),
+    }
+}
+
+fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(r) => Value::Text(r.to_string()),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+/// SQL NULL for a parameter of any type (`Option::<T>::None` is typed: PostgreSQL would
+/// refuse a NULL of BYTEA for a BIGINT column).
+#[derive(Debug)]
+struct Null;
+
+impl postgres::types::ToSql for Null {
+    fn to_sql(
+        &self,
+        _: &postgres::types::Type,
+        _: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, BoxError> {
+        Ok(postgres::types::IsNull::Yes)
+    }
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+    postgres::types::to_sql_checked!();
+}
+
+fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
+            match v {
+                Value::Null => Box::new(Null),
+                Value::Int(i) => Box::new(*i),
+                Value::Text(t) => Box::new(t.clone()),
+                Value::Bytes(b) => Box::new(b.clone()),
+            }
+        })
+        .collect()
+}
+
+fn from_pg(row: &postgres::Row) -> Result<Row, BoxError> {
+    use postgres::types::Type;
+    let mut out = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let ty = column.type_();
+        let value = if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i)?
+                .map_or(Value::Null, Value::Int)
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i)?
+                .map_or(Value::Null, |v| Value::Int(v.into()))
+        } else if *ty == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i)?
+                .map_or(Value::Null, Value::Bytes)
+        } else {
+            row.try_get::<_, Option<String>>(i)?
+                .map_or(Value::Null, Value::Text)
+        };
+        out.push(value);
+    }
+    Ok(out)
+}
+
+/// `sql` with its `$N` parameters as `?N`: SQLite numbers `$N` parameters in the order
+/// they first appear, `?N` by N (PostgreSQL's meaning of `$N`).
+fn sqlite_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Work inside one database transaction.
+pub struct Tx<'a> {
+    backend: &'a mut Backend,
+}
+
+impl Tx<'_> {
+    /// Runs `sql` with `params`; the rows it returns.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, BoxError> {
+        run(self.backend, sql, params)
+    }
+}
+
+fn run(backend: &mut Backend, sql: &str, params: &[Value]) -> Result<Vec<Row>, BoxError> {
+    match backend {
+        Backend::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(&sqlite_sql(sql))?;
+            let values: Vec<rusqlite::types::Value> = params.iter().map(sqlite_value).collect();
+            let columns = stmt.column_count();
+            let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let mut r = Vec::with_capacity(columns);
+                for i in 0..columns {
+                    r.push(from_sqlite(row.get_ref(i)?));
+                }
+                out.push(r);
+            }
+            Ok(out)
+        }
+        Backend::Postgres(c) => {
+            let boxed = pg_params(params);
+            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                boxed.iter().map(|b| b.as_ref()).collect();
+            c.query(sql, &refs)?.iter().map(from_pg).collect()
+        }
+    }
+}
+
+impl Db {
+    /// Opens `spec`: `sqlite:FILE` or `postgres://...` (also `postgresql://`), creating the
+    /// tables it lacks.
+    pub fn open(spec: &str) -> Result<Self, BoxError> {
+        let backend = if let Some(path) = spec.strip_prefix("sqlite:") {
+            let c = rusqlite::Connection::open(path)?;
+            // Another process (an operator command) may hold the lock for a moment.
+            c.busy_timeout(Duration::from_secs(10))?;
+            c.execute_batch("PRAGMA journal_mode = WAL;")?;
+            c.execute_batch(SQLITE_SCHEMA)?;
+            Backend::Sqlite(c)
+        } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            let mut c = postgres::Client::connect(spec, postgres::NoTls)?;
+            // Instances started together create the tables at once: one at a time.
+            c.batch_execute("SELECT pg_advisory_lock(4151)")?;
+            let created = c.batch_execute(POSTGRES_SCHEMA);
+            c.batch_execute("SELECT pg_advisory_unlock(4151)")?;
+            created?;
+            Backend::Postgres(Box::new(c))
+        } else {
+            return Err(format!("--store {spec:?}: expected sqlite:FILE or postgres://...").into());
+        };
+        Ok(Db {
+            backend: Mutex::new(backend),
+            what: spec.split(':').next().unwrap_or("db").to_owned(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Backend> {
+        self.backend.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs one statement.
+    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, BoxError> {
+        run(&mut self.lock(), sql, params)
+    }
+
+    /// Runs `work` in one database transaction (serialisable in PostgreSQL, immediate in
+    /// SQLite): committed when it returns `Ok`, rolled back otherwise.
+    pub fn transaction<T>(
+        &self,
+        work: impl Fn(&mut Tx<'_>) -> Result<T, BoxError>,
+    ) -> Result<T, BoxError> {
+        let mut backend = self.lock();
+        let (begin, commit, rollback) = match &*backend {
+            Backend::Sqlite(_) => ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"),
+            Backend::Postgres(_) => ("BEGIN ISOLATION LEVEL SERIALIZABLE", "COMMIT", "ROLLBACK"),
+        };
+        // PostgreSQL may refuse a serialisable transaction that raced another: try again.
+        for attempt in 0..5 {
+            run(&mut backend, begin, &[])?;
+            let mut tx = Tx {
+                backend: &mut backend,
+            };
+            match work(&mut tx) {
+                Ok(value) => match run(&mut backend, commit, &[]) {
+                    Ok(_) => return Ok(value),
+                    Err(e) if attempt < 4 && serialization_failure(&e) => continue,
+                    Err(e) => return Err(e),
+                },
+                Err(e) => {
+                    let _ = run(&mut backend, rollback, &[]);
+                    if attempt < 4 && serialization_failure(&e) {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Err("the transaction kept conflicting with others".into())
+    }
+
+    /// A store error naming this database.
+    pub fn error(&self, store: &'static str, e: impl std::fmt::Display) -> StoreError {
+        StoreError::new(store, format!("{} database: {e}", self.what))
+    }
+}
+
+fn serialization_failure(e: &BoxError) -> bool {
+    e.downcast_ref::<postgres::Error>()
+        .and_then(postgres::Error::code)
+        .is_some_and(|c| {
+            *c == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+        })
+}
+
+/// Seconds since 1970.
+pub fn unix(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The time `secs` seconds after 1970.
+pub fn from_unix(secs: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+}
+
+// ---------------------------------------------------------------------------------------
+// The server's stores.
+// ---------------------------------------------------------------------------------------
+
+use scep::asn1::CertReq;
+use scep::server::{
+    NonceCheck, ReplayStore, SeenKind, Transaction, TransactionState, TransactionStore,
+};
+use scep::{FailInfo, MessageType, TransactionId};
+
+/// How many values of each kind the replay store keeps at least (the newest), before
+/// values of requests that were not authorised are forgotten; values of authorised ones
+/// are kept ten times as long.
+pub const REPLAY_WINDOW: i64 = 100_000;
+
+fn kind_code(kind: SeenKind) -> i64 {
+    match kind {
+        SeenKind::SenderNonce => 1,
+        _ => 2,
+    }
+}
+
+impl ReplayStore for Db {
+    fn check(
+        &self,
+        kind: SeenKind,
+        value: &[u8; 32],
+        message: &[u8; 32],
+    ) -> Result<NonceCheck, StoreError> {
+        let k = kind_code(kind);
+        let err = |e| self.error("replay store", e);
+        let inserted = self
+            .query(
+                "INSERT INTO seen (kind, value, message) VALUES ($1, $2, $3) \
+                 ON CONFLICT (kind, value) DO NOTHING RETURNING n",
+                &[k.into(), value.as_slice().into(), message.as_slice().into()],
+            )
+            .map_err(err)?;
+        if let Some(n) = inserted
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::int)
+        {
+            // Forget what fell out of the window (not kept, then kept, ten times later).
+            self.query(
+                "DELETE FROM seen WHERE kind = $1 AND \
+                 ((kept = 0 AND n <= $2) OR (kept = 1 AND n <= $3))",
+                &[
+                    k.into(),
+                    (n - REPLAY_WINDOW).into(),
+                    (n - 10 * REPLAY_WINDOW).into(),
+                ],
+            )
+            .map_err(err)?;
+            return Ok(NonceCheck::Fresh);
+        }
+        let rows = self
+            .query(
+                "SELECT message FROM seen WHERE kind = $1 AND value = $2",
+                &[k.into(), value.as_slice().into()],
+            )
+            .map_err(err)?;
+        match rows.first().and_then(|r| r.first()).and_then(Value::bytes) {
+            Some(m) if m == message.as_slice() => Ok(NonceCheck::Retransmission),
+            Some(_) => Ok(NonceCheck::Replay),
+            // Forgotten between the two statements: as good as fresh.
+            None => Ok(NonceCheck::Fresh),
+        }
+    }
+
+    fn keep(&self, kind: SeenKind, value: &[u8; 32]) -> Result<(), StoreError> {
+        self.query(
+            "UPDATE seen SET kept = 1 WHERE kind = $1 AND value = $2",
+            &[kind_code(kind).into(), value.as_slice().into()],
+        )
+        .map(drop)
+        .map_err(|e| self.error("replay store", e))
+    }
+}
+
+const TRANSACTION_COLUMNS: &str =
+    "id, message_type, requester, csr, renewal, password, state, chain, fail_info, created";
+
+fn state_columns(state: &TransactionState) -> Result<(Value, Value, Value), BoxError> {
+    Ok(match state {
+        TransactionState::Pending => ("pending".into(), Value::Null, Value::Null),
+        TransactionState::Issued(chain) => (
+            "issued".into(),
+            scep::pipeline::signed::certs_only(chain, &[])?.into(),
+            Value::Null,
+        ),
+        TransactionState::Rejected(fail_info) => (
+            "rejected".into(),
+            Value::Null,
+            i64::from(fail_info.value()).into(),
+        ),
+        _ => return Err("a transaction state this example does not store".into()),
+    })
+}
+
+fn transaction_row(t: &Transaction) -> Result<Vec<Value>, BoxError> {
+    use der::Encode;
+    let (state, chain, fail_info) = state_columns(&t.state)?;
+    Ok(vec![
+        t.id.as_str().into(),
+        i64::from(t.message_type.value()).into(),
+        t.requester.to_der()?.into(),
+        t.csr.to_der()?.into(),
+        i64::from(t.renewal).into(),
+        t.password.clone().into(),
+        state,
+        chain,
+        fail_info,
+        unix(t.created).into(),
+    ])
+}
+
+/// A transaction from its row; a row that does not decode is an error naming it.
+fn transaction_of(row: &Row) -> Result<Transaction, BoxError> {
+    use der::Decode;
+    let id = row.first().and_then(Value::text).unwrap_or("?").to_owned();
+    let bad = |what: &str| -> BoxError { format!("transaction {id:?}: {what}").into() };
+    let col = |i: usize| row.get(i).ok_or_else(|| bad("a column is missing"));
+    let message_type = MessageType::from_value(
+        u32::try_from(col(1)?.int().ok_or_else(|| bad("message_type"))?)
+            .map_err(|_| bad("message_type"))?,
+    );
+    let requester = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(
+        col(2)?.bytes().ok_or_else(|| bad("requester"))?,
+    )
+    .map_err(|e| bad(&format!("requester: {e}")))?;
+    let csr = CertReq::from_der(col(3)?.bytes().ok_or_else(|| bad("csr"))?)
+        .map_err(|e| bad(&format!("csr: {e}")))?;
+    let renewal = col(4)?.int().ok_or_else(|| bad("renewal"))? != 0;
+    let password = col(5)?.bytes().map(<[u8]>::to_vec);
+    let state = match col(6)?.text().ok_or_else(|| bad("state"))? {
+        "pending" => TransactionState::Pending,
+        "issued" => {
+            let chain = col(7)?.bytes().ok_or_else(|| bad("chain"))?;
+            let (certs, _) = scep::pipeline::signed::parse_certs_only(chain, &Default::default())
+                .map_err(|e| bad(&format!("chain: {e}")))?;
+            TransactionState::Issued(certs)
+        }
+        "rejected" => {
+            let code = col(8)?.int().ok_or_else(|| bad("fail_info"))?;
+            TransactionState::Rejected(FailInfo::from_value(
+                u32::try_from(code).map_err(|_| bad("fail_info"))?,
+            ))
+        }
+        other => return Err(bad(&format!("state {other:?}"))),
+    };
+    let created = from_unix(col(9)?.int().ok_or_else(|| bad("created"))?);
+    Ok(Transaction::new(
+        TransactionId::new(id.clone()).map_err(|e| bad(&format!("id: {e}")))?,
+        message_type,
+        requester,
+        csr,
+        renewal,
+        password,
+        state,
+        created,
+    ))
+}
+
+impl Db {
+    fn get_transaction(&self, tx: &mut Tx<'_>, id: &str) -> Result<Option<Transaction>, BoxError> {
+        let rows = tx.query(
+            &format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1"),
+            &[id.into()],
+        )?;
+        rows.first().map(transaction_of).transpose()
+    }
+
+    /// The pending transactions, oldest first.
+    pub fn pending(&self) -> Result<Vec<Transaction>, BoxError> {
+        let rows = self.query(
+            &format!(
+                "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE state = 'pending' \
+                 ORDER BY created, id"
+            ),
+            &[],
+        )?;
+        rows.iter().map(transaction_of).collect()
+    }
+}
+
+impl TransactionStore for Db {
+    fn get(&self, id: &TransactionId) -> Result<Option<Transaction>, StoreError> {
+        let rows = self
+            .query(
+                &format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1"),
+                &[id.as_str().into()],
+            )
+            .map_err(|e| self.error("transaction store", e))?;
+        rows.first()
+            .map(transaction_of)
+            .transpose()
+            .map_err(|e| self.error("transaction store", e))
+    }
+
+    fn insert(
+        &self,
+        transaction: &Transaction,
+        replacing: Option<&Transaction>,
+    ) -> Result<Option<Transaction>, StoreError> {
+        let row = transaction_row(transaction).map_err(|e| self.error("transaction store", e))?;
+        // Serialisable: two instances inserting the same ID at once cannot both succeed.
+        self.transaction(|tx| {
+            match self.get_transaction(tx, transaction.id.as_str())? {
+                Some(existing) if Some(&existing) != replacing => return Ok(Some(existing)),
+                Some(_) => {
+                    // A new transaction under a finished one's ID: the old one goes, and
+                    // with it what the CA kept for it (in the same database transaction,
+                    // so that nothing of the old one's decision carries over).
+                    let id = transaction.id.as_str();
+                    tx.query("DELETE FROM transactions WHERE id = $1", &[id.into()])?;
+                    forget_ca_state(tx, id)?;
+                }
+                None => {}
+            }
+            tx.query(
+                &format!(
+                    "INSERT INTO transactions ({TRANSACTION_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ),
+                &row,
+            )?;
+            Ok(None)
+        })
+        .map_err(|e| self.error("transaction store", e))
+    }
+
+    fn finish(&self, id: &TransactionId, state: &TransactionState) -> Result<bool, StoreError> {
+        let (state, chain, fail_info) =
+            state_columns(state).map_err(|e| self.error("transaction store", e))?;
+        let rows = self
+            .query(
+                "UPDATE transactions SET state = $2, chain = $3, fail_info = $4 \
+                 WHERE id = $1 AND state = 'pending' RETURNING id",
+                &[id.as_str().into(), state, chain, fail_info],
+            )
+            .map_err(|e| self.error("transaction store", e))?;
+        Ok(!rows.is_empty())
+    }
+}
+
+/// Forgets what the CA (`db_ca.rs`) keeps for the transaction `id`: its poll count, the
+/// operator's verdict, the link from the certificate issued to it.
+pub fn forget_ca_state(tx: &mut Tx<'_>, id: &str) -> Result<(), BoxError> {
+    tx.query("DELETE FROM polls WHERE id = $1", &[id.into()])?;
+    tx.query("DELETE FROM decisions WHERE id = $1", &[id.into()])?;
+    tx.query(
+        "UPDATE certificates SET transaction_id = NULL WHERE transaction_id = $1",
+        &[id.into()],
+    )?;
+    Ok(())
+}
