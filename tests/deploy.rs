@@ -44,6 +44,14 @@ struct Instance {
     /// `http://127.0.0.1:PORT`
     base: String,
     ca: Certificate,
+    /// Its standard error: a line per request, with what it did and why.
+    log: PathBuf,
+}
+
+impl Instance {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
 }
 
 /// Starts the example server on `store` with `--pending pending` and `extra` arguments.
@@ -63,11 +71,13 @@ fn start(store: &str, dir: &Path, name: &str, pending: &str, extra: &[&str]) -> 
         .arg("--ca-out")
         .arg(&ca_path)
         .args(extra);
-    let running = Running::start(cmd, "listening", name, Duration::from_secs(60));
+    let log = dir.join(format!("{name}.log"));
+    let running = Running::start_logging(cmd, "listening", name, Duration::from_secs(60), &log);
     Instance {
         running,
         base: format!("http://127.0.0.1:{port}"),
         ca: load_cert(&ca_path),
+        log,
     }
 }
 
@@ -120,6 +130,16 @@ fn send(base: &str, req: &HttpRequest) -> (u16, Option<String>, Vec<u8>) {
         .map(str::to_owned);
     let body = response.into_body().read_to_vec().unwrap();
     (status, content_type, body)
+}
+
+/// A GET of `operation` (GetCACaps, GetCACert).
+fn scep_get(operation: &str) -> HttpRequest {
+    HttpRequest {
+        method: Method::Get,
+        path_and_query: format!("/scep?operation={operation}"),
+        content_type: None,
+        body: Vec::new(),
+    }
 }
 
 /// The client's configuration, pinned to `ca`.
@@ -276,6 +296,33 @@ fn sqlite_server_keeps_its_state_through_a_crash() {
     let outcome = device.exchange(&mut enrollment, &second.base);
     device.issued(outcome, &second.ca);
     assert!(pending_ids(&store).is_empty());
+
+    // A corrupt row: the request that needs it gets HTTP 503, the log names the row, the
+    // server goes on.
+    let other = Device::new("corrupt-row");
+    let mut pending = other.enrolment(&info, &cfg);
+    let outcome = other.exchange(&mut pending, &second.base);
+    assert!(matches!(outcome, Outcome::Pending { .. }), "{outcome:?}");
+    let corrupt = pending.transaction_id().as_str().to_owned();
+    let db = rusqlite::Connection::open(dir.join("scep.db")).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE transactions SET csr = x'3003020100' WHERE id = ?1",
+            [&corrupt],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    let poll = other.next_request(&mut pending);
+    let (status, _, body) = send(&second.base, &poll);
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    let log = second.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" 503 ") && l.contains(&format!("transaction {corrupt:?}: csr"))),
+        "the log names the corrupt row:\n{log}"
+    );
+    let (status, _, _) = send(&second.base, &scep_get("GetCACaps"));
+    assert_eq!(status, 200, "the server goes on");
     drop(second);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -346,26 +393,42 @@ impl Postgres {
             .args(["-U", "scep", "-A", "trust", "-E", "UTF8", "--no-sync"]);
         let (code, _) = run(initdb, "initdb", Duration::from_secs(120));
         assert_eq!(code, 0, "initdb");
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=40",
-            pg.port,
-            pg.dir.display()
-        );
-        let mut pg_ctl = pg.command("pg_ctl");
+        pg.start_server();
+        Some(pg)
+    }
+
+    /// Stops the server (fast shutdown: connections are closed).
+    fn stop(&self) {
+        let mut pg_ctl = self.command("pg_ctl");
         pg_ctl
             .arg("-D")
-            .arg(&data)
+            .arg(self.dir.join("data"))
+            .args(["-m", "fast", "-w", "stop"]);
+        let (code, _) = run(pg_ctl, "pg_ctl stop", Duration::from_secs(60));
+        assert_eq!(code, 0, "pg_ctl stop");
+    }
+
+    /// Starts the server (again, after [`Postgres::stop`]).
+    fn start_server(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=40",
+            self.port,
+            self.dir.display()
+        );
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(self.dir.join("data"))
             .arg("-l")
-            .arg(pg.dir.join("postgres.log"))
+            .arg(self.dir.join("postgres.log"))
             .args(["-w", "-t", "60", "-o", &options, "start"]);
         let (code, _) = run(pg_ctl, "pg_ctl start", Duration::from_secs(90));
         assert_eq!(
             code,
             0,
             "pg_ctl start (log: {})",
-            pg.dir.join("postgres.log").display()
+            self.dir.join("postgres.log").display()
         );
-        Some(pg)
     }
 
     fn command(&self, program: &str) -> Command {
@@ -504,6 +567,41 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
             .unwrap(),
         QueryOutcome::Certificates(vec![cert.clone()])
     );
+
+    // The database goes down: what needs it is HTTP 503 (with a fixed text), what is
+    // configuration is still answered; back up, both instances carry on.
+    pg.stop();
+    let (_, req) = Query::get_cert(
+        &info,
+        &cfg,
+        IssuerAndSerialNumber::of(&cert),
+        &holder,
+        &mut rng(),
+    )
+    .unwrap();
+    let (status, _, body) = send(&a.base, &req);
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) = send(&b.base, &scep_get("GetCACaps"));
+    assert_eq!(status, 200, "GetCACaps needs no database");
+    pg.start_server();
+    for base in [&a.base, &b.base] {
+        let (query, req) = Query::get_cert(
+            &info,
+            &cfg,
+            IssuerAndSerialNumber::of(&cert),
+            &holder,
+            &mut rng(),
+        )
+        .unwrap();
+        let (status, ct, body) = send(base, &req);
+        assert_eq!(
+            query
+                .handle_response(status, ct.as_deref(), &body, holder_key)
+                .unwrap(),
+            QueryOutcome::Certificates(vec![cert.clone()]),
+            "{base} after the database came back"
+        );
+    }
     drop((a, b));
 }
 

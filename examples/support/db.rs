@@ -82,7 +82,15 @@ pub type Row = Vec<Value>;
 
 enum Backend {
     Sqlite(rusqlite::Connection),
-    Postgres(Box<postgres::Client>),
+    /// The connection, made again when it closed (the database restarted). The
+    /// synchronous client notices that only when a statement fails on it: that statement
+    /// (or transaction) runs once more on a new connection. Every statement here is safe
+    /// to run twice, should the first have run before the connection died: at worst a
+    /// request is refused as seen before, or a poll is counted twice.
+    Postgres {
+        client: Box<postgres::Client>,
+        url: String,
+    },
 }
 
 /// The database, behind one lock per process (SQLite has one writer at a time anyway;
@@ -229,6 +237,22 @@ impl Tx<'_> {
     }
 }
 
+/// Whether the connection closed (it is made again before the next statement).
+fn closed(backend: &Backend) -> bool {
+    matches!(backend, Backend::Postgres { client, .. } if client.is_closed())
+}
+
+/// Connects again if the connection closed; only between units of work (a statement, a
+/// transaction), never inside a transaction, which must fail whole.
+fn reconnect_if_closed(backend: &mut Backend) -> Result<(), BoxError> {
+    if let Backend::Postgres { client, url } = backend
+        && client.is_closed()
+    {
+        **client = postgres::Client::connect(url, postgres::NoTls)?;
+    }
+    Ok(())
+}
+
 fn run(backend: &mut Backend, sql: &str, params: &[Value]) -> Result<Vec<Row>, BoxError> {
     match backend {
         Backend::Sqlite(c) => {
@@ -246,7 +270,7 @@ fn run(backend: &mut Backend, sql: &str, params: &[Value]) -> Result<Vec<Row>, B
             }
             Ok(out)
         }
-        Backend::Postgres(c) => {
+        Backend::Postgres { client: c, .. } => {
             let boxed = pg_params(params);
             let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                 boxed.iter().map(|b| b.as_ref()).collect();
@@ -273,7 +297,10 @@ impl Db {
             let created = c.batch_execute(POSTGRES_SCHEMA);
             c.batch_execute("SELECT pg_advisory_unlock(4151)")?;
             created?;
-            Backend::Postgres(Box::new(c))
+            Backend::Postgres {
+                client: Box::new(c),
+                url: spec.to_owned(),
+            }
         } else {
             return Err(format!("--store {spec:?}: expected sqlite:FILE or postgres://...").into());
         };
@@ -289,7 +316,15 @@ impl Db {
 
     /// Runs one statement.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, BoxError> {
-        run(&mut self.lock(), sql, params)
+        let mut backend = self.lock();
+        reconnect_if_closed(&mut backend)?;
+        match run(&mut backend, sql, params) {
+            Err(_) if closed(&backend) => {
+                reconnect_if_closed(&mut backend)?;
+                run(&mut backend, sql, params)
+            }
+            result => result,
+        }
     }
 
     /// Runs `work` in one database transaction (serialisable in PostgreSQL, immediate in
@@ -301,23 +336,35 @@ impl Db {
         let mut backend = self.lock();
         let (begin, commit, rollback) = match &*backend {
             Backend::Sqlite(_) => ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"),
-            Backend::Postgres(_) => ("BEGIN ISOLATION LEVEL SERIALIZABLE", "COMMIT", "ROLLBACK"),
+            Backend::Postgres { .. } => {
+                ("BEGIN ISOLATION LEVEL SERIALIZABLE", "COMMIT", "ROLLBACK")
+            }
         };
-        // PostgreSQL may refuse a serialisable transaction that raced another: try again.
+        // PostgreSQL may refuse a serialisable transaction that raced another, or the
+        // connection may have closed: try again.
         for attempt in 0..5 {
-            run(&mut backend, begin, &[])?;
+            reconnect_if_closed(&mut backend)?;
+            let again = |e: &BoxError, backend: &Backend| {
+                attempt < 4 && (serialization_failure(e) || closed(backend))
+            };
+            if let Err(e) = run(&mut backend, begin, &[]) {
+                if again(&e, &backend) {
+                    continue;
+                }
+                return Err(e);
+            }
             let mut tx = Tx {
                 backend: &mut backend,
             };
             match work(&mut tx) {
                 Ok(value) => match run(&mut backend, commit, &[]) {
                     Ok(_) => return Ok(value),
-                    Err(e) if attempt < 4 && serialization_failure(&e) => continue,
+                    Err(e) if again(&e, &backend) => continue,
                     Err(e) => return Err(e),
                 },
                 Err(e) => {
                     let _ = run(&mut backend, rollback, &[]);
-                    if attempt < 4 && serialization_failure(&e) {
+                    if again(&e, &backend) {
                         continue;
                     }
                     return Err(e);

@@ -26,7 +26,7 @@ use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
-use crate::db::{Db, Value, from_unix, unix};
+use crate::db::{Db, Row, Value, from_unix, unix};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -197,15 +197,19 @@ impl DbCa {
     /// transaction not yet marked so: the server asks again).
     fn issued_for(&self, id: &TransactionId) -> Result<Option<Certificate>, BoxError> {
         let rows = self.db.query(
-            "SELECT der FROM certificates WHERE transaction_id = $1",
+            "SELECT serial, der FROM certificates WHERE transaction_id = $1",
             &[id.as_str().into()],
         )?;
-        rows.first()
-            .and_then(|r| r.first())
-            .and_then(Value::bytes)
-            .map(Certificate::from_der)
-            .transpose()
-            .map_err(Into::into)
+        rows.first().map(certificate_of).transpose()
+    }
+
+    /// The certificate this CA issued with serial number `serial` (any form), if any.
+    fn by_serial(&self, serial: &[u8]) -> Result<Option<Certificate>, BoxError> {
+        let rows = self.db.query(
+            "SELECT serial, der FROM certificates WHERE serial = $1",
+            &[serial_key(serial).into()],
+        )?;
+        rows.first().map(certificate_of).transpose()
     }
 
     /// Issues a certificate for the enrolment and records it: one per transaction (the
@@ -353,20 +357,9 @@ impl CertificateAuthority for DbCa {
         &self,
         issuer_and_serial: &IssuerAndSerialNumber,
     ) -> Result<Option<Certificate>, StoreError> {
-        let rows = self
-            .db
-            .query(
-                "SELECT der FROM certificates WHERE serial = $1",
-                &[serial_key(issuer_and_serial.serial_number.as_bytes()).into()],
-            )
+        let cert = self
+            .by_serial(issuer_and_serial.serial_number.as_bytes())
             .map_err(|e| self.store_error(e))?;
-        let cert = rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::bytes)
-            .map(Certificate::from_der)
-            .transpose()
-            .map_err(|e| self.store_error(format!("a certificate row: {e}")))?;
         Ok(cert.filter(|c| issuer_and_serial.matches(c)))
     }
 
@@ -377,20 +370,15 @@ impl CertificateAuthority for DbCa {
         let rows = self
             .db
             .query(
-                "SELECT der, revoked FROM certificates WHERE revoked IS NOT NULL ORDER BY serial",
+                "SELECT serial, der, revoked FROM certificates WHERE revoked IS NOT NULL \
+                 ORDER BY serial",
                 &[],
             )
             .map_err(|e| self.store_error(e))?;
         let mut revoked = Vec::new();
         for row in &rows {
-            let cert = row
-                .first()
-                .and_then(Value::bytes)
-                .map(Certificate::from_der)
-                .transpose()
-                .map_err(|e| self.store_error(format!("a certificate row: {e}")))?
-                .ok_or_else(|| self.store_error("a certificate row without its certificate"))?;
-            let when = from_unix(row.get(1).and_then(Value::int).unwrap_or(0));
+            let cert = certificate_of(row).map_err(|e| self.store_error(e))?;
+            let when = from_unix(row.get(2).and_then(Value::int).unwrap_or(0));
             revoked.push((cert.tbs_certificate().serial_number().clone(), when));
         }
         let now = SystemTime::now();
@@ -406,17 +394,21 @@ impl CertificateAuthority for DbCa {
         .map_err(|e| self.store_error(e))
     }
 
-    fn password_for(&self, requester: &Certificate) -> Option<Vec<u8>> {
-        let der = requester.to_der().ok()?;
-        let serial = serial_key(requester.tbs_certificate().serial_number().as_bytes());
-        let rows = self
-            .db
-            .query(
-                "SELECT der FROM certificates WHERE serial = $1",
-                &[serial.into()],
-            )
-            .ok()?;
-        let ours = rows.first().and_then(|r| r.first()).and_then(Value::bytes) == Some(&der[..]);
-        ours.then(|| self.challenge.as_bytes().to_vec())
+    fn password_for(&self, requester: &Certificate) -> Result<Option<Vec<u8>>, StoreError> {
+        let ours = self
+            .by_serial(requester.tbs_certificate().serial_number().as_bytes())
+            .map_err(|e| self.store_error(e))?
+            .is_some_and(|c| &c == requester);
+        Ok(ours.then(|| self.challenge.as_bytes().to_vec()))
     }
+}
+
+/// The certificate of a `(serial, der)` row; an error naming the row if it does not decode.
+fn certificate_of(row: &Row) -> Result<Certificate, BoxError> {
+    let serial = row.first().and_then(Value::text).unwrap_or("?");
+    let der = row
+        .get(1)
+        .and_then(Value::bytes)
+        .ok_or_else(|| format!("certificate {serial}: no DER"))?;
+    Certificate::from_der(der).map_err(|e| format!("certificate {serial}: {e}").into())
 }

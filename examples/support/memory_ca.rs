@@ -266,10 +266,10 @@ impl CertificateAuthority for Authority {
         .map_err(|e| StoreError::new("example CA", e))
     }
 
-    fn password_for(&self, requester: &Certificate) -> Option<Vec<u8>> {
+    fn password_for(&self, requester: &Certificate) -> Result<Option<Vec<u8>>, StoreError> {
         // A device this CA issued a certificate to enrolled with the (static) challenge.
         let ours = self.records().issued.iter().any(|c| c == requester);
-        ours.then(|| self.challenge.as_bytes().to_vec())
+        Ok(ours.then(|| self.challenge.as_bytes().to_vec()))
     }
 }
 

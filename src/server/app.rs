@@ -118,9 +118,10 @@ pub trait CertificateAuthority: Send + Sync {
     /// cannot decrypt (ECDSA), or `None` (then it gets a FAILURE). Whoever gets a
     /// PasswordRecipientInfo can test guesses of its password offline: give one only to
     /// a requester that knows it (one this CA issued a certificate to with that
-    /// challenge). The default gives none.
-    fn password_for(&self, requester: &Certificate) -> Option<Vec<u8>> {
+    /// challenge). An error (the CA's database is down) is HTTP 503, as for the other
+    /// methods. The default gives none.
+    fn password_for(&self, requester: &Certificate) -> Result<Option<Vec<u8>>, StoreError> {
         let _ = requester;
-        None
+        Ok(None)
     }
 }

@@ -280,7 +280,7 @@ impl Server {
                 }
             }
             RequestContent::GetCert(ias) => {
-                let Some(password) = self.password(ca, signer, None) else {
+                let Some(password) = self.password(ca, signer, None)? else {
                     return Ok(Answer::bad_request(
                         "the answer cannot be encrypted to this requester",
                     ));
@@ -291,7 +291,7 @@ impl Server {
                 })
             }
             RequestContent::GetCrl(ias) => {
-                let Some(password) = self.password(ca, signer, None) else {
+                let Some(password) = self.password(ca, signer, None)? else {
                     return Ok(Answer::bad_request(
                         "the answer cannot be encrypted to this requester",
                     ));
@@ -312,14 +312,15 @@ impl Server {
         ca: &dyn CertificateAuthority,
         signer: &Certificate,
         challenge: Option<&str>,
-    ) -> Option<Option<Vec<u8>>> {
+    ) -> Result<Option<Option<Vec<u8>>>, StoreError> {
         if can_decrypt(signer) {
-            return Some(None);
+            return Ok(Some(None));
         }
-        challenge
-            .map(|c| c.as_bytes().to_vec())
-            .or_else(|| ca.password_for(signer))
-            .map(Some)
+        let password = match challenge {
+            Some(c) => Some(c.as_bytes().to_vec()),
+            None => ca.password_for(signer)?,
+        };
+        Ok(password.map(Some))
     }
 
     /// Marks the request's nonce and encryptedKey as those of an authorised request.
@@ -374,7 +375,7 @@ impl Server {
             ));
         }
         let challenge = details.challenge_password.as_deref();
-        let Some(password) = self.password(ca, signer, challenge) else {
+        let Some(password) = self.password(ca, signer, challenge)? else {
             return Ok(Answer::bad_request(
                 "the answer cannot be encrypted to this requester (no challenge for its key)",
             ));

@@ -50,10 +50,36 @@ pub struct Running {
 
 impl Running {
     /// Starts `cmd` and waits (up to `timeout`) for a stdout line containing `ready`.
-    pub fn start(mut cmd: Command, ready: &str, what: &str, timeout: Duration) -> Self {
+    pub fn start(cmd: Command, ready: &str, what: &str, timeout: Duration) -> Self {
+        Self::start_with_stderr(cmd, ready, what, timeout, Stdio::inherit())
+    }
+
+    /// [`Running::start`], its standard error to `log` (appended).
+    pub fn start_logging(
+        cmd: Command,
+        ready: &str,
+        what: &str,
+        timeout: Duration,
+        log: &Path,
+    ) -> Self {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        Self::start_with_stderr(cmd, ready, what, timeout, file.into())
+    }
+
+    fn start_with_stderr(
+        mut cmd: Command,
+        ready: &str,
+        what: &str,
+        timeout: Duration,
+        stderr: Stdio,
+    ) -> Self {
         let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         let stdout = child.stdout.take().unwrap();
