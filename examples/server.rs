@@ -6,6 +6,7 @@
 //! cargo run --example server -- --listen 127.0.0.1:PORT --challenge PASSWORD
 //!     [--pending N|manual] [--store sqlite:FILE|postgres://...] [--ca-dir DIR]
 //!     [--ca-out CA.pem] [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]
+//!     [--plaintext-db-network]
 //! cargo run --example server -- list-pending --store STORE
 //! cargo run --example server -- approve TRANSACTION_ID --store STORE
 //! cargo run --example server -- reject TRANSACTION_ID --store STORE
@@ -32,6 +33,10 @@
 //!   `--accept-retransmissions` answers a request sent again unchanged from its
 //!   transaction (what micromdm's scepclient sends while PENDING) instead of refusing it
 //!   as a replay.
+//! * The database holds secrets (the CA's key, unless `--ca-dir`; the challenge of ECDSA
+//!   requesters' transactions) and the example speaks to PostgreSQL without TLS: a
+//!   `postgres://` store must be on a unix socket or a loopback address, unless
+//!   `--plaintext-db-network` says the network to it is private (or a TLS tunnel).
 //! * Every request is logged (stderr): method, path, status, and what the server did
 //!   and why (`tracing`).
 
@@ -59,8 +64,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str = "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD \
     [--pending N|manual] [--store sqlite:FILE|postgres://...] [--ca-dir DIR] [--ca-out CA.pem] \
-    [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]\n       \
-    server list-pending|approve ID|reject ID|revoke SERIAL --store STORE";
+    [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey] [--plaintext-db-network]\n       \
+    server list-pending|approve ID|reject ID|revoke SERIAL --store STORE [--plaintext-db-network]";
 
 /// The command line.
 #[derive(Default)]
@@ -75,6 +80,7 @@ struct Args {
     accept_retransmissions: bool,
     allow_foreign_signers: bool,
     no_rekey: bool,
+    plaintext_db_network: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -107,10 +113,41 @@ fn parse_args() -> Result<Args, String> {
             "--accept-retransmissions" => args.accept_retransmissions = true,
             "--allow-foreign-signers" => args.allow_foreign_signers = true,
             "--no-rekey" => args.no_rekey = true,
+            "--plaintext-db-network" => args.plaintext_db_network = true,
             _ => return Err(USAGE.into()),
         }
     }
     Ok(args)
+}
+
+/// Refuses a PostgreSQL store reached over a network, which this example would cross
+/// without TLS (the CA's key and challenges in clear), unless the operator says that
+/// network is private. A unix socket and loopback addresses are fine.
+fn check_store_transport(store: &str, plaintext_network: bool) -> Result<(), BoxError> {
+    if !(store.starts_with("postgres://") || store.starts_with("postgresql://"))
+        || plaintext_network
+    {
+        return Ok(());
+    }
+    let config: postgres::Config = store.parse()?;
+    for host in config.get_hosts() {
+        if let postgres::config::Host::Tcp(name) = host {
+            let loopback = name == "localhost"
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                return Err(format!(
+                    "--store: the PostgreSQL host {name:?} is not a unix socket or a loopback \
+                     address, and this example does not use TLS: pass --plaintext-db-network \
+                     if the network to it is private"
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The capabilities the example server announces.
@@ -146,7 +183,12 @@ fn operator(db: &Db, command: &str, operand: Option<&str>) -> Result<ExitCode, B
         }
         ("approve" | "reject", Some(id)) => {
             if DbCa::decide(db, id, command)? {
-                println!("{command}d {id}");
+                let done = if command == "approve" {
+                    "approved"
+                } else {
+                    "rejected"
+                };
+                println!("{done} {id}");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("no pending transaction {id}");
@@ -298,13 +340,15 @@ fn main() -> ExitCode {
         .store
         .clone()
         .unwrap_or_else(|| "sqlite:scep-server.db".into());
-    let result = Db::open(&store).and_then(|db| {
-        let db = Arc::new(db);
-        match &args.command {
-            Some((command, operand)) => operator(&db, command, operand.as_deref()),
-            None => serve(args, db).map(|()| ExitCode::SUCCESS),
-        }
-    });
+    let result = check_store_transport(&store, args.plaintext_db_network)
+        .and_then(|()| Db::open(&store))
+        .and_then(|db| {
+            let db = Arc::new(db);
+            match &args.command {
+                Some((command, operand)) => operator(&db, command, operand.as_deref()),
+                None => serve(args, db).map(|()| ExitCode::SUCCESS),
+            }
+        });
     match result {
         Ok(code) => code,
         Err(e) => {

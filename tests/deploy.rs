@@ -32,7 +32,7 @@ use scep::client::{
 };
 use scep::csr::CsrParams;
 use scep::http::{HttpRequest, Method};
-use scep::{EnvelopeKey, MessageSigner};
+use scep::{EnvelopeKey, FailInfo, MessageSigner};
 use x509_cert::name::Name;
 
 /// The challenge every server here is started with.
@@ -327,6 +327,62 @@ fn sqlite_server_keeps_its_state_through_a_crash() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+#[ignore = "needs the examples built (.ci/run builds them)"]
+fn the_operator_rejects_in_any_mode_and_secrets_stay_private() {
+    let dir = tempdir("deploy-operator");
+    let store = format!("sqlite:{}", dir.join("scep.db").display());
+    let keys = dir.join("ca");
+    let ca_dir = keys.to_str().unwrap();
+    let server = start(&store, &dir, "server", "5", &["--ca-dir", ca_dir]);
+    // The CA key on disk is its owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(keys.join("current.key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the CA key is readable by others: {mode:o}"
+        );
+    }
+    // Under --pending 5, an operator's rejection counts at the next poll.
+    let cfg = config(&server.ca);
+    let info = discover(&server.base, &cfg);
+    let device = Device::new("rejected-device");
+    let mut enrollment = device.enrolment(&info, &cfg);
+    let outcome = device.exchange(&mut enrollment, &server.base);
+    assert!(matches!(outcome, Outcome::Pending { .. }), "{outcome:?}");
+    let id = enrollment.transaction_id().as_str().to_owned();
+    let (code, out) = operator(&store, &["reject", &id]);
+    assert_eq!((code, out.trim()), (0, format!("rejected {id}").as_str()));
+    let outcome = device.exchange(&mut enrollment, &server.base);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                fail_info: FailInfo::BadRequest,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert!(pending_ids(&store).is_empty());
+    // A PostgreSQL store across a network is refused: this example speaks to it in clear.
+    let out = Command::new(example("server"))
+        .args(["list-pending", "--store", "postgres://scep@192.0.2.1/scep"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--plaintext-db-network"), "{stderr}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A PostgreSQL cluster of its own in a temporary folder, on 127.0.0.1 and a free port
 /// (its unix socket in that folder too), stopped and removed when dropped.
 struct Postgres {
@@ -508,13 +564,15 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
     assert!(pending_ids(&store).is_empty());
 
     // Revoked through the operator command; on the CRL that A then signs.
-    let serial: String = cert
+    // As a browser shows it: upper case, octets between colons.
+    let serial = cert
         .tbs_certificate()
         .serial_number()
         .as_bytes()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
     let (code, _) = operator(&store, &["revoke", &serial]);
     assert_eq!(code, 0, "revoke");
     let holder = Identity::new(cert.clone(), &device.key).unwrap();
@@ -551,6 +609,44 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
         }
         other => panic!("not a CRL: {other:?}"),
     }
+    // The revoked certificate renews no more, at either instance.
+    for base in [&b.base, &a.base] {
+        let mut p = CsrParams::new(Name::from_str("CN=shared-device").unwrap());
+        p.challenge_password = None;
+        let csr = p.build(&device.key).unwrap();
+        let mut renewal = Enrollment::new(
+            &info,
+            &cfg,
+            EnrollmentKind::Renewal,
+            csr,
+            &holder,
+            SystemTime::now(),
+        )
+        .unwrap();
+        let req = renewal
+            .poll_request(
+                &device.key as &dyn MessageSigner,
+                SystemTime::now(),
+                &mut rng(),
+            )
+            .unwrap()
+            .unwrap();
+        let (status, ct, body) = send(base, &req);
+        let outcome = renewal
+            .handle_response(status, ct.as_deref(), &body, holder_key, SystemTime::now())
+            .unwrap();
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Failed {
+                    fail_info: FailInfo::BadRequest,
+                    ..
+                }
+            ),
+            "{base}: a renewal signed by a revoked certificate: {outcome:?}"
+        );
+    }
+    assert!(a.log().contains("revoked") || b.log().contains("revoked"));
     // GetCert at A finds what B issued.
     let (query, req) = Query::get_cert(
         &info,

@@ -3,7 +3,7 @@
 
 use core::str::FromStr;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -14,9 +14,9 @@ use scep::error::StoreError;
 use scep::http::{HttpRequest, Method, Operation};
 use scep::message::{IssuerAndSubject, OutgoingRequest, PkiMessage, RequestContent, SealParams};
 use scep::server::{
-    CertificateAuthority, Decision, DecryptionKey, Enrolment, Handled, MemoryReplayStore,
-    MemoryTransactionStore, Outcome, Server, ServerConfig, Transaction, TransactionState,
-    TransactionStore,
+    CertificateAuthority, Decision, DecryptionKey, Enrolment, Generation, Handled,
+    MemoryReplayStore, MemoryTransactionStore, Outcome, Server, ServerConfig, Transaction,
+    TransactionState, TransactionStore,
 };
 use scep::{
     DigestAlgorithm, EnvelopeKey, FailInfo, MessageSigner, MessageType, Nonce, Recipient,
@@ -133,6 +133,10 @@ struct Scripted {
     challenges: AtomicUsize,
     enrols: AtomicUsize,
     polls: AtomicUsize,
+    /// The certificates it revoked.
+    revoked: Mutex<Vec<Certificate>>,
+    /// With a one-time challenge: whether it was used.
+    one_time: Option<AtomicBool>,
 }
 
 /// What the scripted CA should answer: issue a certificate for the CSR.
@@ -146,6 +150,16 @@ impl Scripted {
             challenges: AtomicUsize::new(0),
             enrols: AtomicUsize::new(0),
             polls: AtomicUsize::new(0),
+            revoked: Mutex::default(),
+            one_time: None,
+        }
+    }
+
+    /// The CA, its challenge good for one enrolment only.
+    fn one_time(ca: Ca) -> Self {
+        Scripted {
+            one_time: Some(AtomicBool::new(false)),
+            ..Scripted::new(ca)
         }
     }
 
@@ -208,7 +222,15 @@ impl CertificateAuthority for Scripted {
         challenge: Option<&str>,
     ) -> Result<bool, StoreError> {
         self.challenges.fetch_add(1, Ordering::SeqCst);
-        Ok(challenge == Some(CHALLENGE))
+        let right = scep::server::challenge_matches(CHALLENGE, challenge);
+        match &self.one_time {
+            Some(used) => Ok(right && !used.swap(true, Ordering::SeqCst)),
+            None => Ok(right),
+        }
+    }
+
+    fn revoked(&self, certificate: &Certificate) -> Result<bool, StoreError> {
+        Ok(self.revoked.lock().unwrap().contains(certificate))
     }
 
     fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
@@ -717,7 +739,12 @@ impl TransactionStore for Down {
     ) -> Result<Option<Transaction>, StoreError> {
         Err(StoreError::new("transaction store", "connection refused"))
     }
-    fn finish(&self, _id: &TransactionId, _s: &TransactionState) -> Result<bool, StoreError> {
+    fn finish(
+        &self,
+        _id: &TransactionId,
+        _g: Generation,
+        _s: &TransactionState,
+    ) -> Result<bool, StoreError> {
         Err(StoreError::new("transaction store", "connection refused"))
     }
 }
@@ -853,8 +880,13 @@ impl TransactionStore for Overtaken {
     ) -> Result<Option<Transaction>, StoreError> {
         self.inner.insert(t, replacing)
     }
-    fn finish(&self, id: &TransactionId, s: &TransactionState) -> Result<bool, StoreError> {
-        self.inner.finish(id, s)
+    fn finish(
+        &self,
+        id: &TransactionId,
+        g: Generation,
+        s: &TransactionState,
+    ) -> Result<bool, StoreError> {
+        self.inner.finish(id, g, s)
     }
 }
 
@@ -911,7 +943,7 @@ fn two_instances_answering_one_request_at_once_issue_one_certificate() {
 }
 
 #[test]
-fn a_finished_transaction_is_replaced_only_as_it_was_read() {
+fn a_finished_transaction_is_replaced_and_finished_only_as_it_was_read() {
     let ca = Ca::new();
     let device = Device::self_signed("CN=stored");
     let spki = device
@@ -919,43 +951,243 @@ fn a_finished_transaction_is_replaced_only_as_it_was_read() {
         .tbs_certificate()
         .subject_public_key_info()
         .clone();
-    let transaction = |state| {
+    let transaction = |generation| {
         Transaction::new(
             tid("STORED"),
+            generation,
             MessageType::PkcsReq,
             spki.clone(),
             device.csr("CN=stored", Some(CHALLENGE)),
             false,
             None,
-            state,
+            TransactionState::Pending,
             SystemTime::now(),
         )
     };
+    let (first, second, stranger) = (
+        Generation::from_bytes([1; 16]),
+        Generation::from_bytes([2; 16]),
+        Generation::from_bytes([3; 16]),
+    );
     let store = MemoryTransactionStore::new(10);
-    let pending = transaction(TransactionState::Pending);
+    let pending = transaction(first);
     assert_eq!(store.insert(&pending, None).unwrap(), None);
     // Stored: an insert returns what is there, whether or not it is finished.
     assert_eq!(store.insert(&pending, None).unwrap(), Some(pending.clone()));
     let issued = TransactionState::Issued(vec![ca.cert.clone()]);
-    assert!(store.finish(&pending.id, &issued).unwrap());
     assert!(
-        !store.finish(&pending.id, &issued).unwrap(),
+        !store.finish(&pending.id, stranger, &issued).unwrap(),
+        "not finished under another generation"
+    );
+    assert_eq!(store.get(&pending.id).unwrap(), Some(pending.clone()));
+    assert!(store.finish(&pending.id, first, &issued).unwrap());
+    assert!(
+        !store.finish(&pending.id, first, &issued).unwrap(),
         "finished once"
     );
     let finished = store.get(&pending.id).unwrap().unwrap();
-    let renewal = transaction(TransactionState::Pending);
+    let renewal = transaction(second);
     assert_eq!(
         store.insert(&renewal, None).unwrap(),
         Some(finished.clone()),
         "not replaced without naming it"
     );
     assert_eq!(
-        store.insert(&renewal, Some(&pending)).unwrap(),
+        store
+            .insert(&renewal, Some(&transaction(stranger)))
+            .unwrap(),
         Some(finished.clone()),
-        "not replaced when it changed since it was read"
+        "not replaced when another generation was read"
     );
     assert_eq!(store.insert(&renewal, Some(&finished)).unwrap(), None);
     assert_eq!(store.get(&pending.id).unwrap(), Some(renewal));
+    // A decision on the old generation, arriving late, does not finish the new one.
+    let late = TransactionState::Rejected(FailInfo::BadRequest);
+    assert!(!store.finish(&pending.id, first, &late).unwrap());
+    assert!(store.finish(&pending.id, second, &issued).unwrap());
+}
+
+#[test]
+fn a_revoked_certificate_renews_no_more() {
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86400);
+    let device = Device::self_signed("CN=revoked");
+    let n = name("CN=revoked");
+    let cert = ca.ca.issue(&n, device.key.as_ref(), now - day, now + day);
+    let holder = device.with_cert(cert.clone());
+    // A renewal that waits, then the certificate is revoked.
+    ca.script([Some(Decision::Pend)]);
+    let (handled, _) = holder.send(
+        &server,
+        &ca,
+        &ca.ca.cert,
+        &tid("REV-PENDING"),
+        RequestContent::RenewalReq(holder.csr("CN=revoked", None)),
+    );
+    assert_eq!(handled.report.outcome, Outcome::Pending);
+    ca.revoked.lock().unwrap().push(cert);
+    let poll = |id: &str| {
+        holder
+            .send(
+                &server,
+                &ca,
+                &ca.ca.cert,
+                &tid(id),
+                poll_content(&ca.ca.cert, "CN=revoked"),
+            )
+            .0
+    };
+    let (fail_info, reason) = failed(&poll("REV-PENDING"));
+    assert_eq!(fail_info, FailInfo::BadRequest);
+    assert!(reason.contains("revoked"), "{reason}");
+    assert_eq!(
+        Scripted::count(&ca.polls),
+        0,
+        "the CA was not asked to issue"
+    );
+    // Rejected for good.
+    assert_eq!(failed(&poll("REV-PENDING")).1, "rejected before");
+    // A new renewal, or a PKCSReq signed with the revoked certificate, is refused.
+    for (id, content) in [
+        (
+            "REV-RENEW",
+            RequestContent::RenewalReq(holder.csr("CN=revoked", None)),
+        ),
+        (
+            "REV-PKCSREQ",
+            RequestContent::PkcsReq(holder.csr("CN=revoked", Some(CHALLENGE))),
+        ),
+    ] {
+        let (handled, _) = holder.send(&server, &ca, &ca.ca.cert, &tid(id), content);
+        let (fail_info, reason) = failed(&handled);
+        assert_eq!(fail_info, FailInfo::BadRequest, "{id}");
+        assert!(reason.contains("revoked"), "{id}: {reason}");
+    }
+    assert_eq!(Scripted::count(&ca.enrols), 1, "only the first renewal");
+}
+
+/// A transaction store that is down until told otherwise.
+struct Flaky {
+    inner: MemoryTransactionStore,
+    down: AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::new("transaction store", "connection refused"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl TransactionStore for Flaky {
+    fn get(&self, id: &TransactionId) -> Result<Option<Transaction>, StoreError> {
+        self.check()?;
+        self.inner.get(id)
+    }
+    fn insert(
+        &self,
+        t: &Transaction,
+        replacing: Option<&Transaction>,
+    ) -> Result<Option<Transaction>, StoreError> {
+        self.check()?;
+        self.inner.insert(t, replacing)
+    }
+    fn finish(
+        &self,
+        id: &TransactionId,
+        g: Generation,
+        s: &TransactionState,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.finish(id, g, s)
+    }
+}
+
+#[test]
+fn a_request_refused_with_503_is_answered_when_sent_again() {
+    let ca = Scripted::new(Ca::new());
+    let store = Arc::new(Flaky {
+        inner: MemoryTransactionStore::new(10),
+        down: AtomicBool::new(true),
+    });
+    // Retransmissions refused (the default): only a forgotten nonce lets the retry in.
+    let server = ca.ca.server(|_| {}).with_transaction_store(store.clone());
+    let device = Device::self_signed("CN=retry");
+    let (query, body) = device.seal(
+        &ca.ca.cert,
+        &tid("T-RETRY"),
+        RequestContent::PkcsReq(device.csr("CN=retry", Some(CHALLENGE))),
+    );
+    let (handled, _) = device.post(&server, &ca, &ca.ca.cert, &query, &body);
+    assert_eq!(handled.response.status, 503);
+    store.down.store(false, Ordering::SeqCst);
+    let (handled, content) = device.post(&server, &ca, &ca.ca.cert, &query, &body);
+    assert_eq!(handled.report.outcome, Outcome::Success);
+    issued_certificate(&content);
+    // Answered now, it is remembered again: the same bytes once more are a replay.
+    let (handled, _) = device.post(&server, &ca, &ca.ca.cert, &query, &body);
+    assert_eq!(handled.response.status, 400);
+}
+
+#[test]
+fn a_one_time_challenge_used_by_the_same_request_on_another_instance_is_answered() {
+    let ca = Arc::new(Scripted::one_time(Ca::new()));
+    let shared = Arc::new(MemoryTransactionStore::new(100));
+    let replay: Arc<MemoryReplayStore> = Arc::new(MemoryReplayStore::new(100, 100));
+    let retransmissions = |c: &mut ServerConfig| c.accept_retransmissions = true;
+    let b = Arc::new(
+        ca.ca
+            .server(retransmissions)
+            .with_transaction_store(shared.clone())
+            .with_replay_store(replay.clone()),
+    );
+    let device = Arc::new(Device::self_signed("CN=once"));
+    let (query, body) = device.seal(
+        &ca.ca.cert,
+        &tid("ONCE"),
+        RequestContent::PkcsReq(device.csr("CN=once", Some(CHALLENGE))),
+    );
+    let overtake = {
+        let (ca, b, device) = (ca.clone(), b.clone(), device.clone());
+        let (query, body) = (query.clone(), body.clone());
+        Box::new(move || {
+            let (handled, _) = device.post(&b, ca.as_ref(), &ca.ca.cert, &query, &body);
+            assert_eq!(handled.report.outcome, Outcome::Success, "B");
+        })
+    };
+    let a = ca
+        .ca
+        .server(retransmissions)
+        .with_transaction_store(Arc::new(Overtaken {
+            inner: shared.clone(),
+            overtake: Mutex::new(Some(overtake)),
+        }))
+        .with_replay_store(replay);
+    // A looked before B recorded the transaction; B used the challenge up.
+    let (handled, content) = device.post(&a, ca.as_ref(), &ca.ca.cert, &query, &body);
+    assert_eq!(handled.report.outcome, Outcome::Success, "A");
+    issued_certificate(&content);
+    assert_eq!(
+        Scripted::count(&ca.challenges),
+        2,
+        "asked on both instances"
+    );
+    assert_eq!(Scripted::count(&ca.enrols), 1);
+    // Another request with the used-up challenge is refused.
+    let other = Device::self_signed("CN=twice");
+    let (handled, _) = other.send(
+        &a,
+        ca.as_ref(),
+        &ca.ca.cert,
+        &tid("TWICE"),
+        RequestContent::PkcsReq(other.csr("CN=twice", Some(CHALLENGE))),
+    );
+    assert!(failed(&handled).1.contains("challenge"));
 }
 
 /// The `http` feature: an `http::Request` in, an `http::Response` out, with the status,

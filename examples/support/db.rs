@@ -100,39 +100,48 @@ pub struct Db {
     what: String,
 }
 
-const SQLITE_SCHEMA: &str = "
+/// The tables, in SQLite's types (`INT`, `BLOB`, `SERIAL`: see [`POSTGRES_SCHEMA`]).
+/// Each kind of replay value has its own table and window, so that a flood of one kind
+/// (fresh nonces cost nothing to make) does not push out the other. What the CA keeps
+/// per transaction is keyed by its generation, never by its ID: a new transaction under
+/// an old one's ID inherits none of it.
+const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ca (name TEXT PRIMARY KEY, key BLOB NOT NULL, cert BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS seen (
-    n INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind INTEGER NOT NULL, value BLOB NOT NULL, message BLOB NOT NULL,
-    kept INTEGER NOT NULL DEFAULT 0, UNIQUE (kind, value));
+CREATE TABLE IF NOT EXISTS seen_nonces (
+    n SERIAL PRIMARY KEY, value BLOB NOT NULL UNIQUE, message BLOB NOT NULL,
+    kept INT NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS seen_envelopes (
+    n SERIAL PRIMARY KEY, value BLOB NOT NULL UNIQUE, message BLOB NOT NULL,
+    kept INT NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS transactions (
-    id TEXT PRIMARY KEY, message_type INTEGER NOT NULL, requester BLOB NOT NULL,
-    csr BLOB NOT NULL, renewal INTEGER NOT NULL, password BLOB, state TEXT NOT NULL,
-    chain BLOB, fail_info INTEGER, created INTEGER NOT NULL);
+    id TEXT PRIMARY KEY, generation BLOB NOT NULL, message_type INT NOT NULL,
+    requester BLOB NOT NULL, csr BLOB NOT NULL, renewal INT NOT NULL, password BLOB,
+    state TEXT NOT NULL, chain BLOB, fail_info INT, created INT NOT NULL);
 CREATE TABLE IF NOT EXISTS certificates (
-    serial TEXT PRIMARY KEY, transaction_id TEXT UNIQUE, der BLOB NOT NULL, subject TEXT NOT NULL,
-    issued INTEGER NOT NULL, revoked INTEGER);
-CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, verdict TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS polls (id TEXT PRIMARY KEY, count INTEGER NOT NULL);
+    serial TEXT PRIMARY KEY, generation BLOB UNIQUE, transaction_id TEXT NOT NULL,
+    der BLOB NOT NULL, subject TEXT NOT NULL, issued INT NOT NULL, revoked INT);
+CREATE TABLE IF NOT EXISTS decisions (generation BLOB PRIMARY KEY, verdict TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS polls (generation BLOB PRIMARY KEY, count INT NOT NULL);
 ";
 
-const POSTGRES_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS ca (name TEXT PRIMARY KEY, key BYTEA NOT NULL, cert BYTEA NOT NULL);
-CREATE TABLE IF NOT EXISTS seen (
-    n BIGSERIAL PRIMARY KEY,
-    kind BIGINT NOT NULL, value BYTEA NOT NULL, message BYTEA NOT NULL,
-    kept BIGINT NOT NULL DEFAULT 0, UNIQUE (kind, value));
-CREATE TABLE IF NOT EXISTS transactions (
-    id TEXT PRIMARY KEY, message_type BIGINT NOT NULL, requester BYTEA NOT NULL,
-    csr BYTEA NOT NULL, renewal BIGINT NOT NULL, password BYTEA, state TEXT NOT NULL,
-    chain BYTEA, fail_info BIGINT, created BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS certificates (
-    serial TEXT PRIMARY KEY, transaction_id TEXT UNIQUE, der BYTEA NOT NULL, subject TEXT NOT NULL,
-    issued BIGINT NOT NULL, revoked BIGINT);
-CREATE TABLE IF NOT EXISTS decisions (id TEXT PRIMARY KEY, verdict TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS polls (id TEXT PRIMARY KEY, count BIGINT NOT NULL);
-";
+/// [`SCHEMA`] in SQLite.
+fn sqlite_schema() -> String {
+    SCHEMA
+        .replace("SERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+        .replace(" INT ", " INTEGER ")
+        .replace(" INT,", " INTEGER,")
+        .replace(" INT)", " INTEGER)")
+}
+
+/// [`SCHEMA`] in PostgreSQL.
+fn postgres_schema() -> String {
+    SCHEMA
+        .replace("SERIAL PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
+        .replace("BLOB", "BYTEA")
+        .replace(" INT ", " BIGINT ")
+        .replace(" INT,", " BIGINT,")
+        .replace(" INT)", " BIGINT)")
+}
 
 fn sqlite_value(v: &Value) -> rusqlite::types::Value {
     match v {
@@ -288,13 +297,13 @@ impl Db {
             // Another process (an operator command) may hold the lock for a moment.
             c.busy_timeout(Duration::from_secs(10))?;
             c.execute_batch("PRAGMA journal_mode = WAL;")?;
-            c.execute_batch(SQLITE_SCHEMA)?;
+            c.execute_batch(&sqlite_schema())?;
             Backend::Sqlite(c)
         } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
             let mut c = postgres::Client::connect(spec, postgres::NoTls)?;
             // Instances started together create the tables at once: one at a time.
             c.batch_execute("SELECT pg_advisory_lock(4151)")?;
-            let created = c.batch_execute(POSTGRES_SCHEMA);
+            let created = c.batch_execute(&postgres_schema());
             c.batch_execute("SELECT pg_advisory_unlock(4151)")?;
             created?;
             Backend::Postgres {
@@ -406,19 +415,67 @@ pub fn from_unix(secs: i64) -> SystemTime {
 
 use scep::asn1::CertReq;
 use scep::server::{
-    NonceCheck, ReplayStore, SeenKind, Transaction, TransactionState, TransactionStore,
+    Generation, NonceCheck, ReplayStore, SeenKind, Transaction, TransactionState, TransactionStore,
 };
 use scep::{FailInfo, MessageType, TransactionId};
 
 /// How many values of each kind the replay store keeps at least (the newest), before
 /// values of requests that were not authorised are forgotten; values of authorised ones
-/// are kept ten times as long.
+/// are kept ten times as long. Each kind has its own table and window.
 pub const REPLAY_WINDOW: i64 = 100_000;
 
-fn kind_code(kind: SeenKind) -> i64 {
+/// The table of values of `kind`.
+fn seen_table(kind: SeenKind) -> Result<&'static str, BoxError> {
     match kind {
-        SeenKind::SenderNonce => 1,
-        _ => 2,
+        SeenKind::SenderNonce => Ok("seen_nonces"),
+        SeenKind::EncryptedKey => Ok("seen_envelopes"),
+        _ => Err(format!("no table for {kind:?}").into()),
+    }
+}
+
+impl Db {
+    fn check_seen(
+        &self,
+        kind: SeenKind,
+        value: &[u8; 32],
+        message: &[u8; 32],
+    ) -> Result<NonceCheck, BoxError> {
+        let table = seen_table(kind)?;
+        // Twice at most: a value forgotten between the insert and the select (it fell out
+        // of the window just then) is inserted again.
+        for _ in 0..2 {
+            let inserted = self.query(
+                &format!(
+                    "INSERT INTO {table} (value, message) VALUES ($1, $2) \
+                     ON CONFLICT (value) DO NOTHING RETURNING n"
+                ),
+                &[value.as_slice().into(), message.as_slice().into()],
+            )?;
+            if let Some(n) = inserted
+                .first()
+                .and_then(|r| r.first())
+                .and_then(Value::int)
+            {
+                // Forget what fell out of the window (not kept, then kept, ten times later).
+                self.query(
+                    &format!(
+                        "DELETE FROM {table} WHERE (kept = 0 AND n <= $1) OR (kept = 1 AND n <= $2)"
+                    ),
+                    &[(n - REPLAY_WINDOW).into(), (n - 10 * REPLAY_WINDOW).into()],
+                )?;
+                return Ok(NonceCheck::Fresh);
+            }
+            let rows = self.query(
+                &format!("SELECT message FROM {table} WHERE value = $1"),
+                &[value.as_slice().into()],
+            )?;
+            match rows.first().and_then(|r| r.first()).and_then(Value::bytes) {
+                Some(m) if m == message.as_slice() => return Ok(NonceCheck::Retransmission),
+                Some(_) => return Ok(NonceCheck::Replay),
+                None => {}
+            }
+        }
+        Err(format!("{table}: a value came and went twice").into())
     }
 }
 
@@ -429,59 +486,42 @@ impl ReplayStore for Db {
         value: &[u8; 32],
         message: &[u8; 32],
     ) -> Result<NonceCheck, StoreError> {
-        let k = kind_code(kind);
-        let err = |e| self.error("replay store", e);
-        let inserted = self
-            .query(
-                "INSERT INTO seen (kind, value, message) VALUES ($1, $2, $3) \
-                 ON CONFLICT (kind, value) DO NOTHING RETURNING n",
-                &[k.into(), value.as_slice().into(), message.as_slice().into()],
-            )
-            .map_err(err)?;
-        if let Some(n) = inserted
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::int)
-        {
-            // Forget what fell out of the window (not kept, then kept, ten times later).
-            self.query(
-                "DELETE FROM seen WHERE kind = $1 AND \
-                 ((kept = 0 AND n <= $2) OR (kept = 1 AND n <= $3))",
-                &[
-                    k.into(),
-                    (n - REPLAY_WINDOW).into(),
-                    (n - 10 * REPLAY_WINDOW).into(),
-                ],
-            )
-            .map_err(err)?;
-            return Ok(NonceCheck::Fresh);
-        }
-        let rows = self
-            .query(
-                "SELECT message FROM seen WHERE kind = $1 AND value = $2",
-                &[k.into(), value.as_slice().into()],
-            )
-            .map_err(err)?;
-        match rows.first().and_then(|r| r.first()).and_then(Value::bytes) {
-            Some(m) if m == message.as_slice() => Ok(NonceCheck::Retransmission),
-            Some(_) => Ok(NonceCheck::Replay),
-            // Forgotten between the two statements: as good as fresh.
-            None => Ok(NonceCheck::Fresh),
-        }
+        self.check_seen(kind, value, message)
+            .map_err(|e| self.error("replay store", e))
     }
 
     fn keep(&self, kind: SeenKind, value: &[u8; 32]) -> Result<(), StoreError> {
-        self.query(
-            "UPDATE seen SET kept = 1 WHERE kind = $1 AND value = $2",
-            &[kind_code(kind).into(), value.as_slice().into()],
-        )
-        .map(drop)
-        .map_err(|e| self.error("replay store", e))
+        seen_table(kind)
+            .and_then(|table| {
+                self.query(
+                    &format!("UPDATE {table} SET kept = 1 WHERE value = $1"),
+                    &[value.as_slice().into()],
+                )
+            })
+            .map(drop)
+            .map_err(|e| self.error("replay store", e))
+    }
+
+    fn forget(
+        &self,
+        kind: SeenKind,
+        value: &[u8; 32],
+        message: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        seen_table(kind)
+            .and_then(|table| {
+                self.query(
+                    &format!("DELETE FROM {table} WHERE value = $1 AND message = $2"),
+                    &[value.as_slice().into(), message.as_slice().into()],
+                )
+            })
+            .map(drop)
+            .map_err(|e| self.error("replay store", e))
     }
 }
 
-const TRANSACTION_COLUMNS: &str =
-    "id, message_type, requester, csr, renewal, password, state, chain, fail_info, created";
+const TRANSACTION_COLUMNS: &str = "id, generation, message_type, requester, csr, renewal, \
+    password, state, chain, fail_info, created";
 
 fn state_columns(state: &TransactionState) -> Result<(Value, Value, Value), BoxError> {
     Ok(match state {
@@ -505,6 +545,7 @@ fn transaction_row(t: &Transaction) -> Result<Vec<Value>, BoxError> {
     let (state, chain, fail_info) = state_columns(&t.state)?;
     Ok(vec![
         t.id.as_str().into(),
+        t.generation.as_bytes().as_slice().into(),
         i64::from(t.message_type.value()).into(),
         t.requester.to_der()?.into(),
         t.csr.to_der()?.into(),
@@ -523,37 +564,43 @@ fn transaction_of(row: &Row) -> Result<Transaction, BoxError> {
     let id = row.first().and_then(Value::text).unwrap_or("?").to_owned();
     let bad = |what: &str| -> BoxError { format!("transaction {id:?}: {what}").into() };
     let col = |i: usize| row.get(i).ok_or_else(|| bad("a column is missing"));
+    let generation = col(1)?
+        .bytes()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .map(Generation::from_bytes)
+        .ok_or_else(|| bad("generation"))?;
     let message_type = MessageType::from_value(
-        u32::try_from(col(1)?.int().ok_or_else(|| bad("message_type"))?)
+        u32::try_from(col(2)?.int().ok_or_else(|| bad("message_type"))?)
             .map_err(|_| bad("message_type"))?,
     );
     let requester = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(
-        col(2)?.bytes().ok_or_else(|| bad("requester"))?,
+        col(3)?.bytes().ok_or_else(|| bad("requester"))?,
     )
     .map_err(|e| bad(&format!("requester: {e}")))?;
-    let csr = CertReq::from_der(col(3)?.bytes().ok_or_else(|| bad("csr"))?)
+    let csr = CertReq::from_der(col(4)?.bytes().ok_or_else(|| bad("csr"))?)
         .map_err(|e| bad(&format!("csr: {e}")))?;
-    let renewal = col(4)?.int().ok_or_else(|| bad("renewal"))? != 0;
-    let password = col(5)?.bytes().map(<[u8]>::to_vec);
-    let state = match col(6)?.text().ok_or_else(|| bad("state"))? {
+    let renewal = col(5)?.int().ok_or_else(|| bad("renewal"))? != 0;
+    let password = col(6)?.bytes().map(<[u8]>::to_vec);
+    let state = match col(7)?.text().ok_or_else(|| bad("state"))? {
         "pending" => TransactionState::Pending,
         "issued" => {
-            let chain = col(7)?.bytes().ok_or_else(|| bad("chain"))?;
+            let chain = col(8)?.bytes().ok_or_else(|| bad("chain"))?;
             let (certs, _) = scep::pipeline::signed::parse_certs_only(chain, &Default::default())
                 .map_err(|e| bad(&format!("chain: {e}")))?;
             TransactionState::Issued(certs)
         }
         "rejected" => {
-            let code = col(8)?.int().ok_or_else(|| bad("fail_info"))?;
+            let code = col(9)?.int().ok_or_else(|| bad("fail_info"))?;
             TransactionState::Rejected(FailInfo::from_value(
                 u32::try_from(code).map_err(|_| bad("fail_info"))?,
             ))
         }
         other => return Err(bad(&format!("state {other:?}"))),
     };
-    let created = from_unix(col(9)?.int().ok_or_else(|| bad("created"))?);
+    let created = from_unix(col(10)?.int().ok_or_else(|| bad("created"))?);
     Ok(Transaction::new(
         TransactionId::new(id.clone()).map_err(|e| bad(&format!("id: {e}")))?,
+        generation,
         message_type,
         requester,
         csr,
@@ -609,21 +656,21 @@ impl TransactionStore for Db {
         // Serialisable: two instances inserting the same ID at once cannot both succeed.
         self.transaction(|tx| {
             match self.get_transaction(tx, transaction.id.as_str())? {
-                Some(existing) if Some(&existing) != replacing => return Ok(Some(existing)),
+                Some(existing) if replacing.is_none_or(|r| r.generation != existing.generation) => {
+                    return Ok(Some(existing));
+                }
                 Some(_) => {
-                    // A new transaction under a finished one's ID: the old one goes, and
-                    // with it what the CA kept for it (in the same database transaction,
-                    // so that nothing of the old one's decision carries over).
+                    // A new transaction under a finished one's ID. What the CA kept for
+                    // the old one is keyed by its generation: none of it carries over.
                     let id = transaction.id.as_str();
                     tx.query("DELETE FROM transactions WHERE id = $1", &[id.into()])?;
-                    forget_ca_state(tx, id)?;
                 }
                 None => {}
             }
             tx.query(
                 &format!(
                     "INSERT INTO transactions ({TRANSACTION_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                 ),
                 &row,
             )?;
@@ -632,28 +679,27 @@ impl TransactionStore for Db {
         .map_err(|e| self.error("transaction store", e))
     }
 
-    fn finish(&self, id: &TransactionId, state: &TransactionState) -> Result<bool, StoreError> {
+    fn finish(
+        &self,
+        id: &TransactionId,
+        generation: Generation,
+        state: &TransactionState,
+    ) -> Result<bool, StoreError> {
         let (state, chain, fail_info) =
             state_columns(state).map_err(|e| self.error("transaction store", e))?;
         let rows = self
             .query(
-                "UPDATE transactions SET state = $2, chain = $3, fail_info = $4 \
-                 WHERE id = $1 AND state = 'pending' RETURNING id",
-                &[id.as_str().into(), state, chain, fail_info],
+                "UPDATE transactions SET state = $3, chain = $4, fail_info = $5 \
+                 WHERE id = $1 AND generation = $2 AND state = 'pending' RETURNING id",
+                &[
+                    id.as_str().into(),
+                    generation.as_bytes().as_slice().into(),
+                    state,
+                    chain,
+                    fail_info,
+                ],
             )
             .map_err(|e| self.error("transaction store", e))?;
         Ok(!rows.is_empty())
     }
-}
-
-/// Forgets what the CA (`db_ca.rs`) keeps for the transaction `id`: its poll count, the
-/// operator's verdict, the link from the certificate issued to it.
-pub fn forget_ca_state(tx: &mut Tx<'_>, id: &str) -> Result<(), BoxError> {
-    tx.query("DELETE FROM polls WHERE id = $1", &[id.into()])?;
-    tx.query("DELETE FROM decisions WHERE id = $1", &[id.into()])?;
-    tx.query(
-        "UPDATE certificates SET transaction_id = NULL WHERE transaction_id = $1",
-        &[id.into()],
-    )?;
-    Ok(())
 }

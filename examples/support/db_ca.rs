@@ -3,10 +3,15 @@
 //!
 //! Policy: an initial enrolment needs the static challenge; with `--pending N` an
 //! enrolment is answered PENDING until polled N times, with `--pending manual` until an
-//! operator approves or rejects it (`approve`, `reject`); GetCert finds the certificates
-//! this CA issued, GetCRL lists the ones revoked (`revoke`). A GetCert or GetCRL answer for
-//! a requester whose key cannot decrypt is sealed with the challenge only for a holder of
-//! a certificate this CA issued.
+//! operator approves it (`approve`); an operator's `reject` (or `approve`) of a pending
+//! request counts in either mode. GetCert finds the certificates this CA issued, GetCRL
+//! lists the ones revoked (`revoke`); a revoked certificate renews no more. A GetCert or
+//! GetCRL answer for a requester whose key cannot decrypt is sealed with the challenge
+//! only for a holder of an unrevoked certificate this CA issued.
+//!
+//! What the CA keeps per transaction (the certificate issued for it, poll counts, the
+//! operator's verdict) is keyed by the transaction's generation: a new transaction under
+//! an old one's ID (micromdm's scepclient renews under the same ID) starts afresh.
 
 #![allow(dead_code)]
 
@@ -20,8 +25,8 @@ use scep::Certificate;
 use scep::asn1::{CertificateList, IssuerAndSerialNumber};
 use scep::cert::{CertificateParams, end_entity_extensions, issue, issue_crl, random_serial};
 use scep::error::StoreError;
-use scep::server::{CertificateAuthority, Decision, Enrolment};
-use scep::{DigestAlgorithm, MessageSigner, TransactionId};
+use scep::server::{CertificateAuthority, Decision, Enrolment, Generation, challenge_matches};
+use scep::{DigestAlgorithm, MessageSigner};
 use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
@@ -96,7 +101,7 @@ impl Keys {
                 if !key_path.exists() {
                     std::fs::create_dir_all(dir)?;
                     let keys = generate(name, SystemTime::now())?;
-                    std::fs::write(
+                    write_private(
                         &key_path,
                         keys.key.to_pkcs8_pem(der::pem::LineEnding::LF)?.as_bytes(),
                     )?;
@@ -141,6 +146,22 @@ impl Keys {
     }
 }
 
+/// Writes a new file only its owner can read (the CA's private key); an existing file is
+/// an error, never overwritten.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), BoxError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
 /// When an enrolment is issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pending {
@@ -179,8 +200,16 @@ fn serial_key(serial: &[u8]) -> String {
     normalise_serial(&hex)
 }
 
+/// `hex` (what an operator types: any case, `0x` or not, `:` between octets or not, as
+/// `openssl x509 -serial` or a browser shows it) as the database keys it.
 fn normalise_serial(hex: &str) -> String {
-    let trimmed = hex.trim().trim_start_matches('0').to_ascii_uppercase();
+    let hex = hex.trim();
+    let hex = hex
+        .strip_prefix("0x")
+        .or_else(|| hex.strip_prefix("0X"))
+        .unwrap_or(hex);
+    let digits: String = hex.chars().filter(|c| *c != ':').collect();
+    let trimmed = digits.trim_start_matches('0').to_ascii_uppercase();
     if trimmed.is_empty() {
         "0".into()
     } else {
@@ -193,27 +222,43 @@ impl DbCa {
         self.db.error("CA", e)
     }
 
-    /// The certificate already issued for the transaction `id`, if any (issued, but its
-    /// transaction not yet marked so: the server asks again).
-    fn issued_for(&self, id: &TransactionId) -> Result<Option<Certificate>, BoxError> {
+    /// The certificate already issued for the transaction of `generation`, if any
+    /// (issued, but its transaction not yet marked so: the server asks again).
+    fn issued_for(&self, generation: Generation) -> Result<Option<Certificate>, BoxError> {
         let rows = self.db.query(
-            "SELECT serial, der FROM certificates WHERE transaction_id = $1",
-            &[id.as_str().into()],
+            "SELECT serial, der FROM certificates WHERE generation = $1",
+            &[generation.as_bytes().as_slice().into()],
         )?;
         rows.first().map(certificate_of).transpose()
     }
 
-    /// The certificate this CA issued with serial number `serial` (any form), if any.
-    fn by_serial(&self, serial: &[u8]) -> Result<Option<Certificate>, BoxError> {
+    /// The certificate this CA issued with serial number `serial`, if any, and whether it
+    /// is revoked.
+    fn by_serial(&self, serial: &[u8]) -> Result<Option<(Certificate, bool)>, BoxError> {
         let rows = self.db.query(
-            "SELECT serial, der FROM certificates WHERE serial = $1",
+            "SELECT serial, der, revoked FROM certificates WHERE serial = $1",
             &[serial_key(serial).into()],
         )?;
-        rows.first().map(certificate_of).transpose()
+        rows.first()
+            .map(|row| {
+                Ok((
+                    certificate_of(row)?,
+                    row.get(2).is_some_and(|v| *v != Value::Null),
+                ))
+            })
+            .transpose()
+    }
+
+    /// Whether `certificate` is one this CA issued and did not revoke.
+    fn issued_unrevoked(&self, certificate: &Certificate) -> Result<bool, BoxError> {
+        let serial = certificate.tbs_certificate().serial_number().as_bytes();
+        Ok(self
+            .by_serial(serial)?
+            .is_some_and(|(c, revoked)| &c == certificate && !revoked))
     }
 
     /// Issues a certificate for the enrolment and records it: one per transaction (the
-    /// `transaction_id` column is unique), so that two instances deciding on the same
+    /// `generation` column is unique), so that two instances deciding on the same
     /// transaction at once issue one certificate, the other's being discarded unrecorded;
     /// a new serial number if the random one is taken.
     fn issue(&self, enrolment: &Enrolment<'_>) -> Result<Decision, BoxError> {
@@ -221,7 +266,7 @@ impl DbCa {
         let subject = enrolment.details.subject.clone();
         let public_key = enrolment.details.public_key.clone();
         for _ in 0..5 {
-            if let Some(cert) = self.issued_for(enrolment.transaction_id)? {
+            if let Some(cert) = self.issued_for(enrolment.generation)? {
                 return Ok(Decision::Issue(vec![cert]));
             }
             let serial = random_serial(&mut rng())?;
@@ -243,10 +288,12 @@ impl DbCa {
                 DigestAlgorithm::Sha256,
             )?;
             let inserted = self.db.query(
-                "INSERT INTO certificates (serial, transaction_id, der, subject, issued) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING serial",
+                "INSERT INTO certificates \
+                 (serial, generation, transaction_id, der, subject, issued) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING serial",
                 &[
                     serial_key(serial.as_bytes()).into(),
+                    enrolment.generation.as_bytes().as_slice().into(),
                     enrolment.transaction_id.as_str().into(),
                     cert.to_der()?.into(),
                     subject.to_string().into(),
@@ -262,21 +309,31 @@ impl DbCa {
         Err("no free serial number after five tries".into())
     }
 
-    /// An operator's verdict on the pending transaction `id`: `approve` or `reject`.
+    /// An operator's verdict on the pending transaction `id`: `approve` or `reject`. One
+    /// statement, bound to the generation pending now: a verdict never lands on another
+    /// transaction that takes the ID later.
     pub fn decide(db: &Db, id: &str, verdict: &str) -> Result<bool, BoxError> {
-        let pending = db.query(
-            "SELECT id FROM transactions WHERE id = $1 AND state = 'pending'",
-            &[id.into()],
-        )?;
-        if pending.is_empty() {
-            return Ok(false);
-        }
-        db.query(
-            "INSERT INTO decisions (id, verdict) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET verdict = $2",
+        let rows = db.query(
+            "INSERT INTO decisions (generation, verdict) \
+             SELECT generation, $2 FROM transactions WHERE id = $1 AND state = 'pending' \
+             ON CONFLICT (generation) DO UPDATE SET verdict = excluded.verdict \
+             RETURNING verdict",
             &[id.into(), verdict.into()],
         )?;
-        Ok(true)
+        Ok(!rows.is_empty())
+    }
+
+    /// The operator's verdict on the transaction of `generation`, if any.
+    fn verdict(&self, generation: Generation) -> Result<Option<String>, BoxError> {
+        let rows = self.db.query(
+            "SELECT verdict FROM decisions WHERE generation = $1",
+            &[generation.as_bytes().as_slice().into()],
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::text)
+            .map(str::to_owned))
     }
 
     /// Revokes the certificate with serial number `serial` (hex, any case, leading zeros
@@ -300,13 +357,10 @@ impl CertificateAuthority for DbCa {
         _enrolment: &Enrolment<'_>,
         challenge: Option<&str>,
     ) -> Result<bool, StoreError> {
-        Ok(challenge == Some(self.challenge.as_str()))
+        Ok(challenge_matches(&self.challenge, challenge))
     }
 
     fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
-        // A new transaction. Nothing of an earlier one under its ID counts: the database
-        // forgot it when the new one replaced it (`Db::insert`). Not here: another
-        // instance may already be polling the new transaction.
         match self.pending {
             Pending::Polls(0) => self.issue(enrolment).map_err(|e| self.store_error(e)),
             _ => Ok(Decision::Pend),
@@ -314,15 +368,21 @@ impl CertificateAuthority for DbCa {
     }
 
     fn poll(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
-        let id = enrolment.transaction_id.as_str();
-        let decided = match self.pending {
-            Pending::Polls(n) => {
+        let generation = enrolment.generation;
+        // An operator's verdict counts in either mode.
+        let verdict = self.verdict(generation).map_err(|e| self.store_error(e))?;
+        let decided = match (verdict.as_deref(), self.pending) {
+            (Some("approve"), _) => true,
+            (Some(_), _) => return Ok(Decision::reject("rejected by the operator")),
+            (None, Pending::Manual) => false,
+            (None, Pending::Polls(n)) => {
                 let rows = self
                     .db
                     .query(
-                        "INSERT INTO polls (id, count) VALUES ($1, 1) \
-                         ON CONFLICT (id) DO UPDATE SET count = polls.count + 1 RETURNING count",
-                        &[id.into()],
+                        "INSERT INTO polls (generation, count) VALUES ($1, 1) \
+                         ON CONFLICT (generation) DO UPDATE SET count = polls.count + 1 \
+                         RETURNING count",
+                        &[generation.as_bytes().as_slice().into()],
                     )
                     .map_err(|e| self.store_error(e))?;
                 let count = rows
@@ -332,19 +392,6 @@ impl CertificateAuthority for DbCa {
                     .unwrap_or(0);
                 count >= i64::from(n)
             }
-            Pending::Manual => {
-                let rows = self
-                    .db
-                    .query("SELECT verdict FROM decisions WHERE id = $1", &[id.into()])
-                    .map_err(|e| self.store_error(e))?;
-                match rows.first().and_then(|r| r.first()).and_then(Value::text) {
-                    Some("approve") => true,
-                    Some(_) => {
-                        return Ok(Decision::reject("rejected by the operator"));
-                    }
-                    None => false,
-                }
-            }
         };
         if decided {
             self.issue(enrolment).map_err(|e| self.store_error(e))
@@ -353,14 +400,22 @@ impl CertificateAuthority for DbCa {
         }
     }
 
+    fn revoked(&self, certificate: &Certificate) -> Result<bool, StoreError> {
+        let serial = certificate.tbs_certificate().serial_number().as_bytes();
+        let found = self.by_serial(serial).map_err(|e| self.store_error(e))?;
+        Ok(found.is_some_and(|(c, revoked)| &c == certificate && revoked))
+    }
+
     fn certificate(
         &self,
         issuer_and_serial: &IssuerAndSerialNumber,
     ) -> Result<Option<Certificate>, StoreError> {
-        let cert = self
+        let found = self
             .by_serial(issuer_and_serial.serial_number.as_bytes())
             .map_err(|e| self.store_error(e))?;
-        Ok(cert.filter(|c| issuer_and_serial.matches(c)))
+        Ok(found
+            .map(|(c, _)| c)
+            .filter(|c| issuer_and_serial.matches(c)))
     }
 
     fn crl(
@@ -378,7 +433,12 @@ impl CertificateAuthority for DbCa {
         let mut revoked = Vec::new();
         for row in &rows {
             let cert = certificate_of(row).map_err(|e| self.store_error(e))?;
-            let when = from_unix(row.get(2).and_then(Value::int).unwrap_or(0));
+            let serial = row.first().and_then(Value::text).unwrap_or("?");
+            let when = row
+                .get(2)
+                .and_then(Value::int)
+                .map(from_unix)
+                .ok_or_else(|| self.store_error(format!("certificate {serial}: revoked")))?;
             revoked.push((cert.tbs_certificate().serial_number().clone(), when));
         }
         let now = SystemTime::now();
@@ -396,9 +456,8 @@ impl CertificateAuthority for DbCa {
 
     fn password_for(&self, requester: &Certificate) -> Result<Option<Vec<u8>>, StoreError> {
         let ours = self
-            .by_serial(requester.tbs_certificate().serial_number().as_bytes())
-            .map_err(|e| self.store_error(e))?
-            .is_some_and(|c| &c == requester);
+            .issued_unrevoked(requester)
+            .map_err(|e| self.store_error(e))?;
         Ok(ours.then(|| self.challenge.as_bytes().to_vec()))
     }
 }

@@ -28,9 +28,10 @@ use scep::caps::{Capabilities, Capability};
 use scep::cert::{CertificateParams, end_entity_extensions, issue, issue_crl, random_serial};
 use scep::error::StoreError;
 use scep::server::{
-    CertificateAuthority, Decision, DecryptionKey, Enrolment, Server, ServerConfig,
+    CertificateAuthority, Decision, DecryptionKey, Enrolment, Generation, Server, ServerConfig,
+    challenge_matches,
 };
-use scep::{DigestAlgorithm, MessageSigner, TransactionId};
+use scep::{DigestAlgorithm, MessageSigner};
 use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
@@ -154,7 +155,9 @@ pub struct Authority {
 #[derive(Default)]
 struct Records {
     issued: Vec<Certificate>,
-    polls: HashMap<TransactionId, u32>,
+    /// Polls per transaction, by generation: a new transaction under an old one's ID
+    /// starts at 0.
+    polls: HashMap<Generation, u32>,
 }
 
 impl Authority {
@@ -207,14 +210,12 @@ impl CertificateAuthority for Authority {
         _enrolment: &Enrolment<'_>,
         challenge: Option<&str>,
     ) -> Result<bool, StoreError> {
-        Ok(challenge == Some(self.challenge.as_str()))
+        Ok(challenge_matches(&self.challenge, challenge))
     }
 
     fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
         if self.pending_polls > 0 {
-            self.records()
-                .polls
-                .insert(enrolment.transaction_id.clone(), 0);
+            self.records().polls.insert(enrolment.generation, 0);
             return Ok(Decision::Pend);
         }
         self.issued(enrolment)
@@ -223,10 +224,7 @@ impl CertificateAuthority for Authority {
     fn poll(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
         let polls = {
             let mut records = self.records();
-            let polls = records
-                .polls
-                .entry(enrolment.transaction_id.clone())
-                .or_insert(0);
+            let polls = records.polls.entry(enrolment.generation).or_insert(0);
             *polls += 1;
             *polls
         };
@@ -235,6 +233,11 @@ impl CertificateAuthority for Authority {
         } else {
             Ok(Decision::Pend)
         }
+    }
+
+    fn revoked(&self, _certificate: &Certificate) -> Result<bool, StoreError> {
+        // This CA revokes nothing (its CRL is empty).
+        Ok(false)
     }
 
     fn certificate(

@@ -6,7 +6,7 @@ use crate::csr::CsrDetails;
 use crate::error::StoreError;
 use crate::types::{FailInfo, MessageType, TransactionId};
 
-use super::SignerKind;
+use super::{Generation, SignerKind};
 
 /// An enrolment the server has checked, for the CA to decide on: a PKCSReq or RenewalReq
 /// whose signature, envelope, CSR signature and (for a renewal) signer the server has
@@ -16,6 +16,9 @@ use super::SignerKind;
 pub struct Enrolment<'a> {
     /// The transaction ID.
     pub transaction_id: &'a TransactionId,
+    /// Which transaction of this ID it is: what the CA keys its own state for the
+    /// transaction by (poll counts, an operator's approval, the certificate issued).
+    pub generation: Generation,
     /// PKCSReq or RenewalReq.
     pub message_type: MessageType,
     /// The PKCS #10 request (its signature verified).
@@ -61,6 +64,29 @@ impl Decision {
     }
 }
 
+/// Whether the challengePassword `given` is `expected`, compared in constant time (as
+/// SHA-256 digests, so that neither the contents nor the length of `expected` shows in
+/// the time taken): for a [`CertificateAuthority::check_challenge`] with a static
+/// challenge.
+///
+/// ```
+/// use scep::server::challenge_matches;
+/// assert!(challenge_matches("s3cret", Some("s3cret")));
+/// assert!(!challenge_matches("s3cret", Some("s3cre")));
+/// assert!(!challenge_matches("s3cret", None));
+/// ```
+pub fn challenge_matches(expected: &str, given: Option<&str>) -> bool {
+    let Some(given) = given else {
+        return false;
+    };
+    let a = super::stores::sha256(&[b"challenge", expected.as_bytes()]);
+    let b = super::stores::sha256(&[b"challenge", given.as_bytes()]);
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 /// The CA behind a [`Server`](super::Server): the decisions only it can make. The server
 /// runs the SCEP transaction around them (verification, decryption, replays, the
 /// transaction store, polls, resync, renewal rules, encrypting the answer).
@@ -72,8 +98,13 @@ impl Decision {
 /// [`poll`](Self::poll).
 pub trait CertificateAuthority: Send + Sync {
     /// Whether `challenge` (the CSR's challengePassword, if it has one) authorises the
-    /// initial enrolment `enrolment`. A one-time challenge is used up here. Not asked for
-    /// renewals.
+    /// initial enrolment `enrolment`. Not asked for renewals.
+    ///
+    /// A one-time challenge is used up here, bound to the request it authorised: the same
+    /// request may be asked about again (its client retried after HTTP 503, or sent it to
+    /// two instances at once), and should be accepted again for the same transaction ID
+    /// and CSR, or the retry is refused. (After a refusal the server looks for a
+    /// transaction the same request started on another instance and answers from it.)
     fn check_challenge(
         &self,
         enrolment: &Enrolment<'_>,
@@ -85,13 +116,10 @@ pub trait CertificateAuthority: Send + Sync {
     ///
     /// A client may start a new transaction under the ID of one that finished
     /// (micromdm's scepclient derives the ID from its key and renews with the same key):
-    /// whatever the CA keeps per transaction ID (poll counts, an operator's approval, the
+    /// whatever the CA keeps per transaction (poll counts, an operator's approval, the
     /// certificate issued) must not carry over to the new transaction, or it would
-    /// inherit the old one's decision. Forget it where the new transaction replaces the
-    /// old one, atomically with [`TransactionStore::insert`](super::TransactionStore::insert)
-    /// (as the example server's database does), not here: with several instances,
-    /// another one may already [`poll`](Self::poll) the new transaction while this one
-    /// runs. A single instance with in-memory state may reset it here.
+    /// inherit the old one's decision. Key it by [`Enrolment::generation`], not by the
+    /// transaction ID, as the example server's database does.
     fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError>;
 
     /// Decides again on a pending enrolment when its client polls (an operator may have
@@ -101,6 +129,11 @@ pub trait CertificateAuthority: Send + Sync {
         let _ = enrolment;
         Ok(Decision::Pend)
     }
+
+    /// Whether `certificate`, which this CA issued, is revoked. A renewal it signs is
+    /// refused (FAILURE badRequest), and so is a pending renewal it signed when its client
+    /// polls. A CA that never revokes answers `false`.
+    fn revoked(&self, certificate: &Certificate) -> Result<bool, StoreError>;
 
     /// GetCert: the certificate with this issuer and serial number, if the CA has it.
     fn certificate(

@@ -21,8 +21,10 @@ pub struct ServerConfig {
     pub http_limits: ServerLimits,
     /// Decoding limits and decryption options for requests.
     pub decrypt: DecryptOptions,
-    /// How many senderNonces the replay cache remembers (default 10 000; 0 turns the
-    /// replay check off).
+    /// How many senderNonces the default in-memory replay store remembers (default
+    /// 10 000; 0 turns the replay check off). Not used with a store of the application's
+    /// ([`Server::with_replay_store`](super::Server::with_replay_store)): that store's
+    /// bounds are its own.
     pub replay_cache_size: usize,
     /// How many envelopes the server remembers, by their encryptedKey (default 100 000,
     /// about 10 MB; 0 turns the check off). An encryptedKey that another message brought
@@ -30,8 +32,10 @@ pub struct ServerConfig {
     /// before the key transport: honest clients make a new content-encryption key for
     /// every message, and an attacker who replays a captured envelope with ciphertext of
     /// his choice, to learn its plaintext from how the server answers, gets one answer per
-    /// envelope. The memory is this `Server`'s: it is not shared with other instances, nor
-    /// kept across a restart.
+    /// envelope. The in-memory store is this `Server`'s: it is not shared with other
+    /// instances, nor kept across a restart. With a replay store of the application's
+    /// ([`Server::with_replay_store`](super::Server::with_replay_store)) the envelopes go
+    /// there, within its bounds, and this number is not used.
     pub envelope_memory: usize,
     /// Whether a byte-identical request sent again (same senderNonce, same message) reaches
     /// the application, marked by [`Received::is_retransmission`](super::Received::is_retransmission), instead of being
@@ -70,7 +74,8 @@ pub struct ServerConfig {
     pub allow_foreign_signers: bool,
     /// How many transactions the default in-memory transaction store keeps (default
     /// 100 000): when it is full, the oldest finished one is forgotten; a pending one never
-    /// is (a new one is refused instead).
+    /// is (a new one is refused instead). Not used with a store of the application's
+    /// ([`Server::with_transaction_store`](super::Server::with_transaction_store)).
     pub transactions: usize,
 }
 

@@ -24,7 +24,7 @@ use std::time::SystemTime;
 use rand_core::CryptoRng;
 
 use super::app::{CertificateAuthority, Decision, Enrolment};
-use super::stores::{SeenKind, Transaction, TransactionState, sha256};
+use super::stores::{Generation, SeenKind, Transaction, TransactionState, sha256};
 use super::{Incoming, Received, Server, SignerKind, unavailable};
 use crate::asn1::{CertReq, Certificate};
 use crate::cert::certifies_key;
@@ -198,7 +198,7 @@ impl Server {
         report.message_type = Some(received.message_type());
         report.transaction_id = Some(received.transaction_id().clone());
         let answer = match self.decrypt(&mut received) {
-            Err(Error::Store(e)) => return self.refused_unavailable(report, &e),
+            Err(Error::Store(e)) => return self.refused_unavailable(&received, report, &e),
             Err(e) => {
                 let fail_info = e.fail_info().unwrap_or(FailInfo::BadRequest);
                 let mut answer = Answer::fail(fail_info, e.to_string());
@@ -208,11 +208,11 @@ impl Server {
                 }
                 Ok(answer)
             }
-            Ok(content) => self.operation(ca, &received, content, now),
+            Ok(content) => self.operation(ca, &received, content, now, rng),
         };
         let answer = match answer {
             Ok(a) => a,
-            Err(e) => return self.refused_unavailable(report, &e),
+            Err(e) => return self.refused_unavailable(&received, report, &e),
         };
         let status = answer.content.status();
         let fail_info = match &answer.content {
@@ -242,10 +242,23 @@ impl Server {
         }
     }
 
-    fn refused_unavailable(&self, mut report: Report, error: &StoreError) -> Handled {
+    /// HTTP 503 for a request a store or the CA could not serve: what the replay store
+    /// recorded of it is forgotten, so that the client's retry is not refused as a replay.
+    fn refused_unavailable(
+        &self,
+        received: &Received,
+        mut report: Report,
+        error: &StoreError,
+    ) -> Handled {
+        let mut reason = error.to_string();
+        for (kind, value) in &received.recorded {
+            if let Err(e) = self.replay.forget(*kind, value, &received.message_digest) {
+                reason = format!("{reason}; and then {e}");
+            }
+        }
         report.outcome = Outcome::Refused {
             status: 503,
-            reason: error.to_string(),
+            reason,
         };
         Handled {
             response: unavailable(),
@@ -254,17 +267,18 @@ impl Server {
     }
 
     /// The answer to a decrypted request.
-    fn operation(
+    fn operation<R: CryptoRng + ?Sized>(
         &self,
         ca: &dyn CertificateAuthority,
         received: &Received,
         content: RequestContent,
         now: SystemTime,
+        rng: &mut R,
     ) -> Result<Answer, StoreError> {
         let signer = received.signer_certificate();
         match content {
             RequestContent::PkcsReq(csr) | RequestContent::RenewalReq(csr) => {
-                self.enrolment(ca, received, csr, now)
+                self.enrolment(ca, received, csr, now, rng)
             }
             RequestContent::CertPoll(_) => {
                 match self.transactions.get(received.transaction_id())? {
@@ -335,12 +349,13 @@ impl Server {
         Ok(())
     }
 
-    fn enrolment(
+    fn enrolment<R: CryptoRng + ?Sized>(
         &self,
         ca: &dyn CertificateAuthority,
         received: &Received,
         csr: CertReq,
         now: SystemTime,
+        rng: &mut R,
     ) -> Result<Answer, StoreError> {
         let id = received.transaction_id();
         let kind = received.signer_kind();
@@ -369,6 +384,9 @@ impl Server {
             if let Err(e) = received.check_renewal(&csr, &self.config.renewal) {
                 return Ok(Answer::bad_request(e.to_string()));
             }
+            if ca.revoked(signer)? {
+                return Ok(Answer::bad_request(REVOKED_SIGNER));
+            }
         } else if !received.signed_with_csr_key(&csr) && !self.config.allow_foreign_signers {
             return Ok(Answer::bad_request(
                 "the request is not signed with the key it asks a certificate for",
@@ -380,8 +398,10 @@ impl Server {
                 "the answer cannot be encrypted to this requester (no challenge for its key)",
             ));
         };
+        let generation = Generation::random(rng);
         let enrolment = Enrolment {
             transaction_id: id,
+            generation,
             message_type: received.message_type(),
             csr: &csr,
             details: &details,
@@ -390,12 +410,21 @@ impl Server {
             renewal,
         };
         if !renewal && !ca.check_challenge(&enrolment, challenge)? {
+            // The same request, sent to another instance at once, may have used up a
+            // one-time challenge and started the transaction: then it is answered.
+            if let Some(t) = self.transactions.get(id)?
+                && let Stored::Same(t) = stored(t, received, &csr, renewal)
+            {
+                self.keep(received)?;
+                return self.answer_transaction(ca, received, t);
+            }
             return Ok(Answer::bad_request("the challenge is not accepted"));
         }
         // Authorised: recorded as pending before the CA decides, so that a CA that
         // cannot decide now leaves a transaction the client's next poll finds.
         let transaction = Transaction::new(
             id.clone(),
+            generation,
             received.message_type(),
             requester(received).clone(),
             csr.clone(),
@@ -454,26 +483,38 @@ impl Server {
                 TransactionState::Issued(chain)
             }
             Decision::Reject { fail_info, reason } => {
-                if self
-                    .transactions
-                    .finish(&transaction.id, &TransactionState::Rejected(fail_info))?
-                {
+                if self.transactions.finish(
+                    &transaction.id,
+                    transaction.generation,
+                    &TransactionState::Rejected(fail_info),
+                )? {
                     return Ok(Answer::fail(fail_info, reason));
                 }
-                return self.stored_answer(received, &transaction.id);
+                return self.stored_answer(received, transaction);
             }
         };
-        if !self.transactions.finish(&transaction.id, &state)? {
+        if !self
+            .transactions
+            .finish(&transaction.id, transaction.generation, &state)?
+        {
             // Another instance answered it meanwhile: its answer stands.
-            return self.stored_answer(received, &transaction.id);
+            return self.stored_answer(received, transaction);
         }
         Ok(state_answer(&state, transaction.password.clone()))
     }
 
-    /// The answer from the stored transaction `id`, as it is now.
-    fn stored_answer(&self, received: &Received, id: &TransactionId) -> Result<Answer, StoreError> {
-        match self.transactions.get(id)? {
-            Some(t) if &t.requester == requester(received) => {
+    /// The answer from the stored `transaction`, as it is now; a transaction of its ID
+    /// that replaced it since answers nothing.
+    fn stored_answer(
+        &self,
+        received: &Received,
+        transaction: &Transaction,
+    ) -> Result<Answer, StoreError> {
+        match self.transactions.get(&transaction.id)? {
+            Some(t)
+                if &t.requester == requester(received)
+                    && t.generation == transaction.generation =>
+            {
                 Ok(state_answer(&t.state, t.password))
             }
             _ => Ok(Answer::fail(FailInfo::BadCertId, "the transaction is gone")),
@@ -490,12 +531,21 @@ impl Server {
         if t.state != TransactionState::Pending {
             return Ok(state_answer(&t.state, t.password));
         }
+        if t.renewal && ca.revoked(received.signer_certificate())? {
+            // Revoked while its renewal waited: the renewal is refused for good.
+            let decision = Decision::Reject {
+                fail_info: FailInfo::BadRequest,
+                reason: REVOKED_SIGNER.into(),
+            };
+            return self.decided(received, &t, decision);
+        }
         let details = match crate::csr::inspect(&t.csr) {
             Ok(d) => d,
             Err(e) => return Ok(Answer::bad_request(format!("the stored CSR: {e}"))),
         };
         let enrolment = Enrolment {
             transaction_id: &t.id,
+            generation: t.generation,
             message_type: t.message_type,
             csr: &t.csr,
             details: &details,
@@ -507,6 +557,9 @@ impl Server {
         self.decided(received, &t, decision)
     }
 }
+
+/// Why a renewal is refused whose signer the CA revoked.
+const REVOKED_SIGNER: &str = "the renewal's signer certificate is revoked";
 
 /// What a stored transaction with a request's ID means for that PKCSReq or RenewalReq.
 enum Stored {

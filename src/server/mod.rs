@@ -50,13 +50,13 @@ mod handle;
 mod received;
 mod stores;
 
-pub use app::{CertificateAuthority, Decision, Enrolment};
+pub use app::{CertificateAuthority, Decision, Enrolment, challenge_matches};
 pub use config::{RenewalPolicy, ServerConfig};
 pub use handle::{Handled, Outcome, Report};
 pub use received::{Received, SignerKind};
 pub use stores::{
-    MemoryReplayStore, MemoryTransactionStore, NonceCheck, ReplayCache, ReplayStore, SeenKind,
-    Transaction, TransactionState, TransactionStore,
+    Generation, MemoryReplayStore, MemoryTransactionStore, NonceCheck, ReplayCache, ReplayStore,
+    SeenKind, Transaction, TransactionState, TransactionStore,
 };
 
 use std::sync::Arc;
@@ -323,6 +323,7 @@ impl Server {
                 return Intake::refused(kind, response, text);
             }
         };
+        let mut recorded = Vec::new();
         let check = match &attributes.sender_nonce {
             Some(n) => {
                 let nonce = sha256(&[b"senderNonce", n.as_bytes()]);
@@ -330,7 +331,12 @@ impl Server {
                     .replay
                     .check(SeenKind::SenderNonce, &nonce, &message_digest)
                 {
-                    Ok(check) => check,
+                    Ok(check) => {
+                        if check == NonceCheck::Fresh {
+                            recorded.push((SeenKind::SenderNonce, nonce));
+                        }
+                        check
+                    }
                     Err(e) => return Intake::refused(kind, unavailable(), e.to_string()),
                 }
             }
@@ -353,6 +359,7 @@ impl Server {
                 cipher: None,
                 message_digest,
                 envelope: None,
+                recorded,
             })),
             refusal: None,
         }
@@ -422,6 +429,7 @@ impl Server {
             .collect();
         let message = received.message_digest;
         let mut envelope = None;
+        let mut fresh = false;
         let mut admit = |encrypted_key: &[u8]| {
             let value = sha256(&[b"encryptedKey", encrypted_key]);
             envelope = Some(value);
@@ -430,13 +438,20 @@ impl Server {
                 .check(SeenKind::EncryptedKey, &value, &message)?
             {
                 NonceCheck::Replay => Err(ProtocolError::ReusedContentKey.into()),
-                NonceCheck::Fresh | NonceCheck::Retransmission => Ok(()),
+                NonceCheck::Fresh => {
+                    fresh = true;
+                    Ok(())
+                }
+                NonceCheck::Retransmission => Ok(()),
             }
         };
         let opened = received
             .verified
             .request_with_any(&keys, &self.config.decrypt, &mut admit);
         received.envelope = envelope;
+        if let (Some(value), true) = (envelope, fresh) {
+            received.recorded.push((SeenKind::EncryptedKey, value));
+        }
         let (content, cipher) = opened?;
         received.cipher = Some(cipher);
         Ok(content)

@@ -6,7 +6,7 @@ use crate::message::VerifiedMessage;
 use crate::pipeline::ContentCipher;
 use crate::types::{MessageType, Nonce, TransactionId};
 
-use super::RenewalPolicy;
+use super::{RenewalPolicy, SeenKind};
 
 /// Who signed a request, as far as this CA can tell, at the time the request was
 /// handled.
@@ -39,6 +39,9 @@ pub struct Received {
     pub(super) message_digest: [u8; 32],
     /// The replay store's value for the encryptedKey of the envelope, once decrypted.
     pub(super) envelope: Option<[u8; 32]>,
+    /// The replay store's values this request recorded (found fresh): forgotten again if
+    /// it cannot be answered (HTTP 503).
+    pub(super) recorded: Vec<(SeenKind, [u8; 32])>,
 }
 
 impl Received {

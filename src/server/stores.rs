@@ -6,10 +6,12 @@
 //! application calls the server from a blocking task. The in-memory implementations here
 //! are the defaults.
 
+use core::fmt;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
+use rand_core::CryptoRng;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::asn1::{CertReq, Certificate};
@@ -106,6 +108,17 @@ impl ReplayCache {
         }
     }
 
+    /// Forgets `value` if it was recorded with `message` (see [`ReplayStore::forget`]).
+    pub fn forget(&mut self, value: &[u8; 32], message: &[u8; 32]) {
+        if self.seen.get(value).is_some_and(|(m, _)| m == message) {
+            self.seen.remove(value);
+            // Its places in the orders go too, or a stale one would evict the value
+            // early when it is seen again (a scan, only after a store failed).
+            self.order.retain(|v| v != value);
+            self.kept_order.retain(|v| v != value);
+        }
+    }
+
     /// Forgets the oldest value not kept, or else the oldest kept; `false` when there is
     /// nothing left to forget.
     fn forget_one(&mut self) -> bool {
@@ -162,6 +175,17 @@ pub trait ReplayStore: Send + Sync {
     /// request that was not authorised, so that anyone's flood of self-signed requests
     /// cannot push it out.
     fn keep(&self, kind: SeenKind, value: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// Forgets `value` of `kind` if it is recorded with the message whose digest is
+    /// `message`: the request that recorded it could not be answered (another store or
+    /// the CA was down: HTTP 503), and the same request sent again must not be refused as
+    /// seen before. A value recorded by another message stays.
+    fn forget(
+        &self,
+        kind: SeenKind,
+        value: &[u8; 32],
+        message: &[u8; 32],
+    ) -> Result<(), StoreError>;
 }
 
 /// The in-memory [`ReplayStore`]: one bounded [`ReplayCache`] for each kind, the oldest
@@ -209,6 +233,16 @@ impl ReplayStore for MemoryReplayStore {
         self.cache(kind).keep(value);
         Ok(())
     }
+
+    fn forget(
+        &self,
+        kind: SeenKind,
+        value: &[u8; 32],
+        message: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        self.cache(kind).forget(value, message);
+        Ok(())
+    }
 }
 
 /// Where an enrolment transaction is.
@@ -224,6 +258,49 @@ pub enum TransactionState {
     Rejected(FailInfo),
 }
 
+/// Which transaction of an ID this is: random, drawn when a transaction starts.
+///
+/// A client may start a new transaction under the ID of a finished one (micromdm's
+/// scepclient derives the ID from its key), so the ID alone does not name a transaction.
+/// The server finishes a transaction only if its generation is still the stored one, and
+/// a CA that keeps state per transaction (poll counts, an operator's approval, the
+/// certificate issued) keys it by generation: nothing of an old transaction's decision
+/// then carries over to a new one under its ID, without anything to forget.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Generation([u8; 16]);
+
+impl Generation {
+    /// A fresh, random generation.
+    pub fn random<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        Generation(bytes)
+    }
+
+    /// The generation of these octets (as stored).
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Generation(bytes)
+    }
+
+    /// Its octets.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+/// Lower-case hex, 32 digits.
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Generation({self})")
+    }
+}
+
 /// An enrolment transaction as a server stores it: what it needs to answer a poll, a
 /// retransmission or a resync later, possibly on another instance or after a restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +308,8 @@ pub enum TransactionState {
 pub struct Transaction {
     /// The transaction ID.
     pub id: TransactionId,
+    /// Which transaction of this ID it is.
+    pub generation: Generation,
     /// PKCSReq or RenewalReq.
     pub message_type: MessageType,
     /// The public key that signed the request: only a request signed with it is answered
@@ -254,6 +333,7 @@ impl Transaction {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: TransactionId,
+        generation: Generation,
         message_type: MessageType,
         requester: SubjectPublicKeyInfoOwned,
         csr: CertReq,
@@ -264,6 +344,7 @@ impl Transaction {
     ) -> Self {
         Transaction {
             id,
+            generation,
             message_type,
             requester,
             csr,
@@ -284,10 +365,10 @@ pub trait TransactionStore: Send + Sync {
     fn get(&self, id: &TransactionId) -> Result<Option<Transaction>, StoreError>;
 
     /// Records `transaction`, atomically, unless a transaction with its ID is stored: then
-    /// nothing changes and the stored one is returned. Except when the stored one equals
-    /// `replacing`, the finished transaction the server read before (it asks for a new
-    /// request of the same requester under a finished transaction's ID): then
-    /// `transaction` replaces it. `None` when it recorded `transaction`.
+    /// nothing changes and the stored one is returned. Except when the stored one has the
+    /// [`Generation`] of `replacing`, the finished transaction the server read before (it
+    /// asks for a new request of the same requester under a finished transaction's ID):
+    /// then `transaction` replaces it. `None` when it recorded `transaction`.
     ///
     /// The comparison makes the replacement safe with several instances: one that read a
     /// finished transaction does not replace one another instance recorded since.
@@ -297,9 +378,15 @@ pub trait TransactionStore: Send + Sync {
         replacing: Option<&Transaction>,
     ) -> Result<Option<Transaction>, StoreError>;
 
-    /// Moves the pending transaction `id` to `state`; `false` when it is not pending (any
-    /// more: another instance may have answered it).
-    fn finish(&self, id: &TransactionId, state: &TransactionState) -> Result<bool, StoreError>;
+    /// Moves the pending transaction `id` of `generation` to `state`, atomically; `false`
+    /// when it is not pending any more (another instance answered it) or another
+    /// generation replaced it.
+    fn finish(
+        &self,
+        id: &TransactionId,
+        generation: Generation,
+        state: &TransactionState,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The in-memory [`TransactionStore`], of up to a number of transactions. When it is full,
@@ -342,7 +429,7 @@ impl TransactionStore for MemoryTransactionStore {
             .unwrap_or_else(PoisonError::into_inner);
         let (map, order) = &mut *guard;
         match map.get(&transaction.id) {
-            Some(existing) if Some(existing) == replacing => {
+            Some(existing) if replacing.is_some_and(|r| r.generation == existing.generation) => {
                 map.insert(transaction.id.clone(), transaction.clone());
                 return Ok(None);
             }
@@ -372,13 +459,18 @@ impl TransactionStore for MemoryTransactionStore {
         Ok(None)
     }
 
-    fn finish(&self, id: &TransactionId, state: &TransactionState) -> Result<bool, StoreError> {
+    fn finish(
+        &self,
+        id: &TransactionId,
+        generation: Generation,
+        state: &TransactionState,
+    ) -> Result<bool, StoreError> {
         let mut guard = self
             .transactions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         match guard.0.get_mut(id) {
-            Some(t) if t.state == TransactionState::Pending => {
+            Some(t) if t.state == TransactionState::Pending && t.generation == generation => {
                 t.state = state.clone();
                 Ok(true)
             }
@@ -404,6 +496,17 @@ mod tests {
         assert_eq!(cache.check(&n(3), b"d"), Replay);
         assert_eq!(cache.check(&n(2), b"a"), Retransmission);
         assert_eq!(cache.check(&n(1), b"b"), Fresh);
+        // Forgotten only with the message that recorded it.
+        cache.forget(
+            &sha256(&[b"senderNonce", n(3).as_bytes()]),
+            &sha256(&[b"d"]),
+        );
+        assert_eq!(cache.check(&n(3), b"d"), Replay);
+        cache.forget(
+            &sha256(&[b"senderNonce", n(3).as_bytes()]),
+            &sha256(&[b"c"]),
+        );
+        assert_eq!(cache.check(&n(3), b"d"), Fresh);
         let mut off = ReplayCache::new(0);
         assert_eq!(off.check(&n(1), b"a"), Fresh);
         assert_eq!(off.check(&n(1), b"b"), Fresh);
