@@ -8,8 +8,8 @@
 //!     [--ca-out CA.pem] [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]
 //!     [--plaintext-db-network]
 //! cargo run --example server -- list-pending --store STORE
-//! cargo run --example server -- approve TRANSACTION_ID --store STORE
-//! cargo run --example server -- reject TRANSACTION_ID --store STORE
+//! cargo run --example server -- approve TRANSACTION_ID [--generation G] --store STORE
+//! cargo run --example server -- reject TRANSACTION_ID [--generation G] --store STORE
 //! cargo run --example server -- revoke SERIAL --store STORE
 //! ```
 //!
@@ -28,7 +28,10 @@
 //!   needs that certificate valid and the same subject (a new key is allowed unless
 //!   `--no-rekey`). `--pending N` answers PENDING until polled N times, `--pending manual`
 //!   until an operator runs `approve` or `reject` (on the same store, while the server
-//!   runs); `list-pending` prints a line per pending request, its transaction ID first.
+//!   runs); `list-pending` prints a line per pending request: its transaction ID, subject,
+//!   creation time (Unix seconds) and generation, tab-separated. `--generation` makes a
+//!   verdict land only on the request the operator looked at (a client may start a new
+//!   one under the same ID); a verdict, once given, stands.
 //!   `revoke` puts a certificate on the CRL. `--ca-out` writes the CA certificate (PEM).
 //!   `--accept-retransmissions` answers a request sent again unchanged from its
 //!   transaction (what micromdm's scepclient sends while PENDING) instead of refusing it
@@ -65,7 +68,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const USAGE: &str = "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD \
     [--pending N|manual] [--store sqlite:FILE|postgres://...] [--ca-dir DIR] [--ca-out CA.pem] \
     [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey] [--plaintext-db-network]\n       \
-    server list-pending|approve ID|reject ID|revoke SERIAL --store STORE [--plaintext-db-network]";
+    server list-pending|approve ID|reject ID|revoke SERIAL --store STORE [--generation G] \
+    [--plaintext-db-network]";
 
 /// The command line.
 #[derive(Default)]
@@ -81,6 +85,7 @@ struct Args {
     allow_foreign_signers: bool,
     no_rekey: bool,
     plaintext_db_network: bool,
+    generation: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -114,6 +119,7 @@ fn parse_args() -> Result<Args, String> {
             "--allow-foreign-signers" => args.allow_foreign_signers = true,
             "--no-rekey" => args.no_rekey = true,
             "--plaintext-db-network" => args.plaintext_db_network = true,
+            "--generation" => args.generation = Some(value()?),
             _ => return Err(USAGE.into()),
         }
     }
@@ -130,21 +136,29 @@ fn check_store_transport(store: &str, plaintext_network: bool) -> Result<(), Box
         return Ok(());
     }
     let config: postgres::Config = store.parse()?;
-    for host in config.get_hosts() {
-        if let postgres::config::Host::Tcp(name) = host {
-            let loopback = name == "localhost"
-                || name
-                    .trim_matches(['[', ']'])
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback {
-                return Err(format!(
-                    "--store: the PostgreSQL host {name:?} is not a unix socket or a loopback \
-                     address, and this example does not use TLS: pass --plaintext-db-network \
-                     if the network to it is private"
-                )
-                .into());
-            }
+    // `hostaddr` is where it connects when given, whatever `host` says.
+    let addresses: Vec<String> = config
+        .get_hostaddrs()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let hosts = config.get_hosts().iter().filter_map(|host| match host {
+        postgres::config::Host::Tcp(name) => Some(name.clone()),
+        _ => None,
+    });
+    for name in addresses.into_iter().chain(hosts) {
+        let loopback = name == "localhost"
+            || name
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(format!(
+                "--store: the PostgreSQL host {name:?} is not a unix socket or a loopback \
+                 address, and this example does not use TLS: pass --plaintext-db-network \
+                 if the network to it is private"
+            )
+            .into());
         }
     }
     Ok(())
@@ -173,16 +187,27 @@ struct App {
 }
 
 /// Runs an operator command on the store.
-fn operator(db: &Db, command: &str, operand: Option<&str>) -> Result<ExitCode, BoxError> {
+fn operator(
+    db: &Db,
+    command: &str,
+    operand: Option<&str>,
+    generation: Option<&str>,
+) -> Result<ExitCode, BoxError> {
     match (command, operand) {
         ("list-pending", _) => {
             for t in db.pending()? {
-                println!("{}\t{}\t{}", t.id, t.csr.info.subject, db::unix(t.created));
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.id,
+                    t.csr.info.subject,
+                    db::unix(t.created),
+                    t.generation
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         ("approve" | "reject", Some(id)) => {
-            if DbCa::decide(db, id, command)? {
+            if DbCa::decide(db, id, generation, command)? {
                 let done = if command == "approve" {
                     "approved"
                 } else {
@@ -191,7 +216,7 @@ fn operator(db: &Db, command: &str, operand: Option<&str>) -> Result<ExitCode, B
                 println!("{done} {id}");
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!("no pending transaction {id}");
+                eprintln!("no pending transaction {id} (of that generation) without a verdict");
                 Ok(ExitCode::FAILURE)
             }
         }
@@ -345,7 +370,9 @@ fn main() -> ExitCode {
         .and_then(|db| {
             let db = Arc::new(db);
             match &args.command {
-                Some((command, operand)) => operator(&db, command, operand.as_deref()),
+                Some((command, operand)) => {
+                    operator(&db, command, operand.as_deref(), args.generation.as_deref())
+                }
                 None => serve(args, db).map(|()| ExitCode::SUCCESS),
             }
         });

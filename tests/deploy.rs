@@ -357,8 +357,21 @@ fn the_operator_rejects_in_any_mode_and_secrets_stay_private() {
     let outcome = device.exchange(&mut enrollment, &server.base);
     assert!(matches!(outcome, Outcome::Pending { .. }), "{outcome:?}");
     let id = enrollment.transaction_id().as_str().to_owned();
-    let (code, out) = operator(&store, &["reject", &id]);
+    // A verdict for another generation than the one pending is refused; for the one
+    // list-pending shows, it lands; once given, it stands.
+    let (code, listed) = operator(&store, &["list-pending"]);
+    assert_eq!(code, 0);
+    let fields: Vec<&str> = listed.trim().split('\t').collect();
+    assert_eq!((fields.len(), fields[0]), (4, id.as_str()), "{listed}");
+    let generation = fields[3];
+    assert_eq!(generation.len(), 32, "{listed}");
+    let other = "0".repeat(32);
+    let (code, _) = operator(&store, &["approve", &id, "--generation", &other]);
+    assert_ne!(code, 0, "a verdict for a generation that is not pending");
+    let (code, out) = operator(&store, &["reject", &id, "--generation", generation]);
     assert_eq!((code, out.trim()), (0, format!("rejected {id}").as_str()));
+    let (code, _) = operator(&store, &["approve", &id]);
+    assert_ne!(code, 0, "a verdict, once given, stands");
     let outcome = device.exchange(&mut enrollment, &server.base);
     assert!(
         matches!(
@@ -372,13 +385,35 @@ fn the_operator_rejects_in_any_mode_and_secrets_stay_private() {
     );
     assert!(pending_ids(&store).is_empty());
     // A PostgreSQL store across a network is refused: this example speaks to it in clear.
+    for url in [
+        "postgres://scep@192.0.2.1/scep",
+        "postgres://scep@localhost/scep?hostaddr=192.0.2.1",
+    ] {
+        let out = Command::new(example("server"))
+            .args(["list-pending", "--store", url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--plaintext-db-network"), "{url}: {stderr}");
+    }
+    // A database an earlier version made is refused at once, by table, not with 503s.
+    let old = dir.join("old.db");
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch("CREATE TABLE polls (id TEXT PRIMARY KEY, count INTEGER NOT NULL);")
+        .unwrap();
     let out = Command::new(example("server"))
-        .args(["list-pending", "--store", "postgres://scep@192.0.2.1/scep"])
+        .args([
+            "list-pending",
+            "--store",
+            &format!("sqlite:{}", old.display()),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--plaintext-db-network"), "{stderr}");
+    assert!(stderr.contains("the table polls"), "{stderr}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -958,7 +958,7 @@ fn a_finished_transaction_is_replaced_and_finished_only_as_it_was_read() {
             MessageType::PkcsReq,
             spki.clone(),
             device.csr("CN=stored", Some(CHALLENGE)),
-            false,
+            None,
             None,
             TransactionState::Pending,
             SystemTime::now(),
@@ -1028,8 +1028,10 @@ fn a_revoked_certificate_renews_no_more() {
     );
     assert_eq!(handled.report.outcome, Outcome::Pending);
     ca.revoked.lock().unwrap().push(cert);
+    // Polled with a self-signed certificate over the same key: the revocation of the
+    // certificate that signed the renewal still counts.
     let poll = |id: &str| {
-        holder
+        device
             .send(
                 &server,
                 &ca,

@@ -115,7 +115,7 @@ CREATE TABLE IF NOT EXISTS seen_envelopes (
     kept INT NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS transactions (
     id TEXT PRIMARY KEY, generation BLOB NOT NULL, message_type INT NOT NULL,
-    requester BLOB NOT NULL, csr BLOB NOT NULL, renewal INT NOT NULL, password BLOB,
+    requester BLOB NOT NULL, csr BLOB NOT NULL, renewal_signer BLOB, password BLOB,
     state TEXT NOT NULL, chain BLOB, fail_info INT, created INT NOT NULL);
 CREATE TABLE IF NOT EXISTS certificates (
     serial TEXT PRIMARY KEY, generation BLOB UNIQUE, transaction_id TEXT NOT NULL,
@@ -313,10 +313,38 @@ impl Db {
         } else {
             return Err(format!("--store {spec:?}: expected sqlite:FILE or postgres://...").into());
         };
-        Ok(Db {
+        let db = Db {
             backend: Mutex::new(backend),
             what: spec.split(':').next().unwrap_or("db").to_owned(),
-        })
+        };
+        db.check_schema()?;
+        Ok(db)
+    }
+
+    /// Refuses, at once and by name, tables an earlier version of this example made
+    /// (`CREATE TABLE IF NOT EXISTS` leaves them as they were): otherwise every request
+    /// would fail on them, HTTP 503 for ever. There are no migrations.
+    fn check_schema(&self) -> Result<(), BoxError> {
+        const EXPECTED: [(&str, &str); 6] = [
+            ("transactions", "generation, renewal_signer"),
+            ("certificates", "generation, transaction_id"),
+            ("decisions", "generation, verdict"),
+            ("polls", "generation, count"),
+            ("seen_nonces", "value, kept"),
+            ("seen_envelopes", "value, kept"),
+        ];
+        for (table, columns) in EXPECTED {
+            self.query(&format!("SELECT {columns} FROM {table} WHERE 1 = 0"), &[])
+                .map_err(|e| {
+                    format!(
+                        "the {} database: the table {table} is not what this version \
+                         expects (made by an earlier one?): {e}; move the database aside and \
+                         start afresh",
+                        self.what
+                    )
+                })?;
+        }
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, Backend> {
@@ -520,7 +548,7 @@ impl ReplayStore for Db {
     }
 }
 
-const TRANSACTION_COLUMNS: &str = "id, generation, message_type, requester, csr, renewal, \
+const TRANSACTION_COLUMNS: &str = "id, generation, message_type, requester, csr, renewal_signer, \
     password, state, chain, fail_info, created";
 
 fn state_columns(state: &TransactionState) -> Result<(Value, Value, Value), BoxError> {
@@ -549,7 +577,7 @@ fn transaction_row(t: &Transaction) -> Result<Vec<Value>, BoxError> {
         i64::from(t.message_type.value()).into(),
         t.requester.to_der()?.into(),
         t.csr.to_der()?.into(),
-        i64::from(t.renewal).into(),
+        t.renewal.as_ref().map(Encode::to_der).transpose()?.into(),
         t.password.clone().into(),
         state,
         chain,
@@ -579,7 +607,11 @@ fn transaction_of(row: &Row) -> Result<Transaction, BoxError> {
     .map_err(|e| bad(&format!("requester: {e}")))?;
     let csr = CertReq::from_der(col(4)?.bytes().ok_or_else(|| bad("csr"))?)
         .map_err(|e| bad(&format!("csr: {e}")))?;
-    let renewal = col(5)?.int().ok_or_else(|| bad("renewal"))? != 0;
+    let renewal = col(5)?
+        .bytes()
+        .map(scep::Certificate::from_der)
+        .transpose()
+        .map_err(|e| bad(&format!("renewal_signer: {e}")))?;
     let password = col(6)?.bytes().map(<[u8]>::to_vec);
     let state = match col(7)?.text().ok_or_else(|| bad("state"))? {
         "pending" => TransactionState::Pending,

@@ -309,17 +309,34 @@ impl DbCa {
         Err("no free serial number after five tries".into())
     }
 
-    /// An operator's verdict on the pending transaction `id`: `approve` or `reject`. One
-    /// statement, bound to the generation pending now: a verdict never lands on another
-    /// transaction that takes the ID later.
-    pub fn decide(db: &Db, id: &str, verdict: &str) -> Result<bool, BoxError> {
-        let rows = db.query(
-            "INSERT INTO decisions (generation, verdict) \
-             SELECT generation, $2 FROM transactions WHERE id = $1 AND state = 'pending' \
-             ON CONFLICT (generation) DO UPDATE SET verdict = excluded.verdict \
-             RETURNING verdict",
-            &[id.into(), verdict.into()],
-        )?;
+    /// An operator's verdict on the pending transaction `id`: `approve` or `reject`; with
+    /// `generation` (what `list-pending` prints last), only if that is the transaction
+    /// pending under `id` now, the one the operator looked at. One statement, bound to the
+    /// generation pending now: a verdict never lands on another transaction that takes
+    /// the ID later. A verdict, once given, stands (the CA may already have issued on
+    /// it): `false` when there is no pending transaction `id` without one.
+    pub fn decide(
+        db: &Db,
+        id: &str,
+        generation: Option<&str>,
+        verdict: &str,
+    ) -> Result<bool, BoxError> {
+        let insert = "INSERT INTO decisions (generation, verdict) \
+             SELECT generation, $2 FROM transactions WHERE id = $1 AND state = 'pending'";
+        let conflict = "ON CONFLICT (generation) DO NOTHING RETURNING verdict";
+        let rows = match generation {
+            None => db.query(
+                &format!("{insert} {conflict}"),
+                &[id.into(), verdict.into()],
+            )?,
+            Some(g) => {
+                let g = parse_generation(g)?;
+                db.query(
+                    &format!("{insert} AND generation = $3 {conflict}"),
+                    &[id.into(), verdict.into(), g.as_bytes().as_slice().into()],
+                )?
+            }
+        };
         Ok(!rows.is_empty())
     }
 
@@ -460,6 +477,21 @@ impl CertificateAuthority for DbCa {
             .map_err(|e| self.store_error(e))?;
         Ok(ours.then(|| self.challenge.as_bytes().to_vec()))
     }
+}
+
+/// A generation as `list-pending` prints it (32 hex digits).
+fn parse_generation(hex: &str) -> Result<Generation, BoxError> {
+    let bad = || format!("--generation {hex:?}: 32 hex digits, as list-pending prints it");
+    let hex = hex.trim();
+    if hex.len() != 32 || !hex.is_ascii() {
+        return Err(bad().into());
+    }
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        let pair = hex.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+        *b = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(Generation::from_bytes(bytes))
 }
 
 /// The certificate of a `(serial, der)` row; an error naming the row if it does not decode.

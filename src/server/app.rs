@@ -102,8 +102,9 @@ pub trait CertificateAuthority: Send + Sync {
     ///
     /// A one-time challenge is used up here, bound to the request it authorised: the same
     /// request may be asked about again (its client retried after HTTP 503, or sent it to
-    /// two instances at once), and should be accepted again for the same transaction ID
-    /// and CSR, or the retry is refused. (After a refusal the server looks for a
+    /// two instances at once), and should be accepted again for the same transaction ID,
+    /// CSR and requester key (`enrolment.signer`'s), or the retry is refused; never for
+    /// another key. (After a refusal the server looks for a
     /// transaction the same request started on another instance and answers from it.)
     fn check_challenge(
         &self,

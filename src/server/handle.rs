@@ -4,7 +4,7 @@
 //! PKCSReq / RenewalReq ──► transaction with this ID? ── yes, same requester and request ──► answer from it
 //!        │ no                                       └── another requester or request ───► FAILURE badRequest
 //!        ▼
-//!   renewal? ── yes ──► check_renewal (signer of this CA, valid now, subject, key)
+//!   renewal? ── yes ──► check_renewal (signer of this CA, valid now, subject, key), the CA's revoked
 //!        │ no ──► signed with the CSR's key (or foreign signers allowed)
 //!        ▼
 //!   can the answer be encrypted? (RSA requester, or a password for it)
@@ -15,7 +15,8 @@
 //!
 //! CertPoll ──► the transaction of this ID and requester ──► issued: SUCCESS again (resync)
 //!                                                      ├─► rejected: FAILURE again
-//!                                                      └─► pending: the CA's poll
+//!                                                      └─► pending: renewal signer revoked? FAILURE
+//!                                                                   else the CA's poll
 //! GetCert, GetCRL ──► the CA's certificate / crl
 //! ```
 
@@ -149,7 +150,9 @@ impl Server {
     /// * **GetCert, GetCRL**: the CA's answer.
     ///
     /// The peer learns a failInfo and a fixed text; the reason is in the report. A store or
-    /// CA that cannot answer gives HTTP 503 and records nothing more.
+    /// CA that cannot answer gives HTTP 503: what was recorded stays consistent (an
+    /// authorised enrolment may stay pending, for the next poll to find), and the
+    /// request's senderNonce is forgotten, so that the client may send it again.
     pub fn handle<R: CryptoRng + ?Sized>(
         &self,
         ca: &dyn CertificateAuthority,
@@ -242,8 +245,9 @@ impl Server {
         }
     }
 
-    /// HTTP 503 for a request a store or the CA could not serve: what the replay store
-    /// recorded of it is forgotten, so that the client's retry is not refused as a replay.
+    /// HTTP 503 for a request a store or the CA could not serve: the senderNonce it
+    /// recorded is forgotten, so that the client's retry is not refused as a replay
+    /// (unless the replay store itself cannot answer now; the report says so).
     fn refused_unavailable(
         &self,
         received: &Received,
@@ -251,10 +255,12 @@ impl Server {
         error: &StoreError,
     ) -> Handled {
         let mut reason = error.to_string();
-        for (kind, value) in &received.recorded {
-            if let Err(e) = self.replay.forget(*kind, value, &received.message_digest) {
-                reason = format!("{reason}; and then {e}");
-            }
+        if let Some(nonce) = &received.recorded_nonce
+            && let Err(e) =
+                self.replay
+                    .forget(SeenKind::SenderNonce, nonce, &received.message_digest)
+        {
+            reason = format!("{reason}; the senderNonce stays recorded: {e}");
         }
         report.outcome = Outcome::Refused {
             status: 503,
@@ -428,7 +434,7 @@ impl Server {
             received.message_type(),
             requester(received).clone(),
             csr.clone(),
-            renewal,
+            renewal.then(|| signer.clone()),
             password.clone(),
             TransactionState::Pending,
             now,
@@ -531,8 +537,11 @@ impl Server {
         if t.state != TransactionState::Pending {
             return Ok(state_answer(&t.state, t.password));
         }
-        if t.renewal && ca.revoked(received.signer_certificate())? {
-            // Revoked while its renewal waited: the renewal is refused for good.
+        if let Some(renewal_signer) = &t.renewal
+            && ca.revoked(renewal_signer)?
+        {
+            // The certificate that signed the renewal was revoked while it waited (whatever
+            // certificate over the same key signs the poll): refused for good.
             let decision = Decision::Reject {
                 fail_info: FailInfo::BadRequest,
                 reason: REVOKED_SIGNER.into(),
@@ -551,7 +560,7 @@ impl Server {
             details: &details,
             signer: received.signer_certificate(),
             signer_kind: received.signer_kind(),
-            renewal: t.renewal,
+            renewal: t.is_renewal(),
         };
         let decision = ca.poll(&enrolment)?;
         self.decided(received, &t, decision)
@@ -580,7 +589,7 @@ fn stored(t: Transaction, received: &Received, csr: &CertReq, renewal: bool) -> 
             "the transaction ID is another requester's",
         ));
     }
-    if &t.csr == csr && t.message_type == received.message_type() && t.renewal == renewal {
+    if &t.csr == csr && t.message_type == received.message_type() && t.is_renewal() == renewal {
         return Stored::Same(t);
     }
     if t.state == TransactionState::Pending {

@@ -323,7 +323,7 @@ impl Server {
                 return Intake::refused(kind, response, text);
             }
         };
-        let mut recorded = Vec::new();
+        let mut recorded_nonce = None;
         let check = match &attributes.sender_nonce {
             Some(n) => {
                 let nonce = sha256(&[b"senderNonce", n.as_bytes()]);
@@ -333,7 +333,7 @@ impl Server {
                 {
                     Ok(check) => {
                         if check == NonceCheck::Fresh {
-                            recorded.push((SeenKind::SenderNonce, nonce));
+                            recorded_nonce = Some(nonce);
                         }
                         check
                     }
@@ -359,7 +359,7 @@ impl Server {
                 cipher: None,
                 message_digest,
                 envelope: None,
-                recorded,
+                recorded_nonce,
             })),
             refusal: None,
         }
@@ -429,7 +429,6 @@ impl Server {
             .collect();
         let message = received.message_digest;
         let mut envelope = None;
-        let mut fresh = false;
         let mut admit = |encrypted_key: &[u8]| {
             let value = sha256(&[b"encryptedKey", encrypted_key]);
             envelope = Some(value);
@@ -438,20 +437,13 @@ impl Server {
                 .check(SeenKind::EncryptedKey, &value, &message)?
             {
                 NonceCheck::Replay => Err(ProtocolError::ReusedContentKey.into()),
-                NonceCheck::Fresh => {
-                    fresh = true;
-                    Ok(())
-                }
-                NonceCheck::Retransmission => Ok(()),
+                NonceCheck::Fresh | NonceCheck::Retransmission => Ok(()),
             }
         };
         let opened = received
             .verified
             .request_with_any(&keys, &self.config.decrypt, &mut admit);
         received.envelope = envelope;
-        if let (Some(value), true) = (envelope, fresh) {
-            received.recorded.push((SeenKind::EncryptedKey, value));
-        }
         let (content, cipher) = opened?;
         received.cipher = Some(cipher);
         Ok(content)

@@ -6,7 +6,7 @@ use crate::message::VerifiedMessage;
 use crate::pipeline::ContentCipher;
 use crate::types::{MessageType, Nonce, TransactionId};
 
-use super::{RenewalPolicy, SeenKind};
+use super::RenewalPolicy;
 
 /// Who signed a request, as far as this CA can tell, at the time the request was
 /// handled.
@@ -39,9 +39,11 @@ pub struct Received {
     pub(super) message_digest: [u8; 32],
     /// The replay store's value for the encryptedKey of the envelope, once decrypted.
     pub(super) envelope: Option<[u8; 32]>,
-    /// The replay store's values this request recorded (found fresh): forgotten again if
-    /// it cannot be answered (HTTP 503).
-    pub(super) recorded: Vec<(SeenKind, [u8; 32])>,
+    /// The replay store's value of the senderNonce, when this request recorded it (found
+    /// it fresh): forgotten again if the request cannot be answered (HTTP 503). Its
+    /// encryptedKey stays: the same bytes again are a retransmission there, which is let
+    /// through, and nothing else may bring that envelope again.
+    pub(super) recorded_nonce: Option<[u8; 32]>,
 }
 
 impl Received {

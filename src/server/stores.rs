@@ -179,7 +179,8 @@ pub trait ReplayStore: Send + Sync {
     /// Forgets `value` of `kind` if it is recorded with the message whose digest is
     /// `message`: the request that recorded it could not be answered (another store or
     /// the CA was down: HTTP 503), and the same request sent again must not be refused as
-    /// seen before. A value recorded by another message stays.
+    /// seen before. A value recorded by another message stays. (The server forgets only
+    /// senderNonces.)
     fn forget(
         &self,
         kind: SeenKind,
@@ -317,8 +318,9 @@ pub struct Transaction {
     pub requester: SubjectPublicKeyInfoOwned,
     /// The request.
     pub csr: CertReq,
-    /// Whether it was a renewal.
-    pub renewal: bool,
+    /// For a renewal: the certificate (of this CA) that signed it, whose revocation ends
+    /// the renewal while it waits; `None` for an initial enrolment.
+    pub renewal: Option<Certificate>,
     /// For a requester whose key cannot decrypt (ECDSA): the password its answer is sealed
     /// with (its challenge). A secret: a persistent store should protect it.
     pub password: Option<Vec<u8>>,
@@ -329,6 +331,11 @@ pub struct Transaction {
 }
 
 impl Transaction {
+    /// Whether it is a renewal.
+    pub fn is_renewal(&self) -> bool {
+        self.renewal.is_some()
+    }
+
     /// A transaction of the given parts.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -337,7 +344,7 @@ impl Transaction {
         message_type: MessageType,
         requester: SubjectPublicKeyInfoOwned,
         csr: CertReq,
-        renewal: bool,
+        renewal: Option<Certificate>,
         password: Option<Vec<u8>>,
         state: TransactionState,
         created: SystemTime,
