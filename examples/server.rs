@@ -57,11 +57,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use der::EncodePem;
-use scep::caps::{Capabilities, Capability};
-use scep::server::{DecryptionKey, Outcome, Server, ServerConfig};
+use scep::server::{Outcome, Server, ServerConfig};
 
 use db::Db;
-use db_ca::{DbCa, Keys, Pending};
+use db_ca::{CaKey, DbCa, Pending, capabilities};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -162,22 +161,6 @@ fn check_store_transport(store: &str, plaintext_network: bool) -> Result<(), Box
         }
     }
     Ok(())
-}
-
-/// The capabilities the example server announces.
-fn capabilities() -> Capabilities {
-    [
-        Capability::PostPkiOperation,
-        Capability::ScepStandard,
-        Capability::Aes,
-        Capability::Sha256,
-        Capability::Sha1,
-        Capability::Des3,
-        Capability::Renewal,
-        Capability::GetNextCaCert,
-    ]
-    .into_iter()
-    .collect()
 }
 
 /// What the request handler needs.
@@ -299,8 +282,8 @@ fn serve(args: Args, db: Arc<Db>) -> Result<(), BoxError> {
     let challenge = args.challenge.ok_or(USAGE)?;
     let pending: Pending = args.pending.as_deref().unwrap_or("0").parse()?;
     let dir = args.ca_dir.as_deref();
-    let current = Keys::load_or_create(&db, dir, "current", "CN=scep example CA,O=scep")?;
-    let next = Keys::load_or_create(&db, dir, "next", "CN=scep example CA 2,O=scep")?;
+    let current = CaKey::load_or_create(&db, dir, "current", "CN=scep example CA,O=scep")?;
+    let next = CaKey::load_or_create(&db, dir, "next", "CN=scep example CA 2,O=scep")?;
     if let Some(path) = &args.ca_out {
         std::fs::write(path, current.cert.to_pem(der::pem::LineEnding::LF)?)?;
     }
@@ -311,18 +294,10 @@ fn serve(args: Args, db: Arc<Db>) -> Result<(), BoxError> {
     config.accept_retransmissions = args.accept_retransmissions;
     config.allow_foreign_signers = args.allow_foreign_signers;
     config.renewal.allow_rekey = !args.no_rekey;
-    let server = Server::new(
-        config,
-        current.cert.clone(),
-        current.key.clone(),
-        current.cert.clone(),
-        vec![DecryptionKey {
-            certificate: current.cert.clone(),
-            key: current.key.clone(),
-        }],
-    )?
-    .with_replay_store(db.clone())
-    .with_transaction_store(db.clone());
+    let server = current
+        .server(config)?
+        .with_replay_store(db.clone())
+        .with_transaction_store(db.clone());
     let subject = current.cert.tbs_certificate().subject().to_string();
     let app = Arc::new(App {
         server,

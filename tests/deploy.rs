@@ -226,6 +226,24 @@ impl Device {
             .expect("a request is due")
     }
 
+    /// Sends `enrollment`'s first request to `base`, which must answer PENDING; that
+    /// request, for sending again.
+    fn pended(&self, enrollment: &mut Enrollment, base: &str) -> HttpRequest {
+        let request = self.next_request(enrollment);
+        let (status, ct, body) = send(base, &request);
+        let outcome = enrollment
+            .handle_response(
+                status,
+                ct.as_deref(),
+                &body,
+                self.envelope_key(),
+                SystemTime::now(),
+            )
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Pending { .. }), "{outcome:?}");
+        request
+    }
+
     /// Sends `enrollment`'s next request to `base` and handles the answer.
     fn exchange(&self, enrollment: &mut Enrollment, base: &str) -> Outcome {
         let due = enrollment.poll_timeout().unwrap_or_else(SystemTime::now);
@@ -265,18 +283,7 @@ fn sqlite_server_keeps_its_state_through_a_crash() {
     let info = discover(&first.base, &cfg);
     let device = Device::new("crash-test");
     let mut enrollment = device.enrolment(&info, &cfg);
-    let pkcs_req = device.next_request(&mut enrollment);
-    let (status, ct, body) = send(&first.base, &pkcs_req);
-    let outcome = enrollment
-        .handle_response(
-            status,
-            ct.as_deref(),
-            &body,
-            device.envelope_key(),
-            SystemTime::now(),
-        )
-        .unwrap();
-    assert!(matches!(outcome, Outcome::Pending { .. }), "{outcome:?}");
+    let pkcs_req = device.pended(&mut enrollment, &first.base);
     let id = enrollment.transaction_id().as_str().to_owned();
     assert_eq!(pending_ids(&store), vec![id.clone()]);
 
@@ -572,18 +579,7 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
 
     // PKCSReq to A: PENDING.
     let mut enrollment = device.enrolment(&info, &cfg);
-    let pkcs_req = device.next_request(&mut enrollment);
-    let (status, ct, body) = send(&a.base, &pkcs_req);
-    let outcome = enrollment
-        .handle_response(
-            status,
-            ct.as_deref(),
-            &body,
-            device.envelope_key(),
-            SystemTime::now(),
-        )
-        .unwrap();
-    assert!(matches!(outcome, Outcome::Pending { .. }), "{outcome:?}");
+    let pkcs_req = device.pended(&mut enrollment, &a.base);
     // The same PKCSReq replayed to B: B knows A saw it.
     let (status, _, _) = send(&b.base, &pkcs_req);
     assert_eq!(status, 400, "the PKCSReq replayed to the other instance");

@@ -309,6 +309,27 @@ impl Device {
         self.post(server, ca, ca_cert, &query, &body)
     }
 
+    /// `content` under `tid` with a fresh nonce, sealed to the CA: the pkiMessage.
+    fn sealed(
+        &self,
+        ca_cert: &Certificate,
+        tid: &TransactionId,
+        content: RequestContent,
+    ) -> Vec<u8> {
+        let request = OutgoingRequest {
+            transaction_id: tid.clone(),
+            sender_nonce: Nonce::generate(&mut rng()),
+            content,
+        };
+        request
+            .seal(
+                &SealParams::new(self.key.as_ref(), &self.cert),
+                Recipient::Certificate(ca_cert),
+                &mut rng(),
+            )
+            .unwrap()
+    }
+
     /// `content` under `tid`, sealed to the CA: the query and body of its POST.
     fn seal(
         &self,
@@ -316,18 +337,7 @@ impl Device {
         tid: &TransactionId,
         content: RequestContent,
     ) -> (String, Vec<u8>) {
-        let request = OutgoingRequest {
-            transaction_id: tid.clone(),
-            sender_nonce: Nonce::generate(&mut rng()),
-            content,
-        };
-        let sealed = request
-            .seal(
-                &SealParams::new(self.key.as_ref(), &self.cert),
-                Recipient::Certificate(ca_cert),
-                &mut rng(),
-            )
-            .unwrap();
+        let sealed = self.sealed(ca_cert, tid, content);
         let http = HttpRequest::new(
             "/scep",
             &Operation::PkiOperation { message: sealed },
@@ -782,18 +792,11 @@ fn a_flood_of_unauthorised_requests_does_not_forget_an_authorised_one() {
         c.envelope_memory = 4;
     });
     let device = Device::self_signed("CN=kept");
-    let request = OutgoingRequest {
-        transaction_id: tid("T-KEPT"),
-        sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::PkcsReq(device.csr("CN=kept", Some(CHALLENGE))),
-    };
-    let sealed = request
-        .seal(
-            &SealParams::new(device.key.as_ref(), &device.cert),
-            Recipient::Certificate(&ca.ca.cert),
-            &mut rng(),
-        )
-        .unwrap();
+    let sealed = device.sealed(
+        &ca.ca.cert,
+        &tid("T-KEPT"),
+        RequestContent::PkcsReq(device.csr("CN=kept", Some(CHALLENGE))),
+    );
     let query = "operation=PKIOperation";
     let now = SystemTime::now();
     let first = server.handle(&ca, "POST", query, &sealed, now, &mut rng());
@@ -890,28 +893,32 @@ impl TransactionStore for Overtaken {
     }
 }
 
-#[test]
-fn two_instances_answering_one_request_at_once_issue_one_certificate() {
-    let ca = Arc::new(Scripted::new(Ca::new()));
+/// Two instances on shared stores, with retransmissions accepted (a client sending one
+/// request to both): instance A is returned, overtaken by B (between A's look-up and
+/// its insert, B handles `query` and `body` to the end and must answer SUCCESS); and B's
+/// certificate, once A has handled the request.
+fn overtaken_instance(
+    ca: &Arc<Scripted>,
+    device: &Arc<Device>,
+    query: &str,
+    body: &[u8],
+) -> (
+    Server,
+    Arc<MemoryTransactionStore>,
+    Arc<Mutex<Option<Certificate>>>,
+) {
     let shared = Arc::new(MemoryTransactionStore::new(100));
     let replay: Arc<MemoryReplayStore> = Arc::new(MemoryReplayStore::new(100, 100));
     let retransmissions = |c: &mut ServerConfig| c.accept_retransmissions = true;
-    let b = Arc::new(
-        ca.ca
-            .server(retransmissions)
-            .with_transaction_store(shared.clone())
-            .with_replay_store(replay.clone()),
-    );
-    let device = Arc::new(Device::self_signed("CN=raced"));
-    let (query, body) = device.seal(
-        &ca.ca.cert,
-        &tid("RACED"),
-        RequestContent::PkcsReq(device.csr("CN=raced", Some(CHALLENGE))),
-    );
+    let b = ca
+        .ca
+        .server(retransmissions)
+        .with_transaction_store(shared.clone())
+        .with_replay_store(replay.clone());
     let from_b = Arc::new(Mutex::new(None));
     let overtake = {
-        let (ca, b, device, from_b) = (ca.clone(), b.clone(), device.clone(), from_b.clone());
-        let (query, body) = (query.clone(), body.clone());
+        let (ca, device, from_b) = (ca.clone(), device.clone(), from_b.clone());
+        let (query, body) = (query.to_owned(), body.to_vec());
         Box::new(move || {
             let (handled, content) = device.post(&b, ca.as_ref(), &ca.ca.cert, &query, &body);
             assert_eq!(handled.report.outcome, Outcome::Success, "B");
@@ -926,6 +933,19 @@ fn two_instances_answering_one_request_at_once_issue_one_certificate() {
             overtake: Mutex::new(Some(overtake)),
         }))
         .with_replay_store(replay);
+    (a, shared, from_b)
+}
+
+#[test]
+fn two_instances_answering_one_request_at_once_issue_one_certificate() {
+    let ca = Arc::new(Scripted::new(Ca::new()));
+    let device = Arc::new(Device::self_signed("CN=raced"));
+    let (query, body) = device.seal(
+        &ca.ca.cert,
+        &tid("RACED"),
+        RequestContent::PkcsReq(device.csr("CN=raced", Some(CHALLENGE))),
+    );
+    let (a, shared, from_b) = overtaken_instance(&ca, &device, &query, &body);
     let (handled, content) = device.post(&a, ca.as_ref(), &ca.ca.cert, &query, &body);
     assert_eq!(handled.report.outcome, Outcome::Success, "A");
     let from_b = from_b.lock().unwrap().clone().expect("B answered first");
@@ -1139,41 +1159,21 @@ fn a_request_refused_with_503_is_answered_when_sent_again() {
 #[test]
 fn a_one_time_challenge_used_by_the_same_request_on_another_instance_is_answered() {
     let ca = Arc::new(Scripted::one_time(Ca::new()));
-    let shared = Arc::new(MemoryTransactionStore::new(100));
-    let replay: Arc<MemoryReplayStore> = Arc::new(MemoryReplayStore::new(100, 100));
-    let retransmissions = |c: &mut ServerConfig| c.accept_retransmissions = true;
-    let b = Arc::new(
-        ca.ca
-            .server(retransmissions)
-            .with_transaction_store(shared.clone())
-            .with_replay_store(replay.clone()),
-    );
     let device = Arc::new(Device::self_signed("CN=once"));
     let (query, body) = device.seal(
         &ca.ca.cert,
         &tid("ONCE"),
         RequestContent::PkcsReq(device.csr("CN=once", Some(CHALLENGE))),
     );
-    let overtake = {
-        let (ca, b, device) = (ca.clone(), b.clone(), device.clone());
-        let (query, body) = (query.clone(), body.clone());
-        Box::new(move || {
-            let (handled, _) = device.post(&b, ca.as_ref(), &ca.ca.cert, &query, &body);
-            assert_eq!(handled.report.outcome, Outcome::Success, "B");
-        })
-    };
-    let a = ca
-        .ca
-        .server(retransmissions)
-        .with_transaction_store(Arc::new(Overtaken {
-            inner: shared.clone(),
-            overtake: Mutex::new(Some(overtake)),
-        }))
-        .with_replay_store(replay);
+    let (a, _, from_b) = overtaken_instance(&ca, &device, &query, &body);
     // A looked before B recorded the transaction; B used the challenge up.
     let (handled, content) = device.post(&a, ca.as_ref(), &ca.ca.cert, &query, &body);
     assert_eq!(handled.report.outcome, Outcome::Success, "A");
-    issued_certificate(&content);
+    assert_eq!(
+        Some(issued_certificate(&content)),
+        *from_b.lock().unwrap(),
+        "A answers with B's certificate"
+    );
     assert_eq!(
         Scripted::count(&ca.challenges),
         2,
@@ -1230,18 +1230,11 @@ fn http_requests_and_responses() {
 
     // A whole enrolment through http types.
     let device = Device::self_signed("CN=http");
-    let request = OutgoingRequest {
-        transaction_id: tid("T-HTTP"),
-        sender_nonce: Nonce::generate(&mut rng()),
-        content: RequestContent::PkcsReq(device.csr("CN=http", Some(CHALLENGE))),
-    };
-    let sealed = request
-        .seal(
-            &SealParams::new(device.key.as_ref(), &device.cert),
-            Recipient::Certificate(&ca.ca.cert),
-            &mut rng(),
-        )
-        .unwrap();
+    let sealed = device.sealed(
+        &ca.ca.cert,
+        &tid("T-HTTP"),
+        RequestContent::PkcsReq(device.csr("CN=http", Some(CHALLENGE))),
+    );
     let post = http::Request::post("/scep?operation=PKIOperation")
         .header("content-length", sealed.len().to_string())
         .body(sealed)

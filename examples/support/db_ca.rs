@@ -22,67 +22,22 @@ use std::time::{Duration, SystemTime};
 
 use der::{Decode, DecodePem, Encode, EncodePem};
 use scep::Certificate;
+use scep::DigestAlgorithm;
 use scep::asn1::{CertificateList, IssuerAndSerialNumber};
-use scep::cert::{CertificateParams, end_entity_extensions, issue, issue_crl, random_serial};
+use scep::cert::{issue_crl, random_serial};
 use scep::error::StoreError;
 use scep::server::{CertificateAuthority, Decision, Enrolment, Generation, challenge_matches};
-use scep::{DigestAlgorithm, MessageSigner};
-use x509_cert::ext::ToExtension;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
-use x509_cert::name::Name;
 
 use crate::db::{Db, Row, Value, from_unix, unix};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A CA key and its certificate.
-pub struct Keys {
-    pub key: Arc<rsa::PrivateKey>,
-    pub cert: Certificate,
-}
+#[path = "ca_key.rs"]
+mod ca_key;
+use ca_key::rng;
+pub use ca_key::{CaKey, capabilities};
 
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
-
-/// A fresh RSA-2048 CA named `name`, valid 10 years from `now`.
-fn generate(name: &str, now: SystemTime) -> Result<Keys, BoxError> {
-    let key = rsa::PrivateKey::new(&mut rng(), 2048)?;
-    let name = Name::from_str(name)?;
-    let extensions = vec![
-        (&BasicConstraints {
-            ca: true,
-            path_len_constraint: Some(0),
-        })
-            .to_extension(&name, &[])?,
-        (&KeyUsage(
-            KeyUsages::KeyCertSign
-                | KeyUsages::CRLSign
-                | KeyUsages::DigitalSignature
-                | KeyUsages::KeyEncipherment,
-        ))
-            .to_extension(&name, &[])?,
-    ];
-    let cert = issue(
-        &CertificateParams {
-            serial_number: random_serial(&mut rng())?,
-            subject: name.clone(),
-            public_key: key.public_key_info()?,
-            not_before: now - Duration::from_secs(60),
-            not_after: now + Duration::from_secs(10 * 365 * 86400),
-            extensions,
-        },
-        &name,
-        &key,
-        DigestAlgorithm::Sha256,
-    )?;
-    Ok(Keys {
-        key: Arc::new(key),
-        cert,
-    })
-}
-
-impl Keys {
+impl CaKey {
     /// The CA `label` (`current`, `next`): from `dir` (`label.key.pem`, `label.pem`) when
     /// given, else from the database; made on first use, named `name`.
     pub fn load_or_create(
@@ -100,7 +55,7 @@ impl Keys {
                 );
                 if !key_path.exists() {
                     std::fs::create_dir_all(dir)?;
-                    let keys = generate(name, SystemTime::now())?;
+                    let keys = CaKey::generate(name, SystemTime::now())?;
                     write_private(
                         &key_path,
                         keys.key.to_pkcs8_pem(der::pem::LineEnding::LF)?.as_bytes(),
@@ -109,7 +64,7 @@ impl Keys {
                 }
                 let key = rsa::PrivateKey::from_pkcs8_pem(&std::fs::read_to_string(&key_path)?)?;
                 let cert = Certificate::from_pem(std::fs::read(&cert_path)?)?;
-                Ok(Keys {
+                Ok(CaKey {
                     key: Arc::new(key),
                     cert,
                 })
@@ -119,7 +74,7 @@ impl Keys {
                 let mut rows = db.query(select, &[label.into()])?;
                 if rows.is_empty() {
                     // The first instance to start makes the CA; the others read it.
-                    let fresh = generate(name, SystemTime::now())?;
+                    let fresh = CaKey::generate(name, SystemTime::now())?;
                     db.query(
                         "INSERT INTO ca (name, key, cert) VALUES ($1, $2, $3) \
                          ON CONFLICT (name) DO NOTHING",
@@ -137,7 +92,7 @@ impl Keys {
                 )?;
                 let cert =
                     Certificate::from_der(row.get(1).and_then(Value::bytes).ok_or("ca.cert")?)?;
-                Ok(Keys {
+                Ok(CaKey {
                     key: Arc::new(key),
                     cert,
                 })
@@ -187,7 +142,7 @@ impl FromStr for Pending {
 /// The CA's decisions on its database.
 pub struct DbCa {
     pub db: Arc<Db>,
-    pub keys: Keys,
+    pub keys: CaKey,
     pub challenge: String,
     pub pending: Pending,
 }
@@ -263,30 +218,14 @@ impl DbCa {
     /// a new serial number if the random one is taken.
     fn issue(&self, enrolment: &Enrolment<'_>) -> Result<Decision, BoxError> {
         let now = SystemTime::now();
-        let subject = enrolment.details.subject.clone();
-        let public_key = enrolment.details.public_key.clone();
         for _ in 0..5 {
             if let Some(cert) = self.issued_for(enrolment.generation)? {
                 return Ok(Decision::Issue(vec![cert]));
             }
             let serial = random_serial(&mut rng())?;
-            let cert = issue(
-                &CertificateParams {
-                    serial_number: serial.clone(),
-                    extensions: end_entity_extensions(
-                        &subject,
-                        &public_key,
-                        Some(self.keys.cert.tbs_certificate().subject_public_key_info()),
-                    )?,
-                    subject: subject.clone(),
-                    public_key: public_key.clone(),
-                    not_before: now - Duration::from_secs(60),
-                    not_after: now + Duration::from_secs(365 * 86400),
-                },
-                self.keys.cert.tbs_certificate().subject(),
-                self.keys.key.as_ref(),
-                DigestAlgorithm::Sha256,
-            )?;
+            let cert = self
+                .keys
+                .issue_for(enrolment.details, serial.clone(), now)?;
             let inserted = self.db.query(
                 "INSERT INTO certificates \
                  (serial, generation, transaction_id, der, subject, issued) \
@@ -296,7 +235,7 @@ impl DbCa {
                     enrolment.generation.as_bytes().as_slice().into(),
                     enrolment.transaction_id.as_str().into(),
                     cert.to_der()?.into(),
-                    subject.to_string().into(),
+                    enrolment.details.subject.to_string().into(),
                     unix(now).into(),
                 ],
             )?;

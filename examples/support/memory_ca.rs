@@ -17,88 +17,24 @@
 
 #![allow(dead_code)]
 
-use core::str::FromStr;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use scep::Certificate;
+use scep::DigestAlgorithm;
 use scep::asn1::{CertificateList, IssuerAndSerialNumber};
-use scep::caps::{Capabilities, Capability};
-use scep::cert::{CertificateParams, end_entity_extensions, issue, issue_crl, random_serial};
+use scep::cert::{issue_crl, random_serial};
 use scep::error::StoreError;
 use scep::server::{
-    CertificateAuthority, Decision, DecryptionKey, Enrolment, Generation, Server, ServerConfig,
-    challenge_matches,
+    CertificateAuthority, Decision, Enrolment, Generation, Server, ServerConfig, challenge_matches,
 };
-use scep::{DigestAlgorithm, MessageSigner};
-use x509_cert::ext::ToExtension;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
-use x509_cert::name::Name;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A CA key and its self-signed certificate.
-pub struct CaKey {
-    pub key: Arc<rsa::PrivateKey>,
-    pub cert: Certificate,
-}
-
-impl CaKey {
-    /// A fresh RSA-2048 CA named `name`, valid 10 years from `now`.
-    pub fn generate(name: &str, now: SystemTime) -> Result<Self, BoxError> {
-        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let key = rsa::PrivateKey::new(&mut rng, 2048)?;
-        let name = Name::from_str(name)?;
-        let extensions = vec![
-            (&BasicConstraints {
-                ca: true,
-                path_len_constraint: Some(0),
-            })
-                .to_extension(&name, &[])?,
-            (&KeyUsage(
-                KeyUsages::KeyCertSign
-                    | KeyUsages::CRLSign
-                    | KeyUsages::DigitalSignature
-                    | KeyUsages::KeyEncipherment,
-            ))
-                .to_extension(&name, &[])?,
-        ];
-        let cert = issue(
-            &CertificateParams {
-                serial_number: random_serial(&mut rng)?,
-                subject: name.clone(),
-                public_key: key.public_key_info()?,
-                not_before: now - Duration::from_secs(60),
-                not_after: now + Duration::from_secs(10 * 365 * 86400),
-                extensions,
-            },
-            &name,
-            &key,
-            DigestAlgorithm::Sha256,
-        )?;
-        Ok(CaKey {
-            key: Arc::new(key),
-            cert,
-        })
-    }
-}
-
-/// The capabilities the example server announces.
-pub fn capabilities() -> Capabilities {
-    [
-        Capability::PostPkiOperation,
-        Capability::ScepStandard,
-        Capability::Aes,
-        Capability::Sha256,
-        Capability::Sha1,
-        Capability::Des3,
-        Capability::Renewal,
-        Capability::GetNextCaCert,
-    ]
-    .into_iter()
-    .collect()
-}
+#[path = "ca_key.rs"]
+mod ca_key;
+pub use ca_key::{CaKey, capabilities};
 
 /// The example server's configuration for a CA: its capabilities and certificate, the
 /// next CA for GetNextCACert, single DES accepted (micromdm's client sends only that; it
@@ -120,16 +56,7 @@ pub fn server_with(
 ) -> Result<Server, scep::Error> {
     let mut config = config(current, next);
     configure(&mut config);
-    Server::new(
-        config,
-        current.cert.clone(),
-        current.key.clone(),
-        current.cert.clone(),
-        vec![DecryptionKey {
-            certificate: current.cert.clone(),
-            key: current.key.clone(),
-        }],
-    )
+    current.server(config)
 }
 
 /// The SCEP server for a CA, with [`ServerConfig::accept_retransmissions`] as asked.
@@ -145,8 +72,7 @@ pub fn server(
 
 /// The CA's decisions and records.
 pub struct Authority {
-    key: Arc<rsa::PrivateKey>,
-    cert: Certificate,
+    ca: CaKey,
     challenge: String,
     pending_polls: u32,
     records: Mutex<Records>,
@@ -168,27 +94,10 @@ impl Authority {
     }
 
     fn issue_for(&self, enrolment: &Enrolment<'_>) -> Result<Certificate, BoxError> {
-        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        let now = SystemTime::now();
-        let subject = enrolment.details.subject.clone();
-        let public_key = enrolment.details.public_key.clone();
-        let cert = issue(
-            &CertificateParams {
-                serial_number: random_serial(&mut rng)?,
-                extensions: end_entity_extensions(
-                    &subject,
-                    &public_key,
-                    Some(self.cert.tbs_certificate().subject_public_key_info()),
-                )?,
-                subject,
-                public_key,
-                not_before: now - Duration::from_secs(60),
-                not_after: now + Duration::from_secs(365 * 86400),
-            },
-            self.cert.tbs_certificate().subject(),
-            self.key.as_ref(),
-            DigestAlgorithm::Sha256,
-        )?;
+        let serial = random_serial(&mut ca_key::rng())?;
+        let cert = self
+            .ca
+            .issue_for(enrolment.details, serial, SystemTime::now())?;
         self.records().issued.push(cert.clone());
         Ok(cert)
     }
@@ -258,8 +167,8 @@ impl CertificateAuthority for Authority {
     ) -> Result<Option<CertificateList>, StoreError> {
         let now = SystemTime::now();
         issue_crl(
-            self.cert.tbs_certificate().subject(),
-            self.key.as_ref(),
+            self.ca.cert.tbs_certificate().subject(),
+            self.ca.key.as_ref(),
             DigestAlgorithm::Sha256,
             now - Duration::from_secs(60),
             now + Duration::from_secs(86400),
@@ -296,8 +205,10 @@ impl MemoryCa {
             None
         };
         let authority = Authority {
-            key: current.key.clone(),
-            cert: current.cert.clone(),
+            ca: CaKey {
+                key: current.key.clone(),
+                cert: current.cert.clone(),
+            },
             challenge: challenge.to_owned(),
             pending_polls,
             records: Mutex::default(),
