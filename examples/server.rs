@@ -102,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
         };
         args.command = Some((first, operand));
     }
+    let verdict = matches!(&args.command, Some((c, _)) if c == "approve" || c == "reject");
     while let Some(a) = it.next() {
         let mut value = || {
             it.next()
@@ -121,6 +122,9 @@ fn parse_args() -> Result<Args, String> {
             "--generation" => args.generation = Some(value()?),
             _ => return Err(USAGE.into()),
         }
+    }
+    if args.generation.is_some() && !verdict {
+        return Err(format!("--generation is for approve and reject\n{USAGE}"));
     }
     Ok(args)
 }

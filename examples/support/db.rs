@@ -607,11 +607,13 @@ fn transaction_of(row: &Row) -> Result<Transaction, BoxError> {
     .map_err(|e| bad(&format!("requester: {e}")))?;
     let csr = CertReq::from_der(col(4)?.bytes().ok_or_else(|| bad("csr"))?)
         .map_err(|e| bad(&format!("csr: {e}")))?;
-    let renewal = col(5)?
-        .bytes()
-        .map(scep::Certificate::from_der)
-        .transpose()
-        .map_err(|e| bad(&format!("renewal_signer: {e}")))?;
+    let renewal = match col(5)? {
+        Value::Null => None,
+        Value::Bytes(der) => Some(
+            scep::Certificate::from_der(der).map_err(|e| bad(&format!("renewal_signer: {e}")))?,
+        ),
+        _ => return Err(bad("renewal_signer")),
+    };
     let password = col(6)?.bytes().map(<[u8]>::to_vec);
     let state = match col(7)?.text().ok_or_else(|| bad("state"))? {
         "pending" => TransactionState::Pending,

@@ -226,24 +226,50 @@ impl DbCa {
             let cert = self
                 .keys
                 .issue_for(enrolment.details, serial.clone(), now)?;
-            let inserted = self.db.query(
-                "INSERT INTO certificates \
-                 (serial, generation, transaction_id, der, subject, issued) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING serial",
-                &[
-                    serial_key(serial.as_bytes()).into(),
-                    enrolment.generation.as_bytes().as_slice().into(),
-                    enrolment.transaction_id.as_str().into(),
-                    cert.to_der()?.into(),
-                    enrolment.details.subject.to_string().into(),
-                    unix(now).into(),
-                ],
-            )?;
-            if !inserted.is_empty() {
-                return Ok(Decision::Issue(vec![cert]));
+            let row: Vec<Value> = vec![
+                serial_key(serial.as_bytes()).into(),
+                enrolment.generation.as_bytes().as_slice().into(),
+                enrolment.transaction_id.as_str().into(),
+                cert.to_der()?.into(),
+                enrolment.details.subject.to_string().into(),
+                unix(now).into(),
+            ];
+            let signer = enrolment
+                .renewal
+                .map(|c| serial_key(c.tbs_certificate().serial_number().as_bytes()));
+            // A renewal's signer may have been revoked since the server asked: looked at
+            // again in the transaction that records the certificate, so that a revocation
+            // is either seen here or comes after the issue.
+            let recorded = self.db.transaction(|tx| {
+                if let Some(signer) = &signer {
+                    let rows = tx.query(
+                        "SELECT serial FROM certificates WHERE serial = $1 \
+                         AND revoked IS NOT NULL",
+                        &[signer.as_str().into()],
+                    )?;
+                    if !rows.is_empty() {
+                        return Ok(None);
+                    }
+                }
+                let inserted = tx.query(
+                    "INSERT INTO certificates \
+                     (serial, generation, transaction_id, der, subject, issued) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING serial",
+                    &row,
+                )?;
+                Ok(Some(!inserted.is_empty()))
+            })?;
+            match recorded {
+                None => {
+                    return Ok(Decision::reject(
+                        "the renewal's signer certificate was revoked before the issue",
+                    ));
+                }
+                Some(true) => return Ok(Decision::Issue(vec![cert])),
+                // The serial number is taken, or another instance issued for this
+                // transaction meanwhile (found at the top of the loop).
+                Some(false) => {}
             }
-            // The serial number is taken, or another instance issued for this
-            // transaction meanwhile (found at the top of the loop).
         }
         Err("no free serial number after five tries".into())
     }
@@ -422,7 +448,7 @@ impl CertificateAuthority for DbCa {
 fn parse_generation(hex: &str) -> Result<Generation, BoxError> {
     let bad = || format!("--generation {hex:?}: 32 hex digits, as list-pending prints it");
     let hex = hex.trim();
-    if hex.len() != 32 || !hex.is_ascii() {
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad().into());
     }
     let mut bytes = [0u8; 16];

@@ -25,14 +25,19 @@ pub struct Enrolment<'a> {
     pub csr: &'a CertReq,
     /// What the request asks for: subject, key, challenge, extensions.
     pub details: &'a CsrDetails,
-    /// The certificate that signed the pkiMessage.
+    /// The certificate that signed the pkiMessage (in [`poll`](CertificateAuthority::poll),
+    /// the CertPoll's: any certificate over the requester's key).
     pub signer: &'a Certificate,
     /// Who that is, as far as this CA can tell.
     pub signer_kind: SignerKind,
-    /// Whether this is a renewal (a RenewalReq, or a PKCSReq signed by a certificate this
-    /// CA issued), already checked against the server's
-    /// [`RenewalPolicy`](super::RenewalPolicy): the challenge was not asked for.
-    pub renewal: bool,
+    /// For a renewal (a RenewalReq, or a PKCSReq signed by a certificate this CA issued):
+    /// the certificate of this CA that authorises it, the one that signed the request
+    /// that started the transaction, already checked against the server's
+    /// [`RenewalPolicy`](super::RenewalPolicy) and [`revoked`](CertificateAuthority::revoked)
+    /// (the challenge was not asked for). A CA that issues should check its revocation
+    /// again atomically with issuing, as the example server's does: it may be revoked
+    /// in between. `None` for an initial enrolment.
+    pub renewal: Option<&'a Certificate>,
 }
 
 /// What the CA decides on an enrolment.
@@ -131,9 +136,13 @@ pub trait CertificateAuthority: Send + Sync {
         Ok(Decision::Pend)
     }
 
-    /// Whether `certificate`, which this CA issued, is revoked. A renewal it signs is
+    /// Whether `certificate`, which this CA issued, is revoked. A new renewal it signs is
     /// refused (FAILURE badRequest), and so is a pending renewal it signed when its client
     /// polls. A CA that never revokes answers `false`.
+    ///
+    /// Revocation is per certificate, renewal per key: after a renewal that kept the key,
+    /// the older certificate over it may still be valid and renew. To stop a key, answer
+    /// `true` for every certificate over it (or revoke them all).
     fn revoked(&self, certificate: &Certificate) -> Result<bool, StoreError>;
 
     /// GetCert: the certificate with this issuer and serial number, if the CA has it.

@@ -413,7 +413,7 @@ impl Server {
             details: &details,
             signer,
             signer_kind: kind,
-            renewal,
+            renewal: renewal.then_some(signer),
         };
         if !renewal && !ca.check_challenge(&enrolment, challenge)? {
             // The same request, sent to another instance at once, may have used up a
@@ -560,7 +560,7 @@ impl Server {
             details: &details,
             signer: received.signer_certificate(),
             signer_kind: received.signer_kind(),
-            renewal: t.is_renewal(),
+            renewal: t.renewal.as_ref(),
         };
         let decision = ca.poll(&enrolment)?;
         self.decided(received, &t, decision)
