@@ -6,7 +6,7 @@
 //! cargo run --example server -- --listen 127.0.0.1:PORT --challenge PASSWORD
 //!     [--pending N|manual] [--store sqlite:FILE|postgres://...] [--ca-dir DIR]
 //!     [--ca-out CA.pem] [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey]
-//!     [--plaintext-db-network]
+//!     [--allow-insecure-des] [--allow-small-rsa-keys] [--plaintext-db-network]
 //! cargo run --example server -- list-pending --store STORE
 //! cargo run --example server -- approve TRANSACTION_ID [--generation G] --store STORE
 //! cargo run --example server -- reject TRANSACTION_ID [--generation G] --store STORE
@@ -40,6 +40,12 @@
 //!   requesters' transactions) and the example speaks to PostgreSQL without TLS: a
 //!   `postgres://` store must be on a unix socket or a loopback address, unless
 //!   `--plaintext-db-network` says the network to it is private (or a TLS tunnel).
+//! * Single DES is refused (RFC 8894 section 2.9) with a CertRep FAILURE badAlg whose text
+//!   names it, unless `--allow-insecure-des` (micromdm's scepclient sends only DES; the
+//!   answer to it is then sealed with DES-EDE3). An RSA key under 2048 bits is refused
+//!   (FAILURE badAlg) unless `--allow-small-rsa-keys` (1024 and up). The certificate
+//!   copies the request's subject and the DNS names, IP addresses, e-mail addresses and
+//!   URIs of its subjectAltName, no other name form (a real CA checks them first).
 //! * Every request is logged (stderr): method, path, status, and what the server did
 //!   and why (`tracing`).
 
@@ -66,7 +72,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str = "usage: server --listen 127.0.0.1:PORT --challenge PASSWORD \
     [--pending N|manual] [--store sqlite:FILE|postgres://...] [--ca-dir DIR] [--ca-out CA.pem] \
-    [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey] [--plaintext-db-network]\n       \
+    [--accept-retransmissions] [--allow-foreign-signers] [--no-rekey] [--allow-insecure-des] \
+    [--allow-small-rsa-keys] [--plaintext-db-network]\n       \
     server list-pending|approve ID|reject ID|revoke SERIAL --store STORE [--generation G] \
     [--plaintext-db-network]";
 
@@ -83,6 +90,8 @@ struct Args {
     accept_retransmissions: bool,
     allow_foreign_signers: bool,
     no_rekey: bool,
+    allow_insecure_des: bool,
+    allow_small_rsa_keys: bool,
     plaintext_db_network: bool,
     generation: Option<String>,
 }
@@ -118,6 +127,8 @@ fn parse_args() -> Result<Args, String> {
             "--accept-retransmissions" => args.accept_retransmissions = true,
             "--allow-foreign-signers" => args.allow_foreign_signers = true,
             "--no-rekey" => args.no_rekey = true,
+            "--allow-insecure-des" => args.allow_insecure_des = true,
+            "--allow-small-rsa-keys" => args.allow_small_rsa_keys = true,
             "--plaintext-db-network" => args.plaintext_db_network = true,
             "--generation" => args.generation = Some(value()?),
             _ => return Err(USAGE.into()),
@@ -293,8 +304,9 @@ fn serve(args: Args, db: Arc<Db>) -> Result<(), BoxError> {
     }
     let mut config = ServerConfig::new(capabilities(), vec![current.cert.clone()]);
     config.next_ca_certificates = Some(vec![next.cert.clone()]);
-    // Accept what micromdm's client sends; never produce it.
-    config.decrypt.allow_insecure_single_des = true;
+    // Single DES (RFC 8894 section 2.9: not to be used) is refused, with a FAILURE badAlg
+    // naming it, unless old clients need it (micromdm's scepclient sends nothing else).
+    config.decrypt.allow_insecure_single_des = args.allow_insecure_des;
     config.accept_retransmissions = args.accept_retransmissions;
     config.allow_foreign_signers = args.allow_foreign_signers;
     config.renewal.allow_rekey = !args.no_rekey;
@@ -310,6 +322,11 @@ fn serve(args: Args, db: Arc<Db>) -> Result<(), BoxError> {
             keys: current,
             challenge,
             pending,
+            min_rsa_bits: if args.allow_small_rsa_keys {
+                1024
+            } else {
+                2048
+            },
         },
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

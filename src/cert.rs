@@ -265,6 +265,66 @@ pub fn key_identifier(
         .map_err(|e| Error::encode("subjectKeyIdentifier", e))
 }
 
+/// The subjectAltName extension for what a request asks (RFC 5280 section 4.2.1.6), of
+/// its DNS names, IP addresses, e-mail addresses and URIs only (the other name forms a
+/// CSR may carry are left out: a CA vouches for none of them here), or `None` when it
+/// asks for none of these. Critical when `subject` is empty, as RFC 5280 requires.
+///
+/// Whether the requester may have those names is the CA's decision: check them before
+/// issuing (a device should not get a certificate for a name it does not own).
+///
+/// ```
+/// # use core::str::FromStr;
+/// # let key = rsa::PrivateKey::new(&mut rand_core::UnwrapErr(getrandom::SysRng), 2048).unwrap();
+/// use scep::csr::CsrParams;
+/// let mut params = CsrParams::new(x509_cert::name::Name::from_str("CN=device").unwrap());
+/// params.dns_names = vec!["device.example".into()];
+/// let details = scep::csr::inspect(&params.build(&key).unwrap()).unwrap();
+/// let san = scep::cert::requested_subject_alt_name(&details).unwrap().unwrap();
+/// assert!(!san.critical);
+/// ```
+pub fn requested_subject_alt_name(details: &crate::csr::CsrDetails) -> Result<Option<Extension>> {
+    use der::asn1::{Ia5String, OctetString};
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+    let ia5 =
+        |s: &str, element: &'static str| Ia5String::new(s).map_err(|e| Error::encode(element, e));
+    let mut names = Vec::new();
+    for n in &details.dns_names {
+        names.push(GeneralName::DnsName(ia5(n, "subjectAltName dNSName")?));
+    }
+    for ip in &details.ip_addresses {
+        let octets = match ip {
+            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        let octets =
+            OctetString::new(octets).map_err(|e| Error::encode("subjectAltName iPAddress", e))?;
+        names.push(GeneralName::IpAddress(octets));
+    }
+    for e in &details.email_addresses {
+        names.push(GeneralName::Rfc822Name(ia5(
+            e,
+            "subjectAltName rfc822Name",
+        )?));
+    }
+    for u in &details.uris {
+        names.push(GeneralName::UniformResourceIdentifier(ia5(
+            u,
+            "subjectAltName uniformResourceIdentifier",
+        )?));
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    extension(
+        &SubjectAltName(names),
+        &details.subject,
+        "subjectAltName extension",
+    )
+    .map(Some)
+}
+
 fn extension<T>(value: &T, subject: &Name, element: &'static str) -> Result<Extension>
 where
     for<'a> &'a T: ToExtension,
@@ -332,6 +392,75 @@ mod tests {
     use super::*;
     use crate::pipeline::keys::verify_prehashed;
     use core::str::FromStr;
+
+    #[test]
+    fn the_requested_subject_alt_name_is_copied_and_critical_without_a_subject() {
+        use x509_cert::ext::pkix::SubjectAltName;
+        use x509_cert::ext::pkix::name::GeneralName;
+        let key = {
+            use p256::elliptic_curve::Generate;
+            p256::ecdsa::SigningKey::generate_from_rng(&mut rand_core::UnwrapErr(getrandom::SysRng))
+        };
+        let mut params = crate::csr::CsrParams::new(Name::from_str("CN=device").unwrap());
+        params.dns_names = vec!["a.example".into()];
+        params.ip_addresses = vec!["2001:db8::1".parse().unwrap()];
+        params.email_addresses = vec!["ops@example.org".into()];
+        params.uris = vec!["urn:device:42".into()];
+        let mut details = crate::csr::inspect(&params.build(&key).unwrap()).unwrap();
+        let ext = requested_subject_alt_name(&details).unwrap().unwrap();
+        assert!(!ext.critical);
+        let san = SubjectAltName::from_der(ext.extn_value.as_bytes()).unwrap();
+        let mut ip = [0u8; 16];
+        ip[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        ip[15] = 1;
+        match san.0.as_slice() {
+            [
+                GeneralName::DnsName(d),
+                GeneralName::IpAddress(i),
+                GeneralName::Rfc822Name(e),
+                GeneralName::UniformResourceIdentifier(u),
+            ] => {
+                assert_eq!(d.to_string(), "a.example");
+                assert_eq!(i.as_bytes(), ip);
+                assert_eq!(e.to_string(), "ops@example.org");
+                assert_eq!(u.to_string(), "urn:device:42");
+            }
+            other => panic!("{other:?}"),
+        }
+        details.subject = Name::default();
+        assert!(
+            requested_subject_alt_name(&details)
+                .unwrap()
+                .unwrap()
+                .critical
+        );
+        details.dns_names.clear();
+        details.ip_addresses.clear();
+        details.email_addresses.clear();
+        details.uris.clear();
+        assert_eq!(requested_subject_alt_name(&details).unwrap(), None);
+    }
+
+    #[test]
+    fn rsa_modulus_bits_are_counted_exactly() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        for bits in [1024usize, 2048] {
+            let key = rsa::PrivateKey::new(&mut rng, bits).unwrap();
+            let csr = crate::csr::CsrParams::new(Name::from_str("CN=k").unwrap())
+                .build(&key)
+                .unwrap();
+            let details = crate::csr::inspect(&csr).unwrap();
+            assert_eq!(details.rsa_modulus_bits(), Some(bits));
+        }
+        let ec = {
+            use p256::elliptic_curve::Generate;
+            p256::ecdsa::SigningKey::generate_from_rng(&mut rng)
+        };
+        let csr = crate::csr::CsrParams::new(Name::from_str("CN=k").unwrap())
+            .build(&ec)
+            .unwrap();
+        assert_eq!(crate::csr::inspect(&csr).unwrap().rsa_modulus_bits(), None);
+    }
 
     #[test]
     fn self_signed_p256_verifies_and_round_trips() {

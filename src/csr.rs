@@ -222,6 +222,21 @@ pub struct CsrDetails {
     pub uris: Vec<String>,
 }
 
+impl CsrDetails {
+    /// The size in bits of the requested RSA key's modulus, or `None` for a key that is
+    /// not RSA (or not a well-formed one): for a CA's key-size policy.
+    pub fn rsa_modulus_bits(&self) -> Option<usize> {
+        use rsa::traits::PublicKeyParts;
+        let key = crate::pipeline::keys::rsa_public_key(&self.public_key).ok()?;
+        let n = key.n_bytes();
+        let first = n.iter().position(|b| *b != 0)?;
+        let top = n.get(first)?;
+        let rest = n.len().checked_sub(first)?.checked_sub(1)?;
+        let top_bits = 8usize.checked_sub(usize::try_from(top.leading_zeros()).ok()?)?;
+        rest.checked_mul(8)?.checked_add(top_bits)
+    }
+}
+
 /// Reads the subject, key, challenge password and requested extensions of `csr`, without
 /// checking its signature (see [`verify`]).
 ///

@@ -174,7 +174,12 @@ struct Device {
 
 impl Device {
     fn new(cn: &str) -> Self {
-        let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
+        Device::with_bits(cn, 2048)
+    }
+
+    /// A device with an RSA key of `bits`.
+    fn with_bits(cn: &str, bits: usize) -> Self {
+        let key = rsa::PrivateKey::new(&mut rng(), bits).unwrap();
         let name = Name::from_str(&format!("CN={cn}")).unwrap();
         let id = Identity::self_signed(
             &key,
@@ -192,10 +197,17 @@ impl Device {
         }
     }
 
-    /// An initial enrolment (PKCSReq with the challenge).
+    /// The DNS name and IP address its CSR asks for (subjectAltName).
+    fn dns_name(&self) -> String {
+        format!("{}.devices.example", self.cn)
+    }
+
+    /// An initial enrolment (PKCSReq with the challenge, asking for a subjectAltName).
     fn enrolment(&self, info: &CaInfo, config: &ClientConfig) -> Enrollment {
         let mut p = CsrParams::new(Name::from_str(&format!("CN={}", self.cn)).unwrap());
         p.challenge_password = Some(CHALLENGE.into());
+        p.dns_names = vec![self.dns_name()];
+        p.ip_addresses = vec!["192.0.2.7".parse().unwrap()];
         let csr = p.build(&self.key).unwrap();
         let id = Identity::new(self.cert.clone(), &self.key).unwrap();
         Enrollment::new(
@@ -269,6 +281,21 @@ impl Device {
             "the certificate is for the device's key"
         );
         assert_eq!(tbs.subject().to_string(), format!("CN={}", self.cn));
+        // The requested subjectAltName is copied.
+        let san = tbs
+            .extensions()
+            .into_iter()
+            .flatten()
+            .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
+            .expect("a subjectAltName");
+        let san = <x509_cert::ext::pkix::SubjectAltName as der::Decode>::from_der(
+            san.extn_value.as_bytes(),
+        )
+        .unwrap();
+        let names: Vec<String> = san.0.iter().map(|n| format!("{n:?}")).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names[0].contains(&self.dns_name()), "{names:?}");
+        assert!(names[1].contains("[192, 0, 2, 7]"), "{names:?}");
         certificate
     }
 }
@@ -356,9 +383,23 @@ fn the_operator_rejects_in_any_mode_and_secrets_stay_private() {
             "the CA key is readable by others: {mode:o}"
         );
     }
-    // Under --pending 5, an operator's rejection counts at the next poll.
     let cfg = config(&server.ca);
     let info = discover(&server.base, &cfg);
+    // An RSA key under 2048 bits is refused: FAILURE badAlg.
+    let small = Device::with_bits("small-key", 1024);
+    let mut refused = small.enrolment(&info, &cfg);
+    let outcome = small.exchange(&mut refused, &server.base);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                fail_info: FailInfo::BadAlg,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    // Under --pending 5, an operator's rejection counts at the next poll.
     let device = Device::new("rejected-device");
     let mut enrollment = device.enrolment(&info, &cfg);
     let outcome = device.exchange(&mut enrollment, &server.base);

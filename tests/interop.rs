@@ -62,6 +62,18 @@ fn our_server_with(
     pending: u32,
     extra: &[&str],
 ) -> (Running, String, Certificate) {
+    our_server_logging(dir, challenge, pending, extra, None)
+}
+
+/// [`our_server_with`], its standard error (a line per request, with what it did and
+/// why) to `log` when given.
+fn our_server_logging(
+    dir: &Path,
+    challenge: &str,
+    pending: u32,
+    extra: &[&str],
+    log: Option<&Path>,
+) -> (Running, String, Certificate) {
     let port = free_port();
     std::fs::create_dir_all(dir).unwrap();
     let ca_path = dir.join("our-ca.pem");
@@ -78,7 +90,11 @@ fn our_server_with(
     .arg("--store")
     .arg(format!("sqlite:{}", dir.join("server.db").display()))
     .args(extra);
-    let running = Running::start(cmd, "listening", "server", Duration::from_secs(30));
+    let wait = Duration::from_secs(30);
+    let running = match log {
+        Some(log) => Running::start_logging(cmd, "listening", "server", wait, log),
+        None => Running::start(cmd, "listening", "server", wait),
+    };
     let ca = load_cert(&ca_path);
     (running, format!("http://127.0.0.1:{port}/scep"), ca)
 }
@@ -146,9 +162,30 @@ fn sha256_hex(cert: &Certificate) -> String {
 #[ignore = "needs ../shared/peers installed and the examples built (.ci/run does both)"]
 fn micromdm_scepclient_enrols_and_renews_with_our_server() {
     let dir = tempdir("micromdm-client");
-    let (_server, url, ca) = our_server(&dir, "secret", 0);
-    let client_dir = dir.join("client");
     let two_minutes = Duration::from_secs(120);
+    // micromdm's scepclient encrypts with single DES only: refused by default (RFC 8894
+    // section 2.9), with a FAILURE badAlg, so no certificate.
+    let log = dir.join("no-des.log");
+    let (refusing, url, _) = our_server_logging(&dir.join("no-des"), "secret", 0, &[], Some(&log));
+    let refused_dir = dir.join("refused-client");
+    let (code, stdout) = peer_enroll(
+        "micromdm-enroll.sh",
+        &url,
+        &refused_dir,
+        "mm-des",
+        two_minutes,
+    );
+    assert_ne!(code, 0, "single DES refused by default: {stdout}");
+    assert!(!refused_dir.join("client.pem").exists());
+    drop(refusing);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("FAILURE badAlg") && l.contains("DES")),
+        "the server's log names the refusal:\n{log}"
+    );
+    let (_server, url, ca) = our_server_with(&dir, "secret", 0, &["--allow-insecure-des"]);
+    let client_dir = dir.join("client");
     let (code, _) = peer_enroll(
         "micromdm-enroll.sh",
         &url,
@@ -190,7 +227,8 @@ fn micromdm_scepclient_polls_by_resending_and_needs_accept_retransmissions() {
     let dir = tempdir("micromdm-pending");
     let two_minutes = Duration::from_secs(120);
 
-    let (_strict, url, _) = our_server(&dir.join("strict"), "secret", 1);
+    let (_strict, url, _) =
+        our_server_with(&dir.join("strict"), "secret", 1, &["--allow-insecure-des"]);
     let client_dir = dir.join("strict-client");
     let (code, _) = peer_enroll(
         "micromdm-enroll.sh",
@@ -206,7 +244,7 @@ fn micromdm_scepclient_polls_by_resending_and_needs_accept_retransmissions() {
         &dir.join("lenient"),
         "secret",
         1,
-        &["--accept-retransmissions"],
+        &["--accept-retransmissions", "--allow-insecure-des"],
     );
     let client_dir = dir.join("lenient-client");
     let (code, _) = peer_enroll(

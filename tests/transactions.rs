@@ -1192,6 +1192,32 @@ fn a_one_time_challenge_used_by_the_same_request_on_another_instance_is_answered
     assert!(failed(&handled).1.contains("challenge"));
 }
 
+/// jscep sends a GET PKIOperation with its base64 in `message=` as it is, `+`, `/` and
+/// `=` unescaped: a whole enrolment that way is answered.
+#[test]
+fn a_get_with_the_base64_unescaped_as_jscep_sends_it_enrols() {
+    use base64ct::Encoding;
+    let ca = Scripted::new(Ca::new());
+    let server = ca.ca.server(|_| {});
+    let device = Device::self_signed("CN=jscep-style");
+    // A message whose base64 has all three characters an unescaped query mangles.
+    let (sealed, base64) = loop {
+        let sealed = device.sealed(
+            &ca.ca.cert,
+            &tid("T-JSCEP-GET"),
+            RequestContent::PkcsReq(device.csr("CN=jscep-style", Some(CHALLENGE))),
+        );
+        let base64 = base64ct::Base64::encode_string(&sealed);
+        if base64.contains('+') && base64.contains('/') && base64.ends_with('=') {
+            break (sealed, base64);
+        }
+    };
+    assert!(!sealed.is_empty());
+    let query = format!("operation=PKIOperation&message={base64}");
+    let handled = server.handle(&ca, "GET", &query, &[], SystemTime::now(), &mut rng());
+    assert_eq!(handled.report.outcome, Outcome::Success);
+}
+
 /// The `http` feature: an `http::Request` in, an `http::Response` out, with the status,
 /// Content-Type, `Allow` on 405, and a declared body over the limit refused before it is
 /// read.

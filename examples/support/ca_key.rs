@@ -84,8 +84,10 @@ impl CaKey {
         )
     }
 
-    /// A certificate with `serial` for what `details` asks (subject and key), valid for a
-    /// year from `now` (a minute earlier, for clocks behind), signed with SHA-256.
+    /// A certificate with `serial` for what `details` asks (subject, key, and the
+    /// subjectAltName's DNS names, IP addresses, e-mail addresses and URIs: the example
+    /// CAs' policy is to copy those, and no other name form), valid for a year from `now`
+    /// (a minute earlier, for clocks behind), signed with SHA-256.
     pub fn issue_for(
         &self,
         details: &CsrDetails,
@@ -93,14 +95,16 @@ impl CaKey {
         now: SystemTime,
     ) -> Result<Certificate, BoxError> {
         let ca = self.cert.tbs_certificate();
+        let mut extensions = end_entity_extensions(
+            &details.subject,
+            &details.public_key,
+            Some(ca.subject_public_key_info()),
+        )?;
+        extensions.extend(scep::cert::requested_subject_alt_name(details)?);
         Ok(issue(
             &CertificateParams {
                 serial_number: serial,
-                extensions: end_entity_extensions(
-                    &details.subject,
-                    &details.public_key,
-                    Some(ca.subject_public_key_info()),
-                )?,
+                extensions,
                 subject: details.subject.clone(),
                 public_key: details.public_key.clone(),
                 not_before: now - Duration::from_secs(60),
@@ -110,6 +114,17 @@ impl CaKey {
             self.key.as_ref(),
             DigestAlgorithm::Sha256,
         )?)
+    }
+}
+
+/// Refuses an RSA key under `min_rsa_bits` (the reason, for the operator); other keys
+/// (P-256) pass.
+pub fn check_key(details: &CsrDetails, min_rsa_bits: usize) -> Result<(), String> {
+    match details.rsa_modulus_bits() {
+        Some(bits) if bits < min_rsa_bits => Err(format!(
+            "an RSA key of {bits} bits, under the {min_rsa_bits} this CA issues for"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,7 +1,10 @@
 //! The example server's CA on its database (`db.rs`): its keys (made on first start and
 //! kept in the database, or in `--ca-dir`), its decisions, and the operator's commands.
 //!
-//! Policy: an initial enrolment needs the static challenge; with `--pending N` an
+//! Policy: an RSA key under 2048 bits is refused (badAlg) unless the server allows small
+//! keys; the certificate copies the subject and the requested subjectAltName's DNS names,
+//! IP addresses, e-mail addresses and URIs (no other name form); an initial enrolment
+//! needs the static challenge; with `--pending N` an
 //! enrolment is answered PENDING until polled N times, with `--pending manual` until an
 //! operator approves it (`approve`); an operator's `reject` (or `approve`) of a pending
 //! request counts in either mode. GetCert finds the certificates this CA issued, GetCRL
@@ -145,6 +148,8 @@ pub struct DbCa {
     pub keys: CaKey,
     pub challenge: String,
     pub pending: Pending,
+    /// The smallest RSA key it issues for (2048; `--allow-small-rsa-keys`: 1024).
+    pub min_rsa_bits: usize,
 }
 
 /// A serial number as the database keys it: upper-case hex without leading zeros (what
@@ -343,6 +348,12 @@ impl CertificateAuthority for DbCa {
     }
 
     fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
+        if let Err(reason) = ca_key::check_key(enrolment.details, self.min_rsa_bits) {
+            return Ok(Decision::Reject {
+                fail_info: scep::FailInfo::BadAlg,
+                reason,
+            });
+        }
         match self.pending {
             Pending::Polls(0) => self.issue(enrolment).map_err(|e| self.store_error(e)),
             _ => Ok(Decision::Pend),
