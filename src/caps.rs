@@ -428,6 +428,11 @@ pub struct Policy {
     pub legacy_fallback: bool,
     /// Send PKIOperation by GET even when the CA supports POST. Default: `false`.
     pub force_get: bool,
+    /// Accept a GetNextCACert answer in jscep's form: a SignedData, verified under the
+    /// current CA, with no content and the next CA in its `certificates` field (RFC 8894
+    /// section 4.7.1 puts a certs-only SignedData in the content). Default: `true`;
+    /// `false` in [`Policy::strict`].
+    pub next_ca_in_certificates: bool,
 }
 
 impl Policy {
@@ -441,6 +446,7 @@ impl Policy {
             aes_means: ContentCipher::Aes128Cbc,
             legacy_fallback: false,
             force_get: false,
+            next_ca_in_certificates: true,
         }
     }
 
@@ -459,6 +465,7 @@ impl Policy {
                 DigestAlgorithm::Sha384,
                 DigestAlgorithm::Sha256,
             ],
+            next_ca_in_certificates: false,
             ..Policy::new()
         }
     }

@@ -408,12 +408,19 @@ fn ca_certs_trace(data: &[u8]) -> Trace {
             Err(e) => oracle_refused("GetCACert response", &e),
         }
     }
-    if let Some(fx) = fixture()
-        && let Ok(next) =
-            NextCaCertificates::open(data, core::slice::from_ref(&fx.ca_cert), &limits)
-    {
-        t.verified = true;
-        t.payload = !next.certificates.is_empty();
+    if let Some(fx) = fixture() {
+        let trusted = core::slice::from_ref(&fx.ca_cert);
+        if let Ok(next) = NextCaCertificates::open(data, trusted, &limits) {
+            t.verified = true;
+            t.payload = !next.certificates.is_empty();
+        }
+        // The lenient reading (jscep's form) must not panic either.
+        let _ = NextCaCertificates::open_lenient(
+            data,
+            trusted,
+            &limits,
+            &crate::pipeline::DigestAlgorithm::ALL,
+        );
     }
     t
 }

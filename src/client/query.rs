@@ -181,7 +181,12 @@ pub fn handle_next_ca_response(
     body: &[u8],
 ) -> Result<NextCaCertificates> {
     let body = http::check_response(OperationKind::GetNextCaCert, status, content_type, body)?;
-    NextCaCertificates::open_allowing(
+    let open = if config.policy.next_ca_in_certificates {
+        NextCaCertificates::open_lenient
+    } else {
+        NextCaCertificates::open_allowing
+    };
+    open(
         body,
         &ca.signers,
         &config.decrypt.limits,

@@ -7,6 +7,11 @@
 //! * GetNextCACert: `application/x-x509-next-ca-cert`, a SignedData signed by the
 //!   **current** CA whose content is a degenerate certs-only SignedData with the next CA's
 //!   certificates. It must be verified against the current CA before use.
+//!
+//!   Peer quirk: jscep's `ScepServlet` signs a SignedData with **no content** and puts the
+//!   next CA only in its `certificates` field. [`NextCaCertificates::open_lenient`]
+//!   accepts that form (the signature, over empty content, still verified under the
+//!   current CA); [`NextCaCertificates::open_allowing`] refuses it.
 
 use crate::asn1::Certificate;
 use der::Decode;
@@ -141,6 +146,30 @@ impl NextCaCertificates {
         limits: &Limits,
         allowed_digests: &[DigestAlgorithm],
     ) -> Result<Self> {
+        Self::open_as(body, current_ca, limits, allowed_digests, false)
+    }
+
+    /// [`NextCaCertificates::open_allowing`], also accepting jscep's form: a SignedData
+    /// verified under the current CA that has no content, with the next CA certificates
+    /// in its `certificates` field (every certificate there but the current CA's and the
+    /// signer's). A documented peer quirk, off in
+    /// [`Policy::strict`](crate::caps::Policy::strict).
+    pub fn open_lenient(
+        body: &[u8],
+        current_ca: &[Certificate],
+        limits: &Limits,
+        allowed_digests: &[DigestAlgorithm],
+    ) -> Result<Self> {
+        Self::open_as(body, current_ca, limits, allowed_digests, true)
+    }
+
+    fn open_as(
+        body: &[u8],
+        current_ca: &[Certificate],
+        limits: &Limits,
+        allowed_digests: &[DigestAlgorithm],
+        certificates_field: bool,
+    ) -> Result<Self> {
         let parsed = signed::parse(body, limits)?;
         if let Some(si) = parsed.signer_infos.first() {
             let (digest, _) = signed::signer_algorithms(si)?;
@@ -160,16 +189,95 @@ impl NextCaCertificates {
         {
             ScepAttributes::from_attributes(attrs.iter())?;
         }
-        let inner = parsed.content.ok_or(ProtocolError::UnexpectedContent(
-            "the GetNextCACert response has no content",
-        ))?;
-        let (certificates, _) = signed::parse_certs_only(&inner, limits)?;
+        let certificates = match parsed.content {
+            Some(inner) => signed::parse_certs_only(&inner, limits)?.0,
+            None if certificates_field => parsed
+                .certificates
+                .into_iter()
+                .filter(|c| c != &verified.signer && !current_ca.contains(c))
+                .collect(),
+            None => {
+                return Err(ProtocolError::UnexpectedContent(
+                    "the GetNextCACert response has no content",
+                )
+                .into());
+            }
+        };
         if certificates.is_empty() {
             return Err(Error::decode(
                 "GetNextCACert response",
-                "the certs-only SignedData holds no certificate",
+                "no next CA certificate in it",
             ));
         }
         Ok(NextCaCertificates { certificates })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::str::FromStr;
+    use std::time::{Duration, SystemTime};
+
+    fn ca(cn: &str) -> (rsa::PrivateKey, Certificate) {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = rsa::PrivateKey::new(&mut rng, 2048).unwrap();
+        let now = SystemTime::now();
+        let cert = crate::csr::self_signed_certificate(
+            &key,
+            &x509_cert::name::Name::from_str(cn).unwrap(),
+            now - Duration::from_secs(60),
+            now + Duration::from_secs(3600),
+            &mut rng,
+        )
+        .unwrap();
+        (key, cert)
+    }
+
+    /// jscep's GetNextCACert answer: signed (SHA-1) by the current CA over no content,
+    /// the next CA in the certificates field.
+    #[test]
+    fn the_next_ca_in_the_certificates_field_is_a_quirk_read_only_leniently() {
+        let (key, current) = ca("CN=current");
+        let (_, next) = ca("CN=next");
+        let (stranger_key, stranger) = ca("CN=stranger");
+        let jscep = |key: &rsa::PrivateKey, signer: &Certificate| {
+            signed::sign(SignRequest {
+                content: None,
+                attributes: Vec::new(),
+                digest: DigestAlgorithm::Sha1,
+                signer: key,
+                signer_certificate: signer,
+                extra_certificates: core::slice::from_ref(&next),
+            })
+            .unwrap()
+        };
+        let body = jscep(&key, &current);
+        let trusted = core::slice::from_ref(&current);
+        let limits = Limits::default();
+        let all = &DigestAlgorithm::ALL;
+        let opened = NextCaCertificates::open_lenient(&body, trusted, &limits, all).unwrap();
+        assert_eq!(opened.certificates, vec![next.clone()]);
+        assert!(matches!(
+            NextCaCertificates::open_allowing(&body, trusted, &limits, all),
+            Err(Error::Protocol(ProtocolError::UnexpectedContent(_)))
+        ));
+        // Signed by anyone else, it is refused either way.
+        let forged = jscep(&stranger_key, &stranger);
+        assert!(NextCaCertificates::open_lenient(&forged, trusted, &limits, all).is_err());
+        // Nor does the SHA-1 signature pass a policy without SHA-1.
+        let sha256 = &[DigestAlgorithm::Sha256];
+        assert!(NextCaCertificates::open_lenient(&body, trusted, &limits, sha256).is_err());
+        // The current CA alone in the certificates field is no next CA.
+        let alone = signed::sign(SignRequest {
+            content: None,
+            attributes: Vec::new(),
+            digest: DigestAlgorithm::Sha256,
+            signer: &key,
+            signer_certificate: &current,
+            extra_certificates: &[],
+        })
+        .unwrap();
+        assert!(NextCaCertificates::open_lenient(&alone, trusted, &limits, all).is_err());
     }
 }
