@@ -502,6 +502,112 @@ fn our_client_enrols_renews_and_is_refused_by_micromdm_scepserver() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// One `sscep-run.sh` operation against `url` in `dir`, with `env`; its exit status and
+/// output (sscep's status: 0 ok, 70 + failInfo for a FAILURE, 95 for an HTTP error; 1 when
+/// the script's own openssl check of the outcome failed).
+fn sscep(url: &str, dir: &Path, op: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = Command::new(peers().join("sscep-run.sh"));
+    cmd.arg(url).arg(dir).args(op);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(
+        cmd,
+        &format!("sscep {}", op.join(" ")),
+        Duration::from_secs(120),
+    )
+}
+
+/// sscep 0.10.0 against our server (`--pending 1`: every enrolment waits for one poll),
+/// every operation: caps, CA, PKCSReq with polling, GetCert, GetCRL (openssl verifies
+/// it), GetNextCACert, `-R` resume after the issue (resync: SUCCESS again), renewal as a
+/// PKCSReq signed with the issued certificate (no challenge), a wrong challenge, MD5 and
+/// Blowfish refused.
+#[test]
+#[ignore = "needs ../shared/peers installed and the examples built (.ci/run does both)"]
+fn sscep_does_every_operation_with_our_server() {
+    let dir = tempdir("sscep-client");
+    let (_server, url, ca) = our_server(&dir.join("server"), "secret", 1);
+    let c = dir.join("client");
+    let ok = |op: &[&str]| {
+        let (code, out) = sscep(&url, &c, op, &[]);
+        assert_eq!(code, 0, "sscep {op:?}: {out}");
+    };
+    ok(&["getcaps"]);
+    ok(&["getca"]);
+    assert_eq!(load_cert(&c.join("ca.pem")), ca);
+    ok(&["csr", "secret", "sscep-client"]);
+    ok(&["enroll"]);
+    let first = load_cert(&c.join("client.pem"));
+    check_issued(&first, &ca, "sscep-client", &c.join("client.key"));
+    ok(&["getcert"]);
+    assert_eq!(
+        load_cert(&c.join("getcert.pem")),
+        first,
+        "GetCert: the issued certificate"
+    );
+    ok(&["getcrl"]);
+    ok(&["getnextca"]);
+    // -R: stopped at PENDING (exit 3), resumed with a CertPoll only: issued; resumed
+    // once more after the issue: a CertPoll for a finished transaction is answered
+    // SUCCESS again with the same certificate (RFC 8894 section 5.2, resync).
+    let r = dir.join("resume");
+    let (code, out) = sscep(&url, &r, &["getca"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = sscep(&url, &r, &["csr", "secret", "sscep-resume"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = sscep(&url, &r, &["enroll"], &[("SSCEP_MAX_POLLS", "0")]);
+    assert_eq!(code, 3, "PENDING: {out}");
+    for f in ["new.key", "new.csr"] {
+        std::fs::copy(r.join(f), r.join(format!("{f}.kept"))).unwrap();
+    }
+    let (code, out) = sscep(&url, &r, &["resume"], &[]);
+    assert_eq!(code, 0, "resumed: {out}");
+    let issued = load_cert(&r.join("client.pem"));
+    check_issued(&issued, &ca, "sscep-resume", &r.join("client.key"));
+    for f in ["new.key", "new.csr"] {
+        std::fs::copy(r.join(format!("{f}.kept")), r.join(f)).unwrap();
+    }
+    let (code, out) = sscep(&url, &r, &["resume"], &[]);
+    assert_eq!(code, 0, "resumed after the issue: {out}");
+    assert_eq!(
+        load_cert(&r.join("client.pem")),
+        issued,
+        "the same certificate again"
+    );
+
+    // Renewal: a PKCSReq signed with the issued certificate, a new key, no challenge.
+    ok(&["csr", "", "sscep-client"]);
+    ok(&["renew"]);
+    let renewed = load_cert(&c.join("client.pem"));
+    check_issued(&renewed, &ca, "sscep-client", &c.join("client.key"));
+    assert_ne!(
+        renewed.tbs_certificate().serial_number(),
+        first.tbs_certificate().serial_number()
+    );
+
+    // A wrong challenge: FAILURE badRequest (failInfo 2: exit 72).
+    let bad = dir.join("bad");
+    let _ = sscep(&url, &bad, &["getca"], &[]);
+    let (code, out) = sscep(&url, &bad, &["csr", "wrong", "sscep-bad"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = sscep(&url, &bad, &["enroll"], &[]);
+    assert_eq!(code, 72, "a wrong challenge: {out}");
+    assert!(!bad.join("client.pem").exists());
+    // MD5 (RFC 8894 section 2.9): refused unsigned (HTTP 400: exit 95); Blowfish:
+    // FAILURE badAlg (failInfo 0: exit 70).
+    for (env, expected) in [(("SSCEP_SIG", "md5"), 95), (("SSCEP_ENC", "blowfish"), 70)] {
+        let d = dir.join(env.1);
+        let _ = sscep(&url, &d, &["getca"], &[]);
+        let (code, out) = sscep(&url, &d, &["csr", "secret", "sscep-weak"], &[]);
+        assert_eq!(code, 0, "{out}");
+        let (code, out) = sscep(&url, &d, &["enroll"], &[env]);
+        assert_eq!(code, expected, "{env:?}: {out}");
+        assert!(!d.join("client.pem").exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// jscep's `ScepServlet` (made concrete by `../shared/peers/jscep/JscepServer.java`) in
 /// Jetty on a free port; returns it, its URL, its CA and its next CA certificate.
 fn jscep_server(dir: &Path, challenge: &str) -> (Running, String, Certificate, Certificate) {
