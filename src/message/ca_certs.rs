@@ -114,6 +114,8 @@ impl NextCaCertificates {
 
     /// Builds the response body: a SignedData by the current CA (`signer`,
     /// `signer_certificate`) around a certs-only SignedData of the next CA certificates.
+    /// The next CA certificates are in the outer SignedData's `certificates` too: jscep's
+    /// client reads them only there (its server sends them only there).
     pub fn seal(
         &self,
         signer: &dyn MessageSigner,
@@ -127,7 +129,7 @@ impl NextCaCertificates {
             digest,
             signer,
             signer_certificate,
-            extra_certificates: &[],
+            extra_certificates: &self.certificates,
         })
     }
 
