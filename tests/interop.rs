@@ -506,16 +506,26 @@ fn our_client_enrols_renews_and_is_refused_by_micromdm_scepserver() {
 /// output (sscep's status: 0 ok, 70 + failInfo for a FAILURE, 95 for an HTTP error; 1 when
 /// the script's own openssl check of the outcome failed).
 fn sscep(url: &str, dir: &Path, op: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let mut cmd = Command::new(peers().join("sscep-run.sh"));
-    cmd.arg(url).arg(dir).args(op);
+    let args: Vec<&str> = [url, s(dir)]
+        .into_iter()
+        .chain(op.iter().copied())
+        .collect();
+    peer_script("sscep-run.sh", &args, env, Duration::from_secs(120))
+}
+
+/// Runs the peer script `script` with `args` and `env`; its exit status and output.
+fn peer_script(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> (i32, String) {
+    let mut cmd = Command::new(peers().join(script));
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    run(
-        cmd,
-        &format!("sscep {}", op.join(" ")),
-        Duration::from_secs(120),
-    )
+    run(cmd, &format!("{script} {}", args.join(" ")), timeout)
 }
 
 /// sscep 0.10.0 against our server (`--pending 1`: every enrolment waits for one poll),
@@ -618,17 +628,13 @@ fn jscep_client(
     ops: &[&str],
     env: &[(&str, &str)],
 ) -> (i32, String) {
-    let mut cmd = Command::new(peers().join("jscep-client.sh"));
-    cmd.arg(url).arg(dir).arg(challenge).arg(cn).args(ops);
-    cmd.env("JSCEP_POLL_INTERVAL", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run(
-        cmd,
-        &format!("jscep client {}", ops.join(" ")),
-        Duration::from_secs(300),
-    )
+    let mut all_env = vec![("JSCEP_POLL_INTERVAL", "1")];
+    all_env.extend_from_slice(env);
+    let args: Vec<&str> = [url, s(dir), challenge, cn]
+        .into_iter()
+        .chain(ops.iter().copied())
+        .collect();
+    peer_script("jscep-client.sh", &args, &all_env, Duration::from_secs(300))
 }
 
 /// jscep's client against our server: every operation, with PENDING polled (`--pending
