@@ -596,6 +596,39 @@ fn sscep_does_every_operation_with_our_server() {
         first.tbs_certificate().serial_number()
     );
 
+    // By GET: a proxy removes POSTPKIOperation and SCEPStandard from GetCACaps, so
+    // sscep puts the pkiMessage in message= (its own base64 with line breaks, partly
+    // percent-encoded).
+    let port = free_port();
+    let upstream = url.trim_end_matches("/scep").to_owned();
+    let mut proxy = Command::new("python3");
+    proxy
+        .arg(peers().join("caps-filter-proxy.py"))
+        .arg(port.to_string())
+        .arg(&upstream)
+        .arg("POSTPKIOperation,SCEPStandard");
+    let proxy = Running::start(
+        proxy,
+        "caps-filter-proxy:",
+        "caps filter",
+        Duration::from_secs(30),
+    );
+    let by_get = format!("http://127.0.0.1:{port}/scep");
+    let g = dir.join("get");
+    for op in [&["getca"][..], &["csr", "secret", "sscep-get"], &["enroll"]] {
+        let (code, out) = sscep(&by_get, &g, op, &[]);
+        assert_eq!(code, 0, "by GET, {op:?}: {out}");
+    }
+    let log = std::fs::read_to_string(g.join("enroll.log")).unwrap_or_default();
+    assert!(!log.contains("POST"), "sscep used POST:\n{log}");
+    check_issued(
+        &load_cert(&g.join("client.pem")),
+        &ca,
+        "sscep-get",
+        &g.join("client.key"),
+    );
+    drop(proxy);
+
     // A wrong challenge: FAILURE badRequest (failInfo 2: exit 72).
     let bad = dir.join("bad");
     let _ = sscep(&url, &bad, &["getca"], &[]);
