@@ -531,8 +531,8 @@ fn peer_script(
 /// sscep 0.10.0 against our server (`--pending 1`: every enrolment waits for one poll),
 /// every operation: caps, CA, PKCSReq with polling, GetCert, GetCRL (openssl verifies
 /// it), GetNextCACert, `-R` resume after the issue (resync: SUCCESS again), renewal as a
-/// PKCSReq signed with the issued certificate (no challenge), a wrong challenge, MD5 and
-/// Blowfish refused.
+/// PKCSReq signed with the issued certificate (no challenge), by GET, every `-E` and `-S`
+/// (single DES, MD5 and Blowfish refused), a wrong challenge.
 #[test]
 #[ignore = "needs ../shared/peers installed and the examples built (.ci/run does both)"]
 fn sscep_does_every_operation_with_our_server() {
@@ -637,16 +637,41 @@ fn sscep_does_every_operation_with_our_server() {
     let (code, out) = sscep(&url, &bad, &["enroll"], &[]);
     assert_eq!(code, 72, "a wrong challenge: {out}");
     assert!(!bad.join("client.pem").exists());
-    // MD5 (RFC 8894 section 2.9): refused unsigned (HTTP 400: exit 95); Blowfish:
-    // FAILURE badAlg (failInfo 0: exit 70).
-    for (env, expected) in [(("SSCEP_SIG", "md5"), 95), (("SSCEP_ENC", "blowfish"), 70)] {
+    // MD5 (RFC 8894 section 2.9): refused unsigned (HTTP 400: exit 95); Blowfish and
+    // single DES (by default): FAILURE badAlg (failInfo 0: exit 70); every other -E and
+    // -S: issued.
+    let variants = [
+        (("SSCEP_SIG", "md5"), 95),
+        (("SSCEP_ENC", "blowfish"), 70),
+        (("SSCEP_ENC", "des"), 70),
+        (("SSCEP_ENC", "3des"), 0),
+        (("SSCEP_ENC", "aes128"), 0),
+        (("SSCEP_ENC", "aes192"), 0),
+        (("SSCEP_ENC", "aes256"), 0),
+        (("SSCEP_SIG", "sha1"), 0),
+        (("SSCEP_SIG", "sha224"), 0),
+        (("SSCEP_SIG", "sha256"), 0),
+        (("SSCEP_SIG", "sha384"), 0),
+        (("SSCEP_SIG", "sha512"), 0),
+    ];
+    for (env, expected) in variants {
         let d = dir.join(env.1);
+        let cn = format!("sscep-{}", env.1);
         let _ = sscep(&url, &d, &["getca"], &[]);
-        let (code, out) = sscep(&url, &d, &["csr", "secret", "sscep-weak"], &[]);
+        let (code, out) = sscep(&url, &d, &["csr", "secret", &cn], &[]);
         assert_eq!(code, 0, "{out}");
         let (code, out) = sscep(&url, &d, &["enroll"], &[env]);
         assert_eq!(code, expected, "{env:?}: {out}");
-        assert!(!d.join("client.pem").exists());
+        if expected == 0 {
+            check_issued(
+                &load_cert(&d.join("client.pem")),
+                &ca,
+                &cn,
+                &d.join("client.key"),
+            );
+        } else {
+            assert!(!d.join("client.pem").exists());
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
