@@ -25,8 +25,8 @@ use std::time::SystemTime;
 use rand_core::CryptoRng;
 
 use super::app::{CertificateAuthority, Decision, Enrolment};
-use super::stores::{Generation, SeenKind, Transaction, TransactionState, sha256};
-use super::{Incoming, Received, Server, SignerKind, unavailable};
+use super::stores::{Generation, SeenKind, Transaction, TransactionState, nonce_value};
+use super::{Incoming, Received, Server, SignerKind, can_decrypt, refusal, unavailable};
 use crate::asn1::{CertReq, Certificate};
 use crate::cert::certifies_key;
 use crate::error::{Error, StoreError};
@@ -115,16 +115,6 @@ impl Answer {
     }
 }
 
-/// Whether the requester's key can decrypt a SUCCESS (an RSA key: key transport).
-fn can_decrypt(signer: &Certificate) -> bool {
-    signer
-        .tbs_certificate()
-        .subject_public_key_info()
-        .algorithm
-        .oid
-        == crate::oids::RSA_ENCRYPTION
-}
-
 impl Server {
     /// Handles an HTTP request (`method`, the raw `query`, the `body`) received at `now`,
     /// running the SCEP transaction around the decisions of `ca`, and returns the response
@@ -202,36 +192,28 @@ impl Server {
         report.transaction_id = Some(received.transaction_id().clone());
         let answer = match self.decrypt(&mut received) {
             Err(Error::Store(e)) => return self.refused_unavailable(&received, report, &e),
-            Err(e) => {
-                let fail_info = e.fail_info().unwrap_or(FailInfo::BadRequest);
-                let mut answer = Answer::fail(fail_info, e.to_string());
-                if let Error::Algorithm(_) = e {
-                    // The text names the refused algorithm (public).
-                    answer.content = CertRepContent::failure(fail_info, Some(e.to_string()));
-                }
-                Ok(answer)
-            }
+            Err(e) => Ok(Answer {
+                content: refusal(&e),
+                password: None,
+                reason: Some(e.to_string()),
+            }),
             Ok(content) => self.operation(ca, &received, content, now, rng),
         };
         let answer = match answer {
             Ok(a) => a,
             Err(e) => return self.refused_unavailable(&received, report, &e),
         };
-        let status = answer.content.status();
-        let fail_info = match &answer.content {
-            CertRepContent::Failure { fail_info, .. } => Some(*fail_info),
-            _ => None,
+        let outcome = match &answer.content {
+            CertRepContent::Success { .. } => Outcome::Success,
+            CertRepContent::Pending => Outcome::Pending,
+            CertRepContent::Failure { fail_info, .. } => Outcome::Failed {
+                fail_info: *fail_info,
+                reason: answer.reason.unwrap_or_default(),
+            },
         };
         match self.reply(&received, answer.content, answer.password.as_deref(), rng) {
             Ok(response) => {
-                report.outcome = match (status, fail_info) {
-                    (crate::PkiStatus::Success, _) => Outcome::Success,
-                    (crate::PkiStatus::Pending, _) => Outcome::Pending,
-                    (_, fail_info) => Outcome::Failed {
-                        fail_info: fail_info.unwrap_or(FailInfo::BadRequest),
-                        reason: answer.reason.unwrap_or_default(),
-                    },
-                };
+                report.outcome = outcome;
                 Handled { response, report }
             }
             Err(e) => {
@@ -346,8 +328,7 @@ impl Server {
     /// Marks the request's nonce and encryptedKey as those of an authorised request.
     fn keep(&self, received: &Received) -> Result<(), StoreError> {
         if let Some(n) = received.sender_nonce() {
-            let nonce = sha256(&[b"senderNonce", n.as_bytes()]);
-            self.replay.keep(SeenKind::SenderNonce, &nonce)?;
+            self.replay.keep(SeenKind::SenderNonce, &nonce_value(n))?;
         }
         if let Some(value) = &received.envelope {
             self.replay.keep(SeenKind::EncryptedKey, value)?;

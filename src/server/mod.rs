@@ -158,6 +158,28 @@ impl Intake {
 }
 
 /// The answer when a store cannot answer (what went wrong is for the operator).
+/// The FAILURE that tells the peer of `error` only its failInfo and that failInfo's fixed
+/// text; an algorithm refusal names the algorithm (public: it was in the request).
+fn refusal(error: &Error) -> CertRepContent {
+    let fail_info = error.fail_info().unwrap_or(FailInfo::BadRequest);
+    let text = match error {
+        Error::Algorithm(_) => error.to_string(),
+        _ => fail_info.description().to_owned(),
+    };
+    CertRepContent::failure(fail_info, Some(text))
+}
+
+/// Whether `certificate`'s key can decrypt a SUCCESS (an RSA key: key transport); other
+/// keys (ECDSA) need a password.
+fn can_decrypt(certificate: &Certificate) -> bool {
+    certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .algorithm
+        .oid
+        == oids::RSA_ENCRYPTION
+}
+
 fn unavailable() -> HttpResponse {
     HttpResponse::error(503, "the server cannot answer now; try again later")
 }
@@ -326,7 +348,7 @@ impl Server {
         let mut recorded_nonce = None;
         let check = match &attributes.sender_nonce {
             Some(n) => {
-                let nonce = sha256(&[b"senderNonce", n.as_bytes()]);
+                let nonce = stores::nonce_value(n);
                 match self
                     .replay
                     .check(SeenKind::SenderNonce, &nonce, &message_digest)
@@ -475,13 +497,7 @@ impl Server {
             ));
         }
         let signer_cert = received.verified.signer();
-        let rsa = signer_cert
-            .tbs_certificate()
-            .subject_public_key_info()
-            .algorithm
-            .oid
-            == oids::RSA_ENCRYPTION;
-        let recipient = match (rsa, password) {
+        let recipient = match (can_decrypt(signer_cert), password) {
             (true, _) => Recipient::Certificate(signer_cert),
             (false, Some(p)) => Recipient::Password(p),
             (false, None) => {
@@ -514,17 +530,7 @@ impl Server {
         error: &Error,
         rng: &mut R,
     ) -> Result<HttpResponse> {
-        let fail_info = error.fail_info().unwrap_or(FailInfo::BadRequest);
-        let text = match error {
-            Error::Algorithm(_) => error.to_string(),
-            _ => fail_info.description().to_owned(),
-        };
-        self.reply(
-            received,
-            CertRepContent::failure(fail_info, Some(text)),
-            None,
-            rng,
-        )
+        self.reply(received, refusal(error), None, rng)
     }
 
     fn default_cipher(&self) -> ContentCipher {

@@ -58,6 +58,11 @@ pub(super) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// The replay-store value of a senderNonce.
+pub(super) fn nonce_value(nonce: &Nonce) -> [u8; 32] {
+    sha256(&[b"senderNonce", nonce.as_bytes()])
+}
+
 impl ReplayCache {
     /// A cache remembering up to `capacity` nonces (0 disables replay protection).
     pub fn new(capacity: usize) -> Self {
@@ -72,10 +77,7 @@ impl ReplayCache {
     /// Checks `nonce`, carried by `message` (the pkiMessage as received), and records it
     /// when it is fresh.
     pub fn check(&mut self, nonce: &Nonce, message: &[u8]) -> NonceCheck {
-        self.check_value(
-            &sha256(&[b"senderNonce", nonce.as_bytes()]),
-            &sha256(&[message]),
-        )
+        self.check_value(&nonce_value(nonce), &sha256(&[message]))
     }
 
     /// Checks the value whose digest is `value`, carried by the message whose digest is
