@@ -26,6 +26,9 @@ use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
+#[path = "common/craft.rs"]
+mod craft;
+
 const CHALLENGE: &str = "transactions-challenge";
 
 fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
@@ -1154,6 +1157,62 @@ fn a_request_refused_with_503_is_answered_when_sent_again() {
     // Answered now, it is remembered again: the same bytes once more are a replay.
     let (handled, _) = device.post(&server, &ca, &ca.ca.cert, &query, &body);
     assert_eq!(handled.response.status, 400);
+}
+
+/// After a 503 the request's senderNonce is forgotten, so that its client may retry; its
+/// envelope is not. A stranger who re-signs the captured envelope under the same
+/// attributes (nonce included), with foreign signers allowed, is refused before any key
+/// transport and gets nothing issued.
+#[test]
+fn after_a_503_a_captured_envelope_re_signed_by_a_stranger_is_still_refused() {
+    let ca = Scripted::new(Ca::new());
+    let store = Arc::new(Flaky {
+        inner: MemoryTransactionStore::new(10),
+        down: AtomicBool::new(true),
+    });
+    let server = ca
+        .ca
+        .server(|c| c.allow_foreign_signers = true)
+        .with_transaction_store(store.clone());
+    let victim = Device::self_signed("CN=victim");
+    let (query, body) = victim.seal(
+        &ca.ca.cert,
+        &tid("T-CAPTURED"),
+        RequestContent::PkcsReq(victim.csr("CN=victim", Some(CHALLENGE))),
+    );
+    let (handled, _) = victim.post(&server, &ca, &ca.ca.cert, &query, &body);
+    assert_eq!(handled.response.status, 503);
+    store.down.store(false, Ordering::SeqCst);
+
+    let captured = PkiMessage::decode(&body, &Default::default()).unwrap();
+    let stranger = Device::self_signed("CN=stranger");
+    let re_signed = craft::sign_message(
+        captured.attributes(),
+        captured.envelope().unwrap(),
+        stranger.key.as_ref(),
+        &stranger.cert,
+        DigestAlgorithm::Sha256,
+    );
+    let (handled, content) = stranger.post(&server, &ca, &ca.ca.cert, &query, &re_signed);
+    let (fail_info, reason) = failed(&handled);
+    assert_eq!(fail_info, FailInfo::BadRequest);
+    assert!(reason.contains("came with another message"), "{reason}");
+    assert!(
+        !matches!(content, Some(scep::message::CertRepContent::Success { .. })),
+        "nothing for the stranger"
+    );
+    assert_eq!(
+        Scripted::count(&ca.challenges),
+        0,
+        "refused before the CA was asked"
+    );
+
+    // A known limit: the stranger's request recorded the forgotten nonce with its own
+    // message, so the victim's byte-identical retry is now a replay (HTTP 400); it must
+    // start again with a fresh request. Nothing was issued to anyone.
+    let (handled, _) = victim.post(&server, &ca, &ca.ca.cert, &query, &body);
+    assert_eq!(handled.response.status, 400);
+    assert_eq!(Scripted::count(&ca.enrols), 0);
 }
 
 #[test]
