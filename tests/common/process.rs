@@ -133,10 +133,24 @@ impl Drop for Running {
 }
 
 /// Runs a command to completion with a time limit; returns (status code, stdout).
-pub fn run(mut cmd: Command, what: &str, timeout: Duration) -> (i32, String) {
+pub fn run(cmd: Command, what: &str, timeout: Duration) -> (i32, String) {
+    run_to(cmd, what, timeout, false)
+}
+
+/// [`run`], with the command's standard error appended to the output returned.
+#[allow(dead_code)]
+pub fn run_with_stderr(cmd: Command, what: &str, timeout: Duration) -> (i32, String) {
+    run_to(cmd, what, timeout, true)
+}
+
+fn run_to(mut cmd: Command, what: &str, timeout: Duration, stderr: bool) -> (i32, String) {
     let child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if stderr {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     let id = child.id();
@@ -154,9 +168,10 @@ pub fn run(mut cmd: Command, what: &str, timeout: Duration) -> (i32, String) {
             panic!("{what} did not finish in {timeout:?}");
         }
     };
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    eprintln!("[{what}] exit {:?}\n{stdout}", out.status.code());
-    (out.status.code().unwrap_or(-1), stdout)
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    eprintln!("[{what}] exit {:?}\n{output}", out.status.code());
+    (out.status.code().unwrap_or(-1), output)
 }
 
 /// The first certificate of a PEM file.
