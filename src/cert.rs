@@ -387,6 +387,24 @@ pub(crate) fn verify_issued_by_allowing(
     verify_signature(ELEMENT, &tbs, alg, cert.signature(), issuer_key)
 }
 
+/// Verifies that the CRL `crl` was signed by the key `issuer_key` (its issuer's public
+/// key), as [`verify_issued_by`] does for a certificate.
+///
+/// Only the signature is checked: the issuer's name and `thisUpdate` / `nextUpdate` are the
+/// caller's policy.
+pub fn verify_crl_issued_by(
+    crl: &crate::asn1::CertificateList,
+    issuer_key: &SubjectPublicKeyInfoOwned,
+) -> Result<()> {
+    const ELEMENT: &str = "CertificateList.signatureAlgorithm";
+    let alg = &crl.signature_algorithm.oid;
+    let tbs = crl
+        .tbs_cert_list
+        .to_der()
+        .map_err(|e| Error::encode("TBSCertList", e))?;
+    verify_signature(ELEMENT, &tbs, alg, &crl.signature, issuer_key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +478,36 @@ mod tests {
             .build(&ec)
             .unwrap();
         assert_eq!(crate::csr::inspect(&csr).unwrap().rsa_modulus_bits(), None);
+    }
+
+    #[test]
+    fn a_crl_verifies_under_its_issuer_only() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let (key, other) = {
+            use p256::elliptic_curve::Generate;
+            (
+                p256::ecdsa::SigningKey::generate_from_rng(&mut rng),
+                p256::ecdsa::SigningKey::generate_from_rng(&mut rng),
+            )
+        };
+        let name = Name::from_str("CN=crl issuer").unwrap();
+        let now = SystemTime::now();
+        let later = now + std::time::Duration::from_secs(3600);
+        let serial = random_serial(&mut rng).unwrap();
+        let mut crl = issue_crl(
+            &name,
+            &key,
+            DigestAlgorithm::Sha256,
+            now,
+            later,
+            &[(serial, now)],
+        )
+        .unwrap();
+        verify_crl_issued_by(&crl, &key.public_key_info().unwrap()).unwrap();
+        assert!(verify_crl_issued_by(&crl, &other.public_key_info().unwrap()).is_err());
+        // The revoked list changed after signing: the signature no longer holds.
+        crl.tbs_cert_list.revoked_certificates = None;
+        assert!(verify_crl_issued_by(&crl, &key.public_key_info().unwrap()).is_err());
     }
 
     #[test]

@@ -171,6 +171,15 @@ fn every_recorded_certrep_verifies_matches_its_request_and_decrypts() {
 
             let msg = PkiMessage::decode(&der, &Limits::default()).expect(&ctx);
             assert_eq!(msg.message_type(), MessageType::CertRep, "{ctx}");
+            if let Some(info) = msg.envelope_info() {
+                // micromdm seals every CertRep with single DES: inspecting names it (and
+                // refuses nothing), opening refuses it unless allowed.
+                assert_eq!(
+                    info.expect(&ctx).cipher,
+                    Ok(scep::ContentCipher::InsecureDesCbc),
+                    "{ctx}"
+                );
+            }
             let verified = msg.verify(std::slice::from_ref(&ca)).expect(&ctx);
             assert_eq!(verified.signer(), &ca, "{ctx}: signed by the CA");
             let our_nonce = req

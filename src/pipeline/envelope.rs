@@ -134,7 +134,9 @@ pub enum RecipientKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EnvelopeInfo {
-    /// The content-encryption algorithm, or the error that refuses or fails to recognise it.
+    /// The content-encryption algorithm, single DES included (as
+    /// [`ContentCipher::InsecureDesCbc`]: inspecting refuses nothing, opening does), or the
+    /// error that fails to recognise it or its parameters.
     pub cipher: core::result::Result<ContentCipher, Error>,
     /// The RecipientInfos, in order.
     pub recipients: Vec<RecipientKind>,
@@ -564,7 +566,7 @@ pub fn inspect(input: &[u8], limits: &Limits) -> Result<EnvelopeInfo> {
     let cipher = read_cipher(
         "EncryptedContentInfo.contentEncryptionAlgorithm",
         &env.encrypted_content.content_enc_alg,
-        false,
+        true,
     )
     .map(|(c, _)| c);
     let recipients = recipients
