@@ -27,6 +27,9 @@
 //! answers FAILURE (the line `failed: <failInfo>` is printed), 4 when it is still PENDING
 //! (`--state` keeps the transaction for `client poll`), 1 on any other error.
 
+#[path = "support/requester.rs"]
+mod requester;
+
 use core::str::FromStr;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -41,15 +44,9 @@ use scep::client::{
     Query, QueryOutcome, RaTrust, handle_next_ca_response, next_ca_request,
 };
 use scep::csr::CsrParams;
-use scep::http::HttpRequest;
-use scep::{EnvelopeKey, KeyDecryptor, MessageSigner};
 use x509_cert::name::Name;
 
-type BoxError = Box<dyn std::error::Error>;
-
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
+use requester::{BoxError, Key, Transport, rng};
 
 /// The command line: a command and `--name value` options (flags have no value).
 struct Args {
@@ -104,132 +101,6 @@ fn usage() -> String {
     "usage: client getcaps|getca|enroll|renew|poll|getcert|getcrl|getnextca --url URL [options] \
      (see the source header for the options)"
         .into()
-}
-
-/// The HTTP side: a blocking client that does not treat 4xx/5xx as errors (the library
-/// judges the status).
-struct Transport {
-    agent: ureq::Agent,
-    /// `http://host:port`
-    base: String,
-}
-
-impl Transport {
-    fn new(url: &str) -> Result<(Self, String), BoxError> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or("only http:// URLs are supported")?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        Ok((
-            Transport {
-                agent,
-                base: format!("http://{authority}"),
-            },
-            path.to_owned(),
-        ))
-    }
-
-    fn send(&self, req: &HttpRequest) -> Result<(u16, Option<String>, Vec<u8>), BoxError> {
-        let url = format!("{}{}", self.base, req.path_and_query);
-        let response = match req.method {
-            scep::http::Method::Get => self.agent.get(&url).call()?,
-            _ => self
-                .agent
-                .post(&url)
-                .header(
-                    "Content-Type",
-                    req.content_type.unwrap_or("application/octet-stream"),
-                )
-                .send(&req.body[..])?,
-        };
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response
-            .into_body()
-            .with_config()
-            .limit(16 << 20)
-            .read_to_vec()?;
-        Ok((status, content_type, body))
-    }
-}
-
-/// An RSA or ECDSA P-256 private key.
-enum Key {
-    Rsa(rsa::PrivateKey),
-    Ec(p256::ecdsa::SigningKey),
-}
-
-impl Key {
-    fn generate(ecdsa: bool) -> Result<Self, BoxError> {
-        Ok(if ecdsa {
-            use p256::elliptic_curve::Generate;
-            Key::Ec(p256::ecdsa::SigningKey::generate_from_rng(&mut rng()))
-        } else {
-            Key::Rsa(rsa::PrivateKey::new(&mut rng(), 2048)?)
-        })
-    }
-    fn load(path: &str) -> Result<Self, BoxError> {
-        let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        {
-            use rsa::pkcs8::DecodePrivateKey;
-            if let Ok(k) = rsa::PrivateKey::from_pkcs8_pem(&pem) {
-                return Ok(Key::Rsa(k));
-            }
-        }
-        {
-            use rsa::pkcs1::DecodeRsaPrivateKey;
-            if let Ok(k) = rsa::PrivateKey::from_pkcs1_pem(&pem) {
-                return Ok(Key::Rsa(k));
-            }
-        }
-        use p256::pkcs8::DecodePrivateKey;
-        p256::ecdsa::SigningKey::from_pkcs8_pem(&pem)
-            .map(Key::Ec)
-            .map_err(|e| format!("{path}: neither an RSA nor a P-256 PKCS #8 key: {e}").into())
-    }
-    fn save(&self, path: &str) -> Result<(), BoxError> {
-        let pem = match self {
-            Key::Rsa(k) => {
-                use rsa::pkcs8::EncodePrivateKey;
-                k.to_pkcs8_pem(LineEnding::LF)?.to_string()
-            }
-            Key::Ec(k) => {
-                use p256::pkcs8::EncodePrivateKey;
-                k.to_pkcs8_pem(LineEnding::LF)?.to_string()
-            }
-        };
-        std::fs::write(path, pem)?;
-        Ok(())
-    }
-    fn signer(&self) -> &dyn MessageSigner {
-        match self {
-            Key::Rsa(k) => k,
-            Key::Ec(k) => k,
-        }
-    }
-    /// The key for a CertRep's envelope: the RSA key, or the challenge password.
-    fn envelope_key<'a>(&'a self, challenge: Option<&'a str>) -> EnvelopeKey<'a> {
-        match (self, challenge) {
-            (Key::Rsa(k), _) => EnvelopeKey::Key {
-                key: k as &dyn KeyDecryptor,
-                certificate: None,
-            },
-            (Key::Ec(_), Some(p)) => EnvelopeKey::Password(p.as_bytes()),
-            (Key::Ec(_), None) => EnvelopeKey::Password(b""),
-        }
-    }
 }
 
 fn load_cert(path: &str) -> Result<Certificate, BoxError> {

@@ -25,6 +25,64 @@ pub fn sign_message(
     cert: &Certificate,
     digest: DigestAlgorithm,
 ) -> Vec<u8> {
+    let signature_algorithm = match key.key_algorithm() {
+        KeyAlgorithm::Rsa => AlgorithmIdentifierOwned {
+            oid: oids::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        },
+        other => AlgorithmIdentifierOwned {
+            oid: other.signature_oid(digest),
+            parameters: None,
+        },
+    };
+    assemble(
+        attrs,
+        content,
+        cert,
+        digest.oid(),
+        &|data| digest.digest(data).to_vec(),
+        &|hashed| key.sign_prehashed(digest, hashed).unwrap(),
+        signature_algorithm,
+    )
+}
+
+/// [`sign_message`] with MD5 (which this crate refuses to produce, RFC 8894 section 2.9)
+/// and an RSA key: what an old client sends.
+pub fn sign_message_md5(
+    attrs: &ScepAttributes,
+    content: &[u8],
+    key: &rsa::PrivateKey,
+    cert: &Certificate,
+) -> Vec<u8> {
+    use md5::Digest as _;
+    assemble(
+        attrs,
+        content,
+        cert,
+        oids::MD5,
+        &|data| md5::Md5::digest(data).to_vec(),
+        &|hashed| {
+            key.sign(rsa::pkcs1v15::Pkcs1v15Sign::new::<md5::Md5>(), hashed)
+                .unwrap()
+        },
+        AlgorithmIdentifierOwned {
+            oid: oids::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        },
+    )
+}
+
+/// The pkiMessage: `content` and the signed attributes hashed with `hash`, the attributes
+/// signed with `sign`.
+fn assemble(
+    attrs: &ScepAttributes,
+    content: &[u8],
+    cert: &Certificate,
+    digest_oid: ObjectIdentifier,
+    hash: &dyn Fn(&[u8]) -> Vec<u8>,
+    sign: &dyn Fn(&[u8]) -> Vec<u8>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+) -> Vec<u8> {
     let mut signed_attrs = SetOfVec::new();
     let single = |oid, value: Any| x509_cert::attr::Attribute {
         oid,
@@ -39,26 +97,15 @@ pub fn sign_message(
     signed_attrs
         .insert(single(
             oids::ID_MESSAGE_DIGEST,
-            Any::encode_from(&OctetString::new(digest.digest(content)).unwrap()).unwrap(),
+            Any::encode_from(&OctetString::new(hash(content)).unwrap()).unwrap(),
         ))
         .unwrap();
     for attr in attrs.to_attributes().unwrap() {
         signed_attrs.insert(attr).unwrap();
     }
-    let hashed = digest.digest(&signed_attrs.to_der().unwrap());
-    let signature = key.sign_prehashed(digest, &hashed).unwrap();
-    let signature_algorithm = match key.key_algorithm() {
-        KeyAlgorithm::Rsa => AlgorithmIdentifierOwned {
-            oid: oids::RSA_ENCRYPTION,
-            parameters: Some(Any::null()),
-        },
-        other => AlgorithmIdentifierOwned {
-            oid: other.signature_oid(digest),
-            parameters: None,
-        },
-    };
+    let signature = sign(&hash(&signed_attrs.to_der().unwrap()));
     let digest_alg = AlgorithmIdentifierOwned {
-        oid: digest.oid(),
+        oid: digest_oid,
         parameters: None,
     };
     let signer_info = SignerInfo {
