@@ -736,25 +736,10 @@ fn run(args: &Args) -> Result<Report, BoxError> {
     );
     check_ca_certificate(&mut report, &info.ca);
 
-    let announced_ciphers: Vec<ContentCipher> = [
-        (Capability::Aes, ContentCipher::Aes128Cbc),
-        (Capability::Des3, ContentCipher::DesEde3Cbc),
-    ]
-    .into_iter()
-    .filter(|(cap, _)| caps.supports(*cap))
-    .map(|(_, c)| c)
-    .collect();
-    let announced_digests: Vec<DigestAlgorithm> = [
-        (Capability::Sha512, DigestAlgorithm::Sha512),
-        (Capability::Sha384, DigestAlgorithm::Sha384),
-        (Capability::Sha256, DigestAlgorithm::Sha256),
-        (Capability::Sha224, DigestAlgorithm::Sha224),
-        (Capability::Sha1, DigestAlgorithm::Sha1),
-    ]
-    .into_iter()
-    .filter(|(cap, _)| caps.supports(*cap))
-    .map(|(_, d)| d)
-    .collect();
+    // AES as RFC 8894 defines it (AES-128), DES3; digests strongest first.
+    let announced_ciphers = caps.announced_ciphers(ContentCipher::Aes128Cbc);
+    let mut announced_digests = caps.announced_digests();
+    announced_digests.reverse();
     let post = caps.supports(Capability::PostPkiOperation);
     let best_cipher = announced_ciphers
         .first()

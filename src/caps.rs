@@ -338,7 +338,7 @@ impl Capabilities {
 
     /// Content-encryption algorithms the CA announces, before any policy: `AES` (or
     /// `SCEPStandard`) maps to AES-128 plus `aes_means`, `DES3` to DES-EDE3.
-    fn announced_ciphers(&self, aes_means: ContentCipher) -> Vec<ContentCipher> {
+    pub fn announced_ciphers(&self, aes_means: ContentCipher) -> Vec<ContentCipher> {
         let mut out = Vec::new();
         if self.supports(Capability::Aes) {
             out.push(ContentCipher::Aes128Cbc);
@@ -355,8 +355,8 @@ impl Capabilities {
         out
     }
 
-    /// Digest algorithms the CA announces, before any policy.
-    fn announced_digests(&self) -> Vec<DigestAlgorithm> {
+    /// Digest algorithms the CA announces, before any policy, weakest first.
+    pub fn announced_digests(&self) -> Vec<DigestAlgorithm> {
         [
             (Capability::Sha1, DigestAlgorithm::Sha1),
             (Capability::Sha224, DigestAlgorithm::Sha224),

@@ -312,13 +312,7 @@ fn pyscep_enrols_through_pending_and_gets_cert_crl_and_next_ca() {
     assert_eq!(code, 0, "{stdout}");
     let cert = load_cert(&client_dir.join("client.crt"));
     check_issued(&cert, &ca, "py-client", &client_dir.join("client.key"));
-    let serial: String = cert
-        .tbs_certificate()
-        .serial_number()
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let serial = serial_hex(&cert);
 
     // GetCert for that serial: the same certificate back.
     let got = client_dir.join("client.crt");
@@ -398,6 +392,38 @@ fn our_client(args: &[&str], what: &str) -> (i32, String) {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// The serial number of `cert` in hex, as the client's `--serial` takes it.
+fn serial_hex(cert: &Certificate) -> String {
+    let serial = cert.tbs_certificate().serial_number();
+    serial
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// `client getcert` for the certificate `serial`, signed with `cert` and `key`, into `out`
+/// (the caller adds the URL and the pins).
+fn getcert_args<'a>(cert: &'a Path, key: &'a Path, serial: &'a str, out: &'a Path) -> Vec<&'a str> {
+    let mut args = vec!["getcert", "--serial", serial];
+    args.extend(["--cert", s(cert), "--key", s(key), "--out", s(out)]);
+    args
+}
+
+/// `client getcrl` signed with `cert` and `key`, into `out` (the caller adds the URL and
+/// the pins).
+fn getcrl_args<'a>(cert: &'a Path, key: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec![
+        "getcrl",
+        "--cert",
+        s(cert),
+        "--key",
+        s(key),
+        "--out",
+        s(out),
+    ]
 }
 
 #[test]
@@ -817,26 +843,10 @@ fn our_client_does_every_operation_with_the_jscep_server() {
     let cert = load_cert(&c);
     check_issued(&cert, &ca, "ours-at-jscep", &k);
 
-    let serial: String = cert
-        .tbs_certificate()
-        .serial_number()
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    let serial = serial_hex(&cert);
     let got = dir.join("got.pem");
     let (code, stdout) = client(
-        &[
-            "getcert",
-            "--cert",
-            s(&c),
-            "--key",
-            s(&k),
-            "--serial",
-            &serial,
-            "--out",
-            s(&got),
-        ],
+        &getcert_args(&c, &k, &serial, &got),
         "client getcert → jscep",
     );
     assert_eq!(code, 0, "{stdout}");
@@ -847,10 +857,7 @@ fn our_client_does_every_operation_with_the_jscep_server() {
     );
 
     let crl = dir.join("crl.pem");
-    let (code, stdout) = client(
-        &["getcrl", "--cert", s(&c), "--key", s(&k), "--out", s(&crl)],
-        "client getcrl → jscep",
-    );
+    let (code, stdout) = client(&getcrl_args(&c, &k, &crl), "client getcrl → jscep");
     assert_eq!(code, 0, "{stdout}");
     let verified = Command::new("openssl")
         .args([
@@ -1090,41 +1097,16 @@ fn our_client_does_what_step_ca_implements() {
         code, 1,
         "step-ca cannot encrypt to an ECDSA requester: {stdout}"
     );
-    let serial: String = cert
-        .tbs_certificate()
-        .serial_number()
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    let serial = serial_hex(&cert);
+    let got = dir.join("got.pem");
     let (code, stdout) = client(
-        &[
-            "getcert",
-            "--cert",
-            s(&c),
-            "--key",
-            s(&k),
-            "--serial",
-            &serial,
-            "--out",
-            s(&dir.join("got.pem")),
-        ],
+        &getcert_args(&c, &k, &serial, &got),
         "client getcert → step-ca",
     );
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("HTTP status 500"), "{stdout}");
-    let (code, stdout) = client(
-        &[
-            "getcrl",
-            "--cert",
-            s(&c),
-            "--key",
-            s(&k),
-            "--out",
-            s(&dir.join("crl.pem")),
-        ],
-        "client getcrl → step-ca",
-    );
+    let crl = dir.join("crl.pem");
+    let (code, stdout) = client(&getcrl_args(&c, &k, &crl), "client getcrl → step-ca");
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("HTTP status 500"), "{stdout}");
     let (code, stdout) = client(
@@ -1444,57 +1426,33 @@ fn our_client_and_our_server_over_http_every_operation() {
         check_issued(&load_cert(&c2), &ca, &cn, &k2);
 
         // GetCert for the first certificate, signed with the renewed identity.
-        let serial: String = cert
-            .tbs_certificate()
-            .serial_number()
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let serial = serial_hex(&cert);
         let got = dir.join(format!("{tag}-got.pem"));
-        let (code, stdout) = our_client(
-            &[
-                "getcert",
-                "--url",
-                &url,
-                "--cert",
-                s(&c2),
-                "--key",
-                s(&k2),
-                "--serial",
-                &serial,
-                "--out",
-                s(&got),
-                "--challenge",
-                "secret",
-                "--fingerprint",
-                &pin,
-            ],
-            "client getcert → our server",
-        );
+        let mut args = getcert_args(&c2, &k2, &serial, &got);
+        args.extend([
+            "--url",
+            &url,
+            "--challenge",
+            "secret",
+            "--fingerprint",
+            &pin,
+        ]);
+        let (code, stdout) = our_client(&args, "client getcert → our server");
         assert_eq!(code, 0, "{stdout}");
         assert_eq!(load_cert(&got), cert);
 
         // GetCRL.
         let crl = dir.join(format!("{tag}-crl.pem"));
-        let (code, stdout) = our_client(
-            &[
-                "getcrl",
-                "--url",
-                &url,
-                "--cert",
-                s(&c2),
-                "--key",
-                s(&k2),
-                "--out",
-                s(&crl),
-                "--challenge",
-                "secret",
-                "--fingerprint",
-                &pin,
-            ],
-            "client getcrl → our server",
-        );
+        let mut args = getcrl_args(&c2, &k2, &crl);
+        args.extend([
+            "--url",
+            &url,
+            "--challenge",
+            "secret",
+            "--fingerprint",
+            &pin,
+        ]);
+        let (code, stdout) = our_client(&args, "client getcrl → our server");
         assert_eq!(code, 0, "{stdout}");
         assert!(stdout.contains("scep example CA"), "{stdout}");
     }
