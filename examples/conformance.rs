@@ -175,6 +175,22 @@ struct Party {
     transaction_id: TransactionId,
 }
 
+/// The algorithms and method of the requests that are not about them.
+#[derive(Debug, Clone, Copy)]
+struct Choice {
+    cipher: ContentCipher,
+    digest: DigestAlgorithm,
+    post: bool,
+}
+
+/// The first enrolment: the base of replay, resync, GetCert and GetCRL.
+struct First {
+    party: Party,
+    message: Vec<u8>,
+    nonce: Nonce,
+    issued: Option<Certificate>,
+}
+
 /// How an enrolment ended.
 enum Enrolled {
     Issued(Box<Certificate>),
@@ -612,7 +628,173 @@ fn run(args: &Args) -> Result<Report, BoxError> {
     }
     let mut report = Report::default();
 
-    // GetCACaps (section 3.5).
+    let caps = caps_rows(&mut report, &transport, &config)?;
+
+    let Some(info) = cacert_rows(&mut report, &transport, &config)? else {
+        return Ok(report);
+    };
+
+    // AES as RFC 8894 defines it (AES-128), DES3; digests strongest first.
+    let announced_ciphers = caps.announced_ciphers(ContentCipher::Aes128Cbc);
+    let mut announced_digests = caps.announced_digests();
+    announced_digests.reverse();
+    let post = caps.supports(Capability::PostPkiOperation);
+    let best_cipher = announced_ciphers
+        .first()
+        .copied()
+        .unwrap_or(ContentCipher::Aes128Cbc);
+    let best_digest = if announced_digests.contains(&DigestAlgorithm::Sha256) {
+        DigestAlgorithm::Sha256
+    } else {
+        announced_digests
+            .first()
+            .copied()
+            .unwrap_or(DigestAlgorithm::Sha256)
+    };
+    let choice = Choice {
+        cipher: best_cipher,
+        digest: best_digest,
+        post,
+    };
+    let mut probe = Probe {
+        transport,
+        config,
+        info,
+        challenge: args.challenge.clone(),
+        ecdsa: args.ecdsa,
+        poll_interval: args.poll_interval,
+        max_polls: args.max_polls,
+        pendings: Vec::new(),
+        facts: Vec::new(),
+        serial: 0,
+    };
+
+    wrong_challenge(&mut report, &mut probe, choice)?;
+
+    let Some(challenge) = args.challenge.clone() else {
+        report.add(
+            "enrol",
+            "3.3.1",
+            Level::Must,
+            "enrolment checks",
+            Verdict::NotApplicable,
+            "no --challenge given",
+        );
+        return Ok(report);
+    };
+
+    // The first enrolment, its answer the base of replay, resync, GetCert and GetCRL.
+    let label = format!(
+        "PKCSReq {} {} {}",
+        best_cipher.name(),
+        best_digest.name(),
+        if post { "POST" } else { "GET" }
+    );
+    let (party, first_message, first_nonce, end) =
+        probe.enrol(&label, Some(&challenge), best_cipher, best_digest, post)?;
+    let issued = match &end {
+        Enrolled::Issued(c) => Some(c.as_ref().clone()),
+        Enrolled::Not(_) => None,
+    };
+    report.add(
+        format!(
+            "enrol.{}-{}-{}",
+            best_cipher.name(),
+            best_digest.name(),
+            if post { "post" } else { "get" }
+        ),
+        "3.3.1",
+        Level::Must,
+        format!("{label} is issued"),
+        Verdict::of(issued.is_some()),
+        describe(&end),
+    );
+
+    // Every other announced cipher and digest.
+    for cipher in announced_ciphers
+        .iter()
+        .copied()
+        .filter(|c| *c != best_cipher)
+    {
+        enrol_row(
+            &mut report,
+            &mut probe,
+            &challenge,
+            Choice { cipher, ..choice },
+            Level::Must,
+            "3.5.2",
+        )?;
+    }
+    for digest in announced_digests
+        .iter()
+        .copied()
+        .filter(|d| *d != best_digest)
+    {
+        enrol_row(
+            &mut report,
+            &mut probe,
+            &challenge,
+            Choice { digest, ..choice },
+            Level::Must,
+            "3.5.2",
+        )?;
+    }
+    // GET: the base form (section 4.1); with POSTPKIOperation a client uses POST.
+    if post {
+        enrol_row(
+            &mut report,
+            &mut probe,
+            &challenge,
+            Choice {
+                post: false,
+                ..choice
+            },
+            Level::Should,
+            "4.1",
+        )?;
+    }
+
+    let first = First {
+        party,
+        message: first_message,
+        nonce: first_nonce,
+        issued,
+    };
+    replay_and_resync(&mut report, &mut probe, &first, choice)?;
+
+    poll_row(&mut report, &probe);
+
+    bad_signature(&mut report, &mut probe, &challenge, choice)?;
+
+    // Single DES and MD5 (section 2.9).
+    let weak = weak_requests(&mut probe, &challenge)?;
+    for (id, what, answer) in weak {
+        report.add(
+            id,
+            "2.9",
+            Level::Must,
+            what,
+            Verdict::of(!answer.accepted()),
+            answer.describe(),
+        );
+    }
+
+    // GetCert, GetCRL (sections 3.3.4, 4.5, 4.6), GetNextCACert (section 4.7).
+    if let Some(cert) = &first.issued {
+        queries(&mut report, &mut probe, &first.party, cert, choice)?;
+    }
+    next_ca(&mut report, &probe, &caps)?;
+
+    answers(&mut report, &probe);
+    Ok(report)
+}
+
+/// GetCACaps (section 3.5): its rows, and the capabilities (none when unreadable).
+fn caps_rows(
+    report: &mut Report,
+    transport: &Transport,
+    config: &ClientConfig,
+) -> Result<Capabilities, BoxError> {
     let discovery = Discovery::new(config.clone());
     let caps_req = discovery.poll_request()?.ok_or("no GetCACaps request")?;
     let (status, ct, body) = transport.send(&caps_req)?;
@@ -691,8 +873,15 @@ fn run(args: &Args) -> Result<Report, BoxError> {
             unknown.join(" "),
         );
     }
+    Ok(caps)
+}
 
-    // GetCACert (sections 4.2, 2.2).
+/// GetCACert (sections 4.2, 2.2): its rows, and what it gave (`None`: nothing usable).
+fn cacert_rows(
+    report: &mut Report,
+    transport: &Transport,
+    config: &ClientConfig,
+) -> Result<Option<CaInfo>, BoxError> {
     let mut discovery = Discovery::new(config.clone());
     let mut info = None;
     let mut cacert_error = None;
@@ -719,7 +908,7 @@ fn run(args: &Args) -> Result<Report, BoxError> {
             Verdict::Fail,
             cacert_error.unwrap_or_else(|| "no answer".into()),
         );
-        return Ok(report);
+        return Ok(None);
     };
     report.add(
         "cacert.answer",
@@ -734,39 +923,17 @@ fn run(args: &Args) -> Result<Report, BoxError> {
             hex(&DigestAlgorithm::Sha256.digest(&info.ca.to_der()?))
         ),
     );
-    check_ca_certificate(&mut report, &info.ca);
+    check_ca_certificate(report, &info.ca);
+    Ok(Some(info))
+}
 
-    // AES as RFC 8894 defines it (AES-128), DES3; digests strongest first.
-    let announced_ciphers = caps.announced_ciphers(ContentCipher::Aes128Cbc);
-    let mut announced_digests = caps.announced_digests();
-    announced_digests.reverse();
-    let post = caps.supports(Capability::PostPkiOperation);
-    let best_cipher = announced_ciphers
-        .first()
-        .copied()
-        .unwrap_or(ContentCipher::Aes128Cbc);
-    let best_digest = if announced_digests.contains(&DigestAlgorithm::Sha256) {
-        DigestAlgorithm::Sha256
-    } else {
-        announced_digests
-            .first()
-            .copied()
-            .unwrap_or(DigestAlgorithm::Sha256)
-    };
-    let mut probe = Probe {
-        transport,
-        config,
-        info,
-        challenge: args.challenge.clone(),
-        ecdsa: args.ecdsa,
-        poll_interval: args.poll_interval,
-        max_polls: args.max_polls,
-        pendings: Vec::new(),
-        facts: Vec::new(),
-        serial: 0,
-    };
-
-    // A wrong challenge (section 2.3): never issued.
+/// A PKCSReq with a wrong challenge (section 2.3): never issued.
+fn wrong_challenge(report: &mut Report, probe: &mut Probe, choice: Choice) -> Result<(), BoxError> {
+    let Choice {
+        cipher: best_cipher,
+        digest: best_digest,
+        post,
+    } = choice;
     let (_, _, _, end) = probe.enrol(
         "wrong challenge",
         Some("scep-conformance-wrong-challenge"),
@@ -802,106 +969,34 @@ fn run(args: &Args) -> Result<Report, BoxError> {
         Verdict::of(bad_request),
         "",
     );
+    Ok(())
+}
 
-    let Some(challenge) = args.challenge.clone() else {
-        report.add(
-            "enrol",
-            "3.3.1",
-            Level::Must,
-            "enrolment checks",
-            Verdict::NotApplicable,
-            "no --challenge given",
-        );
-        return Ok(report);
-    };
-
-    // The first enrolment, its answer the base of replay, resync, GetCert and GetCRL.
-    let label = format!(
-        "PKCSReq {} {} {}",
-        best_cipher.name(),
-        best_digest.name(),
-        if post { "POST" } else { "GET" }
-    );
-    let (party, first_message, first_nonce, end) =
-        probe.enrol(&label, Some(&challenge), best_cipher, best_digest, post)?;
-    let issued = match &end {
-        Enrolled::Issued(c) => Some(c.as_ref().clone()),
-        Enrolled::Not(_) => None,
-    };
-    report.add(
-        format!(
-            "enrol.{}-{}-{}",
-            best_cipher.name(),
-            best_digest.name(),
-            if post { "post" } else { "get" }
-        ),
-        "3.3.1",
-        Level::Must,
-        format!("{label} is issued"),
-        Verdict::of(issued.is_some()),
-        describe(&end),
-    );
-
-    // Every other announced cipher and digest.
-    for cipher in announced_ciphers
-        .iter()
-        .copied()
-        .filter(|c| *c != best_cipher)
-    {
-        enrol_row(
-            &mut report,
-            &mut probe,
-            &challenge,
-            cipher,
-            best_digest,
-            post,
-            Level::Must,
-            "3.5.2",
-        )?;
-    }
-    for digest in announced_digests
-        .iter()
-        .copied()
-        .filter(|d| *d != best_digest)
-    {
-        enrol_row(
-            &mut report,
-            &mut probe,
-            &challenge,
-            best_cipher,
-            digest,
-            post,
-            Level::Must,
-            "3.5.2",
-        )?;
-    }
-    // GET: the base form (section 4.1); with POSTPKIOperation a client uses POST.
-    if post {
-        enrol_row(
-            &mut report,
-            &mut probe,
-            &challenge,
-            best_cipher,
-            best_digest,
-            false,
-            Level::Should,
-            "4.1",
-        )?;
-    }
-
+/// The first PKCSReq again, byte for byte, and a CertPoll after its issue.
+fn replay_and_resync(
+    report: &mut Report,
+    probe: &mut Probe,
+    first: &First,
+    choice: Choice,
+) -> Result<(), BoxError> {
+    let Choice {
+        cipher: best_cipher,
+        digest: best_digest,
+        post,
+    } = choice;
     // The first request again, byte for byte (section 3.2.1.5: nonces detect replays).
-    if let Some(cert) = &issued {
+    if let Some(cert) = &first.issued {
         let answer = probe.exchange(
             "replay",
-            &party,
-            first_message.clone(),
-            &first_nonce,
+            &first.party,
+            first.message.clone(),
+            &first.nonce,
             best_digest,
             post,
         );
         let (verdict, detail) = match &answer {
             Answer::Rep(CertRepContent::Success { certificates, .. }) => {
-                match probe.ours(&party, certificates) {
+                match probe.ours(&first.party, certificates) {
                     Some(c) if c == *cert => (
                         Verdict::Pass,
                         "the same certificate again (answered from the transaction)".into(),
@@ -934,13 +1029,13 @@ fn run(args: &Args) -> Result<Report, BoxError> {
         // Resync: a CertPoll for the issued transaction (section 5.2).
         let poll = RequestContent::CertPoll(IssuerAndSubject {
             issuer: probe.info.ca.tbs_certificate().subject().clone(),
-            subject: party.csr.info.subject.clone(),
+            subject: first.party.csr.info.subject.clone(),
         });
-        let (message, nonce) = probe.seal(&party, poll, best_cipher, best_digest)?;
-        let answer = probe.exchange("resync", &party, message, &nonce, best_digest, post);
+        let (message, nonce) = probe.seal(&first.party, poll, best_cipher, best_digest)?;
+        let answer = probe.exchange("resync", &first.party, message, &nonce, best_digest, post);
         let (verdict, detail) = match &answer {
             Answer::Rep(CertRepContent::Success { certificates, .. }) => {
-                match probe.ours(&party, certificates) {
+                match probe.ours(&first.party, certificates) {
                     Some(c) if c == *cert => {
                         (Verdict::Pass, "SUCCESS, the same certificate".into())
                     }
@@ -970,7 +1065,11 @@ fn run(args: &Args) -> Result<Report, BoxError> {
             );
         }
     }
+    Ok(())
+}
 
+/// CertPoll on a pending request (section 3.3.3): only if the CA pended.
+fn poll_row(report: &mut Report, probe: &Probe) {
     // CertPoll on a pending request (section 3.3.3): only if the CA pended.
     if probe.pendings.is_empty() {
         report.add(
@@ -1001,9 +1100,22 @@ fn run(args: &Args) -> Result<Report, BoxError> {
             detail,
         );
     }
+}
 
+/// A request whose signature does not verify (section 3.3.2.2).
+fn bad_signature(
+    report: &mut Report,
+    probe: &mut Probe,
+    challenge: &str,
+    choice: Choice,
+) -> Result<(), BoxError> {
+    let Choice {
+        cipher: best_cipher,
+        digest: best_digest,
+        post,
+    } = choice;
     // A request whose signature does not verify (section 3.3.2.2).
-    let bad = probe.party(Some(&challenge))?;
+    let bad = probe.party(Some(challenge))?;
     let (mut message, nonce) = probe.seal(
         &bad,
         RequestContent::PkcsReq(bad.csr.clone()),
@@ -1040,36 +1152,7 @@ fn run(args: &Args) -> Result<Report, BoxError> {
             "no CertRep"
         },
     );
-
-    // Single DES and MD5 (section 2.9).
-    let weak = weak_requests(&mut probe, &challenge)?;
-    for (id, what, answer) in weak {
-        report.add(
-            id,
-            "2.9",
-            Level::Must,
-            what,
-            Verdict::of(!answer.accepted()),
-            answer.describe(),
-        );
-    }
-
-    // GetCert, GetCRL (sections 3.3.4, 4.5, 4.6), GetNextCACert (section 4.7).
-    if let Some(cert) = &issued {
-        queries(
-            &mut report,
-            &mut probe,
-            &party,
-            cert,
-            best_cipher,
-            best_digest,
-            post,
-        )?;
-    }
-    next_ca(&mut report, &probe, &caps)?;
-
-    answers(&mut report, &probe);
-    Ok(report)
+    Ok(())
 }
 
 fn describe(end: &Enrolled) -> String {
@@ -1082,17 +1165,20 @@ fn describe(end: &Enrolled) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An enrolment with `choice`, as the row `enrol.CIPHER-DIGEST-METHOD`.
 fn enrol_row(
     report: &mut Report,
     probe: &mut Probe,
     challenge: &str,
-    cipher: ContentCipher,
-    digest: DigestAlgorithm,
-    post: bool,
+    choice: Choice,
     level: Level,
     section: &'static str,
 ) -> Result<(), BoxError> {
+    let Choice {
+        cipher,
+        digest,
+        post,
+    } = choice;
     let method = if post { "POST" } else { "GET" };
     let label = format!("PKCSReq {} {} {method}", cipher.name(), digest.name());
     let (_, _, _, end) = probe.enrol(&label, Some(challenge), cipher, digest, post)?;
@@ -1302,10 +1388,13 @@ fn queries(
     probe: &mut Probe,
     party: &Party,
     cert: &Certificate,
-    cipher: ContentCipher,
-    digest: DigestAlgorithm,
-    post: bool,
+    choice: Choice,
 ) -> Result<(), BoxError> {
+    let Choice {
+        cipher,
+        digest,
+        post,
+    } = choice;
     // Signed with the issued certificate, as a client would.
     let holder = Party {
         key: match &party.key {
