@@ -87,10 +87,16 @@ fn get_next_ca_cert_is_verified_against_the_current_ca() {
         NextCaCertificates::open(&forged, std::slice::from_ref(&ca), &Limits::default()),
         Err(Error::Crypto(CryptoError::UntrustedSigner))
     );
-    // Tampered content: the messageDigest no longer matches.
+    // Tampered content (an octet of the next CA certificate, which is signed content): the
+    // messageDigest no longer matches. (An octet at a fixed offset could land in the
+    // unsigned outer certificates and change nothing that is checked.)
+    let next_der = der::Encode::to_der(&next).unwrap();
+    let start = body
+        .windows(next_der.len())
+        .position(|w| w == next_der.as_slice())
+        .expect("the next CA certificate is in the content");
     let mut tampered = body.clone();
-    let pos = tampered.len() / 3;
-    tampered[pos] ^= 0x40;
+    tampered[start + next_der.len() / 2] ^= 0x40;
     assert!(
         NextCaCertificates::open(&tampered, std::slice::from_ref(&ca), &Limits::default()).is_err()
     );
