@@ -27,8 +27,6 @@ use scep::{
     Certificate, ContentCipher, DigestAlgorithm, FailInfo, MessageSigner, Nonce, Recipient,
     TransactionId,
 };
-use x509_cert::ext::ToExtension;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
 type BoxError = Box<dyn std::error::Error>;
@@ -59,17 +57,12 @@ fn main() -> Result<(), BoxError> {
             public_key: ca_key.public_key_info()?,
             not_before: now,
             not_after: now + 30 * year,
-            extensions: vec![
-                (&BasicConstraints {
-                    ca: true,
-                    path_len_constraint: None,
-                })
-                    .to_extension(&ca_name, &[])?,
-                (&KeyUsage(
-                    KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature,
-                ))
-                    .to_extension(&ca_name, &[])?,
-            ],
+            extensions: scep::cert::ca_extensions(
+                &ca_name,
+                &ca_key.public_key_info()?,
+                None,
+                None,
+            )?,
         },
         &ca_name,
         &ca_key,

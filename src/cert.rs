@@ -218,17 +218,76 @@ pub fn end_entity_extensions(
     public_key: &SubjectPublicKeyInfoOwned,
     issuer_key: Option<&SubjectPublicKeyInfoOwned>,
 ) -> Result<Vec<Extension>> {
-    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
     let usage = match crate::pipeline::keys::spki_algorithm("subject public key", public_key)? {
         KeyAlgorithm::Rsa => KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
         KeyAlgorithm::EcdsaP256 => KeyUsages::DigitalSignature.into(),
     };
+    extensions_with(
+        subject,
+        public_key,
+        issuer_key,
+        KeyUsage(usage),
+        false,
+        None,
+    )
+}
+
+/// The extensions of a SCEP CA certificate for `public_key` (RFC 8894 section 2.2, RFC 5280
+/// sections 4.2.1.3 and 4.2.1.9): `basicConstraints` (critical) cA TRUE with `path_len`
+/// (`Some(0)`: it issues end-entity certificates only); `keyUsage` (critical) keyCertSign
+/// and cRLSign (it issues certificates and CRLs), digitalSignature (it signs CertReps) and,
+/// for an RSA key, keyEncipherment (requests are encrypted to it); a subjectKeyIdentifier;
+/// and, when `issuer_key` is given (a sub-CA), an authorityKeyIdentifier.
+///
+/// ```
+/// # use core::str::FromStr;
+/// # use scep::MessageSigner;
+/// # let key = rsa::PrivateKey::new(&mut rand_core::UnwrapErr(getrandom::SysRng), 2048).unwrap();
+/// let name = x509_cert::name::Name::from_str("CN=Example CA").unwrap();
+/// let extensions = scep::cert::ca_extensions(&name, &key.public_key_info().unwrap(), None, Some(0))
+///     .unwrap();
+/// assert_eq!(extensions.len(), 3); // basicConstraints, keyUsage, subjectKeyIdentifier
+/// ```
+pub fn ca_extensions(
+    subject: &Name,
+    public_key: &SubjectPublicKeyInfoOwned,
+    issuer_key: Option<&SubjectPublicKeyInfoOwned>,
+    path_len: Option<u8>,
+) -> Result<Vec<Extension>> {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    let signing = KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature;
+    let usage = match crate::pipeline::keys::spki_algorithm("subject public key", public_key)? {
+        KeyAlgorithm::Rsa => signing | KeyUsages::KeyEncipherment,
+        KeyAlgorithm::EcdsaP256 => signing,
+    };
+    extensions_with(
+        subject,
+        public_key,
+        issuer_key,
+        KeyUsage(usage),
+        true,
+        path_len,
+    )
+}
+
+/// keyUsage, basicConstraints, subjectKeyIdentifier and (with `issuer_key`)
+/// authorityKeyIdentifier.
+fn extensions_with(
+    subject: &Name,
+    public_key: &SubjectPublicKeyInfoOwned,
+    issuer_key: Option<&SubjectPublicKeyInfoOwned>,
+    usage: x509_cert::ext::pkix::KeyUsage,
+    ca: bool,
+    path_len_constraint: Option<u8>,
+) -> Result<Vec<Extension>> {
+    use x509_cert::ext::pkix::BasicConstraints;
     let mut extensions = vec![
-        extension(&KeyUsage(usage), subject, "keyUsage extension")?,
+        extension(&usage, subject, "keyUsage extension")?,
         extension(
             &BasicConstraints {
-                ca: false,
-                path_len_constraint: None,
+                ca,
+                path_len_constraint,
             },
             subject,
             "basicConstraints extension",
@@ -478,6 +537,39 @@ mod tests {
             .build(&ec)
             .unwrap();
         assert_eq!(crate::csr::inspect(&csr).unwrap().rsa_modulus_bits(), None);
+    }
+
+    #[test]
+    fn ca_extensions_make_a_scep_ca() {
+        use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = {
+            use p256::elliptic_curve::Generate;
+            p256::ecdsa::SigningKey::generate_from_rng(&mut rng)
+        };
+        let name = Name::from_str("CN=a CA").unwrap();
+        let now = SystemTime::now();
+        let spki = key.public_key_info().unwrap();
+        let params = CertificateParams {
+            serial_number: random_serial(&mut rng).unwrap(),
+            subject: name.clone(),
+            public_key: spki.clone(),
+            not_before: now,
+            not_after: now + std::time::Duration::from_secs(3600),
+            extensions: ca_extensions(&name, &spki, None, Some(0)).unwrap(),
+        };
+        let cert = issue(&params, &name, &key, DigestAlgorithm::Sha256).unwrap();
+        let tbs = cert.tbs_certificate();
+        let (critical, bc) = tbs.get_extension::<BasicConstraints>().unwrap().unwrap();
+        assert!(critical && bc.ca);
+        assert_eq!(bc.path_len_constraint, Some(0));
+        let (critical, ku) = tbs.get_extension::<KeyUsage>().unwrap().unwrap();
+        assert!(critical);
+        assert_eq!(
+            ku.0,
+            KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature,
+            "an ECDSA key does no key transport"
+        );
     }
 
     #[test]

@@ -15,8 +15,6 @@ use scep::cert::{CertificateParams, end_entity_extensions, issue};
 use scep::csr::CsrDetails;
 use scep::server::{DecryptionKey, Server, ServerConfig};
 use scep::{DigestAlgorithm, MessageSigner};
-use x509_cert::ext::ToExtension;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -36,20 +34,7 @@ impl CaKey {
     pub fn generate(name: &str, now: SystemTime) -> Result<Self, BoxError> {
         let key = rsa::PrivateKey::new(&mut rng(), 2048)?;
         let name = Name::from_str(name)?;
-        let extensions = vec![
-            (&BasicConstraints {
-                ca: true,
-                path_len_constraint: Some(0),
-            })
-                .to_extension(&name, &[])?,
-            (&KeyUsage(
-                KeyUsages::KeyCertSign
-                    | KeyUsages::CRLSign
-                    | KeyUsages::DigitalSignature
-                    | KeyUsages::KeyEncipherment,
-            ))
-                .to_extension(&name, &[])?,
-        ];
+        let extensions = scep::cert::ca_extensions(&name, &key.public_key_info()?, None, Some(0))?;
         let cert = issue(
             &CertificateParams {
                 serial_number: scep::cert::random_serial(&mut rng())?,
