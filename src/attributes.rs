@@ -16,10 +16,11 @@
 //! [`ScepAttributes::other`], never silently dropped. The CMS attributes contentType and
 //! messageDigest are handled by the SignedData layer and do not appear here.
 
-use der::asn1::{Any, ObjectIdentifier, OctetString, PrintableString, SetOfVec, Utf8StringRef};
+use der::asn1::{OctetString, Utf8StringRef};
 use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::attr::Attribute;
 
+use crate::asn1::attribute::{self, single_value, to_any};
 use crate::error::{Error, ProtocolError, Result};
 use crate::oids;
 use crate::types::{FailInfo, MessageType, Nonce, PkiStatus, TransactionId, parse_decimal};
@@ -177,29 +178,35 @@ impl ScepAttributes {
     /// Encodes the SCEP attributes (and the kept `other` ones) as CMS attributes.
     pub fn to_attributes(&self) -> Result<Vec<Attribute>> {
         let mut out = Vec::with_capacity(8);
-        out.push(printable_attr(
+        out.push(attribute::printable(
             oids::ID_MESSAGE_TYPE,
             &self.message_type.value().to_string(),
         )?);
-        out.push(printable_attr(
+        out.push(attribute::printable(
             oids::ID_TRANSACTION_ID,
             self.transaction_id.as_str(),
         )?);
         if let Some(n) = &self.sender_nonce {
-            out.push(octets_attr(oids::ID_SENDER_NONCE, n.as_bytes())?);
+            out.push(attribute::octets(oids::ID_SENDER_NONCE, n.as_bytes())?);
         }
         if let Some(n) = &self.recipient_nonce {
-            out.push(octets_attr(oids::ID_RECIPIENT_NONCE, n.as_bytes())?);
+            out.push(attribute::octets(oids::ID_RECIPIENT_NONCE, n.as_bytes())?);
         }
         if let Some(s) = self.pki_status {
-            out.push(printable_attr(oids::ID_PKI_STATUS, &s.value().to_string())?);
+            out.push(attribute::printable(
+                oids::ID_PKI_STATUS,
+                &s.value().to_string(),
+            )?);
         }
         if let Some(f) = self.fail_info {
-            out.push(printable_attr(oids::ID_FAIL_INFO, &f.value().to_string())?);
+            out.push(attribute::printable(
+                oids::ID_FAIL_INFO,
+                &f.value().to_string(),
+            )?);
         }
         if let Some(t) = &self.fail_info_text {
             let value = Utf8StringRef::new(t).map_err(|e| Error::encode("failInfoText", e))?;
-            out.push(single_attr(
+            out.push(attribute::single(
                 oids::ID_SCEP_FAIL_INFO_TEXT,
                 to_any("failInfoText", &value)?,
             )?);
@@ -222,20 +229,6 @@ fn set_once<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<()>
     }
     *slot = Some(value);
     Ok(())
-}
-
-fn single_value<'a>(element: &'static str, attr: &'a Attribute) -> Result<&'a Any> {
-    let mut values = attr.values.iter();
-    let first = values
-        .next()
-        .ok_or_else(|| Error::decode(element, "the attribute has no value"))?;
-    if values.next().is_some() {
-        return Err(Error::decode(
-            element,
-            "the attribute has more than one value",
-        ));
-    }
-    Ok(first)
 }
 
 /// Reads a text value. RFC 8894 says PrintableString; peers have been seen sending
@@ -268,35 +261,6 @@ fn octets_value(element: &'static str, attr: &Attribute) -> Result<Vec<u8>> {
     Ok(value.value().to_vec())
 }
 
-/// Encodes any value as an `Any`.
-pub(crate) fn to_any<T: Encode>(element: &'static str, value: &T) -> Result<Any> {
-    let der = value.to_der().map_err(|e| Error::encode(element, e))?;
-    Any::from_der(&der).map_err(|e| Error::encode(element, e))
-}
-
-fn single_attr(oid: ObjectIdentifier, value: Any) -> Result<Attribute> {
-    let mut values = SetOfVec::new();
-    values
-        .insert(value)
-        .map_err(|e| Error::encode("attribute value", e))?;
-    Ok(Attribute { oid, values })
-}
-
-pub(crate) fn printable_attr(oid: ObjectIdentifier, text: &str) -> Result<Attribute> {
-    let s =
-        PrintableString::new(text).map_err(|e| Error::encode("PrintableString attribute", e))?;
-    single_attr(oid, to_any("attribute value", &s)?)
-}
-
-pub(crate) fn octets_attr(oid: ObjectIdentifier, bytes: &[u8]) -> Result<Attribute> {
-    let s = OctetString::new(bytes).map_err(|e| Error::encode("OCTET STRING attribute", e))?;
-    single_attr(oid, to_any("attribute value", &s)?)
-}
-
-pub(crate) fn oid_attr(oid: ObjectIdentifier, value: ObjectIdentifier) -> Result<Attribute> {
-    single_attr(oid, to_any("attribute value", &value)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,7 +274,7 @@ mod tests {
             pki_status: Some(PkiStatus::Failure),
             fail_info: Some(FailInfo::BadCertId),
             fail_info_text: Some("unknown serial — déjà vu".into()),
-            other: vec![octets_attr(oids::RANDOM_NONCE, &[9; 8]).unwrap()],
+            other: vec![attribute::octets(oids::RANDOM_NONCE, &[9; 8]).unwrap()],
         }
     }
 
@@ -326,7 +290,7 @@ mod tests {
     #[test]
     fn duplicates_are_refused() {
         let mut attrs = sample().to_attributes().unwrap();
-        attrs.push(printable_attr(oids::ID_MESSAGE_TYPE, "19").unwrap());
+        attrs.push(attribute::printable(oids::ID_MESSAGE_TYPE, "19").unwrap());
         assert_eq!(
             ScepAttributes::from_attributes(&attrs),
             Err(ProtocolError::DuplicateAttribute("messageType").into())
@@ -335,7 +299,7 @@ mod tests {
 
     #[test]
     fn missing_transaction_id_is_named() {
-        let attrs = vec![printable_attr(oids::ID_MESSAGE_TYPE, "19").unwrap()];
+        let attrs = vec![attribute::printable(oids::ID_MESSAGE_TYPE, "19").unwrap()];
         assert_eq!(
             ScepAttributes::from_attributes(&attrs),
             Err(ProtocolError::MissingAttribute("transactionID").into())
@@ -345,9 +309,9 @@ mod tests {
     #[test]
     fn bad_nonce_names_attribute() {
         let attrs = vec![
-            printable_attr(oids::ID_MESSAGE_TYPE, "19").unwrap(),
-            printable_attr(oids::ID_TRANSACTION_ID, "x").unwrap(),
-            octets_attr(oids::ID_SENDER_NONCE, &[0; 3]).unwrap(),
+            attribute::printable(oids::ID_MESSAGE_TYPE, "19").unwrap(),
+            attribute::printable(oids::ID_TRANSACTION_ID, "x").unwrap(),
+            attribute::octets(oids::ID_SENDER_NONCE, &[0; 3]).unwrap(),
         ];
         match ScepAttributes::from_attributes(&attrs) {
             Err(Error::Decode { element, .. }) => assert_eq!(element, "senderNonce attribute"),
@@ -357,7 +321,7 @@ mod tests {
 
     #[test]
     fn octet_string_where_text_expected_is_an_error() {
-        let attrs = vec![octets_attr(oids::ID_MESSAGE_TYPE, b"19").unwrap()];
+        let attrs = vec![attribute::octets(oids::ID_MESSAGE_TYPE, b"19").unwrap()];
         assert!(matches!(
             ScepAttributes::from_attributes(&attrs),
             Err(Error::Decode {

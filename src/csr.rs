@@ -51,7 +51,6 @@ use std::time::SystemTime;
 use der::asn1::{BitString, Ia5String, OctetString, PrintableString, SetOfVec};
 use der::{Decode, Encode};
 use rand_core::CryptoRng;
-use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::{DirectoryString, GeneralName};
 use x509_cert::ext::{Extension, ToExtension};
@@ -141,7 +140,10 @@ impl CsrParams {
             }
             .map_err(|e| Error::encode("challengePassword attribute", e))?;
             attributes
-                .insert(single_value_attribute(oids::CHALLENGE_PASSWORD, value)?)
+                .insert(crate::asn1::attribute::single(
+                    oids::CHALLENGE_PASSWORD,
+                    value,
+                )?)
                 .map_err(|e| Error::encode("CSR attributes", e))?;
         }
         let mut extensions = Vec::new();
@@ -158,7 +160,10 @@ impl CsrParams {
             let value = der::asn1::Any::encode_from(&extensions)
                 .map_err(|e| Error::encode("extensionRequest attribute", e))?;
             attributes
-                .insert(single_value_attribute(oids::EXTENSION_REQUEST, value)?)
+                .insert(crate::asn1::attribute::single(
+                    oids::EXTENSION_REQUEST,
+                    value,
+                )?)
                 .map_err(|e| Error::encode("CSR attributes", e))?;
         }
         let info = CertReqInfo {
@@ -186,17 +191,6 @@ fn ip_octets(ip: IpAddr) -> Result<OctetString> {
         IpAddr::V6(v6) => v6.octets().to_vec(),
     };
     OctetString::new(octets).map_err(|e| Error::encode("subjectAltName iPAddress", e))
-}
-
-fn single_value_attribute(
-    oid: der::asn1::ObjectIdentifier,
-    value: der::asn1::Any,
-) -> Result<Attribute> {
-    let mut values = SetOfVec::new();
-    values
-        .insert(value)
-        .map_err(|e| Error::encode("CSR attribute", e))?;
-    Ok(Attribute { oid, values })
 }
 
 /// What a server reads from a PKCS #10 request.
@@ -240,9 +234,9 @@ impl CsrDetails {
 /// Reads the subject, key, challenge password and requested extensions of `csr`, without
 /// checking its signature (see [`verify`]).
 ///
-/// A challengePassword or extensionRequest attribute that appears twice or holds other than
-/// one value is a [`ProtocolError::DuplicateAttribute`]; one that does not decode is an
-/// [`Error::Decode`] naming it.
+/// A challengePassword or extensionRequest attribute that appears twice is a
+/// [`ProtocolError::DuplicateAttribute`]; one that holds other than one value, or does not
+/// decode, is an [`Error::Decode`] naming it.
 pub fn inspect(csr: &CertReq) -> Result<CsrDetails> {
     let mut details = CsrDetails {
         subject: csr.info.subject.clone(),
@@ -257,13 +251,13 @@ pub fn inspect(csr: &CertReq) -> Result<CsrDetails> {
     let mut seen_extensions = false;
     for attr in csr.info.attributes.iter() {
         if attr.oid == oids::CHALLENGE_PASSWORD {
-            let value = only_value(attr, "challengePassword")?;
+            let value = crate::asn1::attribute::single_value("challengePassword", attr)?;
             if details.challenge_password.is_some() {
                 return Err(ProtocolError::DuplicateAttribute("challengePassword").into());
             }
             details.challenge_password = Some(challenge_password_text(value)?);
         } else if attr.oid == oids::EXTENSION_REQUEST {
-            let value = only_value(attr, "extensionRequest")?;
+            let value = crate::asn1::attribute::single_value("extensionRequest", attr)?;
             if seen_extensions {
                 return Err(ProtocolError::DuplicateAttribute("extensionRequest").into());
             }
@@ -290,15 +284,6 @@ pub fn inspect(csr: &CertReq) -> Result<CsrDetails> {
         }
     }
     Ok(details)
-}
-
-fn only_value<'a>(attr: &'a Attribute, name: &'static str) -> Result<&'a der::asn1::Any> {
-    let mut values = attr.values.iter();
-    match (values.next(), values.next()) {
-        (Some(v), None) => Ok(v),
-        (None, _) => Err(Error::decode(name, "attribute without a value")),
-        (Some(_), Some(_)) => Err(ProtocolError::DuplicateAttribute(name).into()),
-    }
 }
 
 fn challenge_password_text(value: &der::asn1::Any) -> Result<String> {
@@ -440,18 +425,32 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_challenge_password_is_refused() {
+    fn a_challenge_password_twice_or_with_two_values_is_refused() {
         let key = ec_key();
         let mut p = CsrParams::new(Name::from_str("CN=a").unwrap());
         p.challenge_password = Some("x".into());
-        let mut csr = p.build(&key).unwrap();
-        let mut attr = csr.info.attributes.iter().next().unwrap().clone();
-        attr.values
-            .insert(der::asn1::Any::encode_from(&PrintableString::new("y").unwrap()).unwrap())
-            .unwrap();
-        csr.info.attributes = SetOfVec::try_from(vec![attr]).unwrap();
+        let csr = p.build(&key).unwrap();
+        let attr = csr.info.attributes.iter().next().unwrap().clone();
+        let other = der::asn1::Any::encode_from(&PrintableString::new("y").unwrap()).unwrap();
+
+        let mut two_values = csr.clone();
+        let mut doubled = attr.clone();
+        doubled.values.insert(other.clone()).unwrap();
+        two_values.info.attributes = SetOfVec::try_from(vec![doubled]).unwrap();
+        assert!(matches!(
+            inspect(&two_values).unwrap_err(),
+            Error::Decode {
+                element: "challengePassword",
+                ..
+            }
+        ));
+
+        let mut twice = csr.clone();
+        let mut second = attr.clone();
+        second.values = SetOfVec::try_from(vec![other]).unwrap();
+        twice.info.attributes = SetOfVec::try_from(vec![attr, second]).unwrap();
         assert_eq!(
-            inspect(&csr).unwrap_err(),
+            inspect(&twice).unwrap_err(),
             Error::Protocol(ProtocolError::DuplicateAttribute("challengePassword"))
         );
     }

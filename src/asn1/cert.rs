@@ -52,3 +52,13 @@ impl IssuerAndSerialNumber {
             && cert.tbs_certificate().serial_number() == &self.serial_number
     }
 }
+
+/// Whether `cert` has the subjectKeyIdentifier `ski` (how a SignerInfo or a RecipientInfo
+/// names a certificate by key, RFC 5652 sections 5.3 and 6.2.1).
+pub(crate) fn has_subject_key_identifier(cert: &Certificate, ski: &[u8]) -> bool {
+    matches!(
+        cert.tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>(),
+        Ok(Some((_, found))) if found.0.as_bytes() == ski
+    )
+}

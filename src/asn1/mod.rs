@@ -12,6 +12,7 @@
 //! [`signed_data`] (SignedData, SignerInfo), [`enveloped_data`] (EnvelopedData and its
 //! RecipientInfos), [`request`] (PKCS #10, which Apple devices send with version 2).
 
+pub(crate) mod attribute;
 pub mod cert;
 pub mod enveloped_data;
 pub mod request;

@@ -46,7 +46,6 @@ use crate::limits::Limits;
 use crate::oids;
 use crate::pipeline::algorithms::ContentCipher;
 use crate::pipeline::keys::{KeyDecryptor, rsa_encrypt_key, spki_algorithm};
-use crate::pipeline::signed::cert_has_ski;
 
 /// The PBKDF2 iteration count used by default when sealing with a password (PBKDF2 with
 /// HMAC-SHA-256): 600 000, what OWASP's password storage guidance asks of PBKDF2-HMAC-SHA256
@@ -675,7 +674,9 @@ fn pwri_kek(
 fn ktri_matches(k: &KeyTransRecipientInfo, cert: &Certificate) -> bool {
     match &k.rid {
         RecipientIdentifier::IssuerAndSerialNumber(ias) => ias.matches(cert),
-        RecipientIdentifier::SubjectKeyIdentifier(ski) => cert_has_ski(cert, ski.as_bytes()),
+        RecipientIdentifier::SubjectKeyIdentifier(ski) => {
+            crate::asn1::cert::has_subject_key_identifier(cert, ski.as_bytes())
+        }
     }
 }
 

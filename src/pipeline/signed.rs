@@ -31,13 +31,12 @@ use cms::signed_data::EncapsulatedContentInfo;
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::attr::Attribute;
-use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use crate::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 
-use crate::attributes::{octets_attr, oid_attr, to_any};
+use crate::asn1::attribute::{self, required_value, to_any};
 use crate::error::{AlgorithmError, Error, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::oids;
@@ -116,10 +115,13 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
     let content_digest = digest.digest(req.content.unwrap_or(&[]));
     let mut attrs = SetOfVec::new();
     attrs
-        .insert(oid_attr(oids::ID_CONTENT_TYPE, oids::ID_DATA)?)
+        .insert(attribute::object_identifier(
+            oids::ID_CONTENT_TYPE,
+            oids::ID_DATA,
+        )?)
         .map_err(|e| Error::encode("signedAttrs", e))?;
     attrs
-        .insert(octets_attr(oids::ID_MESSAGE_DIGEST, &content_digest)?)
+        .insert(attribute::octets(oids::ID_MESSAGE_DIGEST, &content_digest)?)
         .map_err(|e| Error::encode("signedAttrs", e))?;
     for attr in req.attributes {
         if attr.oid == oids::ID_CONTENT_TYPE || attr.oid == oids::ID_MESSAGE_DIGEST {
@@ -386,14 +388,6 @@ pub(crate) struct Verified {
     pub signer: Certificate,
 }
 
-/// Whether `cert` has the subjectKeyIdentifier `ski`.
-pub(crate) fn cert_has_ski(cert: &Certificate, ski: &[u8]) -> bool {
-    matches!(
-        cert.tbs_certificate().get_extension::<SubjectKeyIdentifier>(),
-        Ok(Some((_, found))) if found.0.as_bytes() == ski
-    )
-}
-
 /// Finds the certificate a SignerInfo names, among `certs` then `extra`.
 pub(crate) fn find_signer<'a>(
     sid: &SignerIdentifier,
@@ -402,7 +396,9 @@ pub(crate) fn find_signer<'a>(
 ) -> Option<&'a Certificate> {
     certs.iter().chain(extra.iter()).find(|c| match sid {
         SignerIdentifier::IssuerAndSerialNumber(ias) => ias.matches(c),
-        SignerIdentifier::SubjectKeyIdentifier(ski) => cert_has_ski(c, ski.as_bytes()),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            crate::asn1::cert::has_subject_key_identifier(c, ski.as_bytes())
+        }
     })
 }
 
@@ -450,7 +446,7 @@ pub(crate) fn verify(parsed: &ParsedSignedData, extra: &[Certificate]) -> Result
         .ok_or(ProtocolError::MissingAttribute("signedAttrs"))?;
 
     // contentType must be present and match eContentType (RFC 5652 section 11.1).
-    let content_type = single_attr_value(attrs, oids::ID_CONTENT_TYPE, "contentType")?
+    let content_type = required_value(attrs.iter(), oids::ID_CONTENT_TYPE, "contentType")?
         .decode_as::<ObjectIdentifier>()
         .map_err(|e| Error::decode("contentType attribute", e))?;
     if content_type != parsed.content_type {
@@ -459,7 +455,7 @@ pub(crate) fn verify(parsed: &ParsedSignedData, extra: &[Certificate]) -> Result
         )
         .into());
     }
-    let message_digest = single_attr_value(attrs, oids::ID_MESSAGE_DIGEST, "messageDigest")?
+    let message_digest = required_value(attrs.iter(), oids::ID_MESSAGE_DIGEST, "messageDigest")?
         .decode_as::<OctetString>()
         .map_err(|e| Error::decode("messageDigest attribute", e))?;
     let expected = digest.digest(parsed.content.as_deref().unwrap_or(&[]));
@@ -484,24 +480,6 @@ pub(crate) fn verify(parsed: &ParsedSignedData, extra: &[Certificate]) -> Result
     Ok(Verified {
         signer: signer.clone(),
     })
-}
-
-fn single_attr_value<'a>(
-    attrs: &'a SetOfVec<Attribute>,
-    oid: ObjectIdentifier,
-    name: &'static str,
-) -> Result<&'a Any> {
-    let mut found = attrs.iter().filter(|a| a.oid == oid);
-    let attr = found.next().ok_or(ProtocolError::MissingAttribute(name))?;
-    if found.next().is_some() {
-        return Err(ProtocolError::DuplicateAttribute(name).into());
-    }
-    let mut values = attr.values.iter();
-    let value = values.next().ok_or(ProtocolError::MissingAttribute(name))?;
-    if values.next().is_some() {
-        return Err(ProtocolError::DuplicateAttribute(name).into());
-    }
-    Ok(value)
 }
 
 /// Decodes a degenerate certs-only SignedData (GetCACert chain, CertRep SUCCESS payload).
