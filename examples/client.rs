@@ -163,7 +163,7 @@ fn discover(t: &Transport, config: &ClientConfig) -> Result<CaInfo, BoxError> {
                 hex(&scep::DigestAlgorithm::Sha256.digest(&der::Encode::to_der(&info.ca)?)),
                 info.negotiated.cipher,
                 info.negotiated.digest,
-                info.negotiated.method()
+                scep::http::Method::for_pki_operation(&info.negotiated)
             );
             return Ok(info);
         }

@@ -104,7 +104,7 @@ fn enrol(
         info.capabilities.format().trim_end().replace('\n', " "),
         info.negotiated.cipher,
         info.negotiated.digest,
-        info.negotiated.method()
+        scep::http::Method::for_pki_operation(&info.negotiated)
     );
 
     // The PKCSReq: a CSR with the challenge password, signed with a self-signed certificate.

@@ -52,7 +52,6 @@ use core::fmt;
 use std::collections::BTreeSet;
 
 use crate::error::{Error, PolicyError, Result};
-use crate::http::Method;
 use crate::pipeline::algorithms::{ContentCipher, DigestAlgorithm};
 
 /// Largest GetCACaps response accepted, in octets (64 KiB).
@@ -506,17 +505,6 @@ pub struct Negotiated {
     pub legacy_fallback: bool,
 }
 
-impl Negotiated {
-    /// The HTTP method for PKIOperation requests.
-    pub fn method(&self) -> Method {
-        if self.use_post {
-            Method::Post
-        } else {
-            Method::Get
-        }
-    }
-}
-
 /// Chooses the cipher, digest and transport for a CA with capabilities `caps` under
 /// `policy`: the strongest cipher and digest that both accept (see the
 /// [module documentation](self) for `AES` and for CAs that announce nothing).
@@ -789,7 +777,7 @@ mod tests {
         assert_eq!(n.cipher, ContentCipher::Aes128Cbc);
         assert_eq!(n.digest, DigestAlgorithm::Sha256);
         assert!(n.use_post);
-        assert_eq!(n.method(), Method::Post);
+        assert!(n.use_post);
         assert!(n.scep_standard);
         assert!(!n.renewal && !n.get_next_ca_cert && !n.legacy_fallback);
         // The strict policy accepts it too.
@@ -805,7 +793,7 @@ mod tests {
         assert_eq!(n.cipher, ContentCipher::Aes128Cbc);
         assert_eq!(n.digest, DigestAlgorithm::Sha256);
         assert!(!n.use_post);
-        assert_eq!(n.method(), Method::Get);
+        assert!(!n.use_post);
         assert!(!n.scep_standard);
     }
 
@@ -974,7 +962,7 @@ mod tests {
         };
         let n = negotiate(&c, &p).unwrap();
         assert!(!n.use_post);
-        assert_eq!(n.method(), Method::Get);
+        assert!(!n.use_post);
         // "Update" alone does not mean Renewal.
         assert!(
             !negotiate(&caps("Update\nAES\nSHA-256"), &Policy::default())

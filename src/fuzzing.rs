@@ -24,7 +24,7 @@ use crate::client::{CaInfo, ClientConfig, Fingerprint, RaTrust};
 use crate::http::{self, HttpRequest, Method, Operation, ServerLimits};
 use crate::limits::Limits;
 use crate::message::{
-    CaCertificates, CertRepContent, NextCaCertificates, PkiMessage, RequestContent,
+    CaCertForm, CaCertificates, CertRepContent, NextCaCertificates, PkiMessage, RequestContent,
 };
 use crate::pipeline::envelope::{self, DecryptOptions, EnvelopeKey};
 use crate::pipeline::signed;
@@ -366,8 +366,8 @@ fn cert_rep_client_trace(data: &[u8]) -> Trace {
 }
 
 /// GetCACert and GetNextCACert responses (the `ca_certs` target):
-/// [`CaCertificates::parse`] with no content type and with each of the two GetCACert
-/// content types, and [`NextCaCertificates::open`] against the sealed CA certificate.
+/// [`CaCertificates::parse`] with no declared form and with each of the two GetCACert
+/// forms, and [`NextCaCertificates::open`] against the sealed CA certificate.
 /// A parsed list is sent again with [`CaCertificates::to_response`] and parsed again: the
 /// same certificates (as a set when there are several: a certs-only SignedData is a SET).
 /// The certificates then go through the client's trust decisions ([`CaInfo::new`]):
@@ -381,22 +381,18 @@ pub fn ca_certs(data: &[u8]) {
 fn ca_certs_trace(data: &[u8]) -> Trace {
     let mut t = Trace::default();
     let limits = Limits::default();
-    for content_type in [
-        None,
-        Some(http::CONTENT_TYPE_CA_CERT),
-        Some(http::CONTENT_TYPE_CA_RA_CERT),
-    ] {
-        let Ok(parsed) = CaCertificates::parse(content_type, data, &limits) else {
+    for form in [None, Some(CaCertForm::Certificate), Some(CaCertForm::Chain)] {
+        let Ok(parsed) = CaCertificates::parse(form, data, &limits) else {
             continue;
         };
         t.decoded = true;
-        if let (None, Some(fx)) = (content_type, fixture()) {
+        if let (None, Some(fx)) = (form, fixture()) {
             trust_decisions(fx, &parsed.certificates, &mut t);
         }
-        let Ok((content_type, body)) = parsed.to_response() else {
+        let Ok((form, body)) = parsed.to_response() else {
             continue;
         };
-        match CaCertificates::parse(Some(content_type), &body, &limits) {
+        match CaCertificates::parse(Some(form), &body, &limits) {
             Ok(again) => {
                 oracle(
                     "GetCACert certificates",

@@ -90,6 +90,7 @@ use base64ct::{Base64, Base64Unpadded, Encoding};
 use crate::caps::Capabilities;
 use crate::error::{Error, HttpError, Result};
 use crate::limits::Limits;
+use crate::message::CaCertForm;
 
 /// Content type of a PKIOperation request sent by POST and of every PKIOperation response
 /// (RFC 8894 sections 4.3 to 4.6).
@@ -123,6 +124,16 @@ pub enum Method {
 }
 
 impl Method {
+    /// The method for PKIOperation requests to a CA with the `negotiated` capabilities:
+    /// POST when it supports POSTPKIOperation and the policy does not force GET.
+    pub fn for_pki_operation(negotiated: &crate::caps::Negotiated) -> Self {
+        if negotiated.use_post {
+            Method::Post
+        } else {
+            Method::Get
+        }
+    }
+
     /// The method's token, `"GET"` or `"POST"`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -260,7 +271,7 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// Builds the request for `operation` under `scep_path` (SCEPPATH, e.g. `"/scep"` or
     /// [`DEFAULT_SCEP_PATH`]) with `method` (for PKIOperation, usually
-    /// [`Negotiated::method`](crate::caps::Negotiated::method)).
+    /// [`Method::for_pki_operation`]).
     ///
     /// GET PKIOperation puts the message, base64 and percent-encoded, in `message=`; POST
     /// sends it as the body with content type [`CONTENT_TYPE_PKI_MESSAGE`]. A CA identifier
@@ -619,7 +630,30 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
+/// The form a GetCACert response declares by its content type (parameters and case
+/// ignored); `None` for no or another content type.
+pub fn ca_cert_form(content_type: Option<&str>) -> Option<CaCertForm> {
+    let media_type = content_type?.split(';').next()?.trim();
+    if media_type.eq_ignore_ascii_case(CONTENT_TYPE_CA_CERT) {
+        Some(CaCertForm::Certificate)
+    } else if media_type.eq_ignore_ascii_case(CONTENT_TYPE_CA_RA_CERT) {
+        Some(CaCertForm::Chain)
+    } else {
+        None
+    }
+}
+
 impl HttpResponse {
+    /// 200, the GetCACert answer in `form` (its content type) with `body` (RFC 8894
+    /// section 4.2.1), as [`CaCertificates::to_response`](crate::message::CaCertificates::to_response)
+    /// gives them.
+    pub fn ca_certificates(form: CaCertForm, body: Vec<u8>) -> Self {
+        match form {
+            CaCertForm::Chain => HttpResponse::ca_ra_certs(body),
+            _ => HttpResponse::ca_cert(body),
+        }
+    }
+
     /// 200, `text/plain`, the canonical capability list (RFC 8894 section 3.5.2).
     pub fn ca_caps(caps: &Capabilities) -> Self {
         HttpResponse::ok(CONTENT_TYPE_TEXT_PLAIN, caps.format().into_bytes())
@@ -1225,6 +1259,33 @@ mod tests {
                 check_response(op, r.status, Some(r.content_type), &r.body).unwrap(),
                 r.body.as_slice()
             );
+        }
+    }
+
+    #[test]
+    fn get_ca_cert_forms_by_content_type() {
+        use crate::message::CaCertForm;
+        for (ct, form) in [
+            (
+                Some("application/x-x509-ca-cert"),
+                Some(CaCertForm::Certificate),
+            ),
+            (
+                Some("Application/X-X509-CA-Cert; charset=binary"),
+                Some(CaCertForm::Certificate),
+            ),
+            (
+                Some("application/x-x509-ca-ra-cert"),
+                Some(CaCertForm::Chain),
+            ),
+            (Some("application/octet-stream"), None),
+            (None, None),
+        ] {
+            assert_eq!(ca_cert_form(ct), form, "{ct:?}");
+        }
+        for form in [CaCertForm::Certificate, CaCertForm::Chain] {
+            let r = HttpResponse::ca_certificates(form, vec![1]);
+            assert_eq!(ca_cert_form(Some(r.content_type)), Some(form));
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use common::rng;
 use scep::cert::{CertificateParams, issue, random_serial};
 use scep::error::{CryptoError, Error};
-use scep::message::{CaCertificates, NextCaCertificates};
+use scep::message::{CaCertForm, CaCertificates, NextCaCertificates};
 use scep::{Certificate, DigestAlgorithm, Limits, MessageSigner};
 use x509_cert::name::Name;
 
@@ -37,8 +37,8 @@ fn get_ca_cert_single_and_chain_round_trip() {
         let resp = CaCertificates {
             certificates: certs.clone(),
         };
-        let (content_type, body) = resp.to_response().unwrap();
-        let back = CaCertificates::parse(Some(content_type), &body, &Limits::default()).unwrap();
+        let (form, body) = resp.to_response().unwrap();
+        let back = CaCertificates::parse(Some(form), &body, &Limits::default()).unwrap();
         let mut got = back.certificates.clone();
         let mut want = certs.clone();
         use der::Encode;
@@ -55,7 +55,7 @@ fn get_ca_cert_single_and_chain_round_trip() {
     );
     assert!(matches!(
         CaCertificates::parse(
-            Some("application/x-x509-ca-cert"),
+            Some(CaCertForm::Certificate),
             b"not a cert",
             &Limits::default()
         ),

@@ -195,14 +195,14 @@ fn generated_cert_reps_open_for_their_clients() {
 fn generated_get_ca_cert_answers_parse() {
     let ca = cert("ca.pem");
     let single = CaCertificates::parse(
-        Some("application/x-x509-ca-cert"),
+        Some(scep::message::CaCertForm::Certificate),
         &read("getcacert-single.der"),
         &Limits::default(),
     )
     .unwrap();
     assert_eq!(single.certificates, std::slice::from_ref(&ca));
     let chain = CaCertificates::parse(
-        Some("application/x-x509-ca-ra-cert"),
+        Some(scep::message::CaCertForm::Chain),
         &read("getcacert-chain.der"),
         &Limits::default(),
     )

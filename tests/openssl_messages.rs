@@ -260,12 +260,13 @@ fn openssl_reads_get_ca_cert_chains() {
     let dir = TempDir::new("cacert");
     let ca = rsa_party("CN=oracle root");
     let ra = rsa_party("CN=oracle RA");
-    let (content_type, body) = CaCertificates {
+    let (form, body) = CaCertificates {
         certificates: vec![ca.cert.clone(), ra.cert.clone()],
     }
     .to_response()
     .unwrap();
-    assert_eq!(content_type, "application/x-x509-ca-ra-cert");
+    let response = scep::http::HttpResponse::ca_certificates(form, body.clone());
+    assert_eq!(response.content_type, "application/x-x509-ca-ra-cert");
     let f = dir.path("chain.p7b");
     std::fs::write(&f, &body).unwrap();
     let Some(out) = openssl(&[
@@ -286,12 +287,13 @@ fn openssl_reads_get_ca_cert_chains() {
         "{listing}"
     );
 
-    let (single_type, single) = CaCertificates {
+    let (single_form, single) = CaCertificates {
         certificates: vec![ca.cert.clone()],
     }
     .to_response()
     .unwrap();
-    assert_eq!(single_type, "application/x-x509-ca-cert");
+    let response = scep::http::HttpResponse::ca_certificates(single_form, single.clone());
+    assert_eq!(response.content_type, "application/x-x509-ca-cert");
     assert_eq!(single, ca.cert.to_der().unwrap());
 }
 

@@ -132,7 +132,7 @@ fn recorded_getcacaps_responses() {
         assert_eq!(n.cipher, ContentCipher::Aes128Cbc);
         assert_eq!(n.digest, DigestAlgorithm::Sha256);
         assert!(n.use_post && n.renewal && n.scep_standard && !n.get_next_ca_cert);
-        assert_eq!(n.method(), Method::Post);
+        assert_eq!(Method::for_pki_operation(&n), Method::Post);
         assert_eq!(negotiate(&caps, &Policy::strict()).unwrap(), n);
     }
 }

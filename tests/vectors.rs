@@ -217,7 +217,7 @@ fn recorded_get_ca_cert_responses_parse_to_the_ca() {
             }
             let body = shared(&format!("{dir}/{name}")).unwrap();
             let parsed = CaCertificates::parse(
-                Some("application/x-x509-ca-cert"),
+                Some(scep::message::CaCertForm::Certificate),
                 &body,
                 &Limits::default(),
             )

@@ -195,7 +195,11 @@ impl Discovery {
             DiscoveryStep::CaCert => {
                 let body =
                     http::check_response(OperationKind::GetCaCert, status, content_type, body)?;
-                let certs = CaCertificates::parse(content_type, body, &self.config.decrypt.limits)?;
+                let certs = CaCertificates::parse(
+                    http::ca_cert_form(content_type),
+                    body,
+                    &self.config.decrypt.limits,
+                )?;
                 let info = CaInfo::new(
                     self.capabilities.clone().unwrap_or_default(),
                     certs.certificates,

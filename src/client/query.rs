@@ -101,7 +101,7 @@ impl Query {
         let http = HttpRequest::new(
             &config.scep_path,
             &Operation::PkiOperation { message: sealed },
-            ca.negotiated.method(),
+            Method::for_pki_operation(&ca.negotiated),
         )?;
         Ok((
             Query {

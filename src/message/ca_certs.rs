@@ -22,7 +22,18 @@ use crate::limits::Limits;
 use crate::pipeline::signed::{self, SignRequest};
 use crate::pipeline::{DigestAlgorithm, MessageSigner};
 
-use crate::http::{CONTENT_TYPE_CA_CERT as CA_CERT, CONTENT_TYPE_CA_RA_CERT as CA_RA_CERT};
+/// The two forms of a GetCACert response body (RFC 8894 section 4.2.1). The HTTP layer
+/// names them by content type ([`crate::http::ca_cert_form`],
+/// [`crate::http::HttpResponse::ca_certificates`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaCertForm {
+    /// One DER certificate, the CA's (section 4.2.1.1, `application/x-x509-ca-cert`).
+    Certificate,
+    /// A degenerate certificates-only SignedData with the CA and RA certificates (section
+    /// 4.2.1.2, `application/x-x509-ca-ra-cert`).
+    Chain,
+}
 
 /// The certificates of a GetCACert response.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,27 +45,20 @@ pub struct CaCertificates {
 impl CaCertificates {
     /// Parses a GetCACert response body.
     ///
-    /// `content_type` (parameters and case ignored) selects the form; when it is `None` or
-    /// unrecognised, a single DER certificate is tried first, then a certs-only SignedData.
-    /// An empty chain is an error.
-    pub fn parse(content_type: Option<&str>, body: &[u8], limits: &Limits) -> Result<Self> {
+    /// `form` is the form the response declares (from its content type); when it is
+    /// `None` (no or an unknown content type), a single DER certificate is tried first, then
+    /// a certs-only SignedData. An empty chain is an error.
+    pub fn parse(form: Option<CaCertForm>, body: &[u8], limits: &Limits) -> Result<Self> {
         if body.len() > limits.max_message_size {
             return Err(Error::Limit {
                 what: "message size",
                 limit: limits.max_message_size,
             });
         }
-        let kind = content_type.map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
-        let certificates = match kind.as_deref() {
-            Some(CA_CERT) => vec![single_cert(body, limits)?],
-            Some(CA_RA_CERT) => chain(body, limits)?,
-            _ => match single_cert(body, limits) {
+        let certificates = match form {
+            Some(CaCertForm::Certificate) => vec![single_cert(body, limits)?],
+            Some(CaCertForm::Chain) => chain(body, limits)?,
+            None => match single_cert(body, limits) {
                 Ok(c) => vec![c],
                 Err(_) => chain(body, limits)?,
             },
@@ -68,18 +72,18 @@ impl CaCertificates {
         Ok(CaCertificates { certificates })
     }
 
-    /// The response a server sends: the content type and the body (a single DER
-    /// certificate when there is one, else a certs-only SignedData).
-    pub fn to_response(&self) -> Result<(&'static str, Vec<u8>)> {
+    /// The response a server sends: its form and body (a single DER certificate when there
+    /// is one, else a certs-only SignedData).
+    pub fn to_response(&self) -> Result<(CaCertForm, Vec<u8>)> {
         match self.certificates.as_slice() {
             [] => Err(Error::encode(
                 "GetCACert response",
                 "no certificate to send",
             )),
             [one] => der::Encode::to_der(one)
-                .map(|b| (CA_CERT, b))
+                .map(|b| (CaCertForm::Certificate, b))
                 .map_err(|e| Error::encode("CA certificate", e)),
-            many => signed::certs_only(many, &[]).map(|b| (CA_RA_CERT, b)),
+            many => signed::certs_only(many, &[]).map(|b| (CaCertForm::Chain, b)),
         }
     }
 }
@@ -109,9 +113,6 @@ pub struct NextCaCertificates {
 }
 
 impl NextCaCertificates {
-    /// Content type of a GetNextCACert response.
-    pub const CONTENT_TYPE: &'static str = crate::http::CONTENT_TYPE_NEXT_CA_CERT;
-
     /// Builds the response body: a SignedData by the current CA (`signer`,
     /// `signer_certificate`) around a certs-only SignedData of the next CA certificates.
     /// The next CA certificates are in the outer SignedData's `certificates` too: jscep's

@@ -19,7 +19,7 @@ pub mod ca_certs;
 pub mod cert_rep;
 pub mod request;
 
-pub use ca_certs::{CaCertificates, NextCaCertificates};
+pub use ca_certs::{CaCertForm, CaCertificates, NextCaCertificates};
 pub use cert_rep::CertRepContent;
 pub use request::{IssuerAndSubject, RequestContent};
 

@@ -211,15 +211,11 @@ impl Server {
                 ));
             }
         }
-        let (content_type, body) = CaCertificates {
+        let (form, body) = CaCertificates {
             certificates: config.ca_certificates.clone(),
         }
         .to_response()?;
-        let ca_response = HttpResponse {
-            status: 200,
-            content_type,
-            body,
-        };
+        let ca_response = HttpResponse::ca_certificates(form, body);
         let next_ca_response = match &config.next_ca_certificates {
             None => HttpResponse::error(404, "no next CA certificate"),
             Some(next) => HttpResponse::next_ca_cert(
