@@ -17,8 +17,9 @@ use std::time::{Duration, SystemTime};
 use der::pem::LineEnding;
 use der::{Encode, EncodePem};
 use scep::asn1::IssuerAndSerialNumber;
+use scep::cert::self_signed_certificate;
 use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
-use scep::csr::{CsrParams, self_signed_certificate};
+use scep::csr::CsrParams;
 use scep::message::{
     CaCertificates, CertRepContent, IssuerAndSubject, OutgoingCertRep, OutgoingRequest,
     RequestContent, SealParams,

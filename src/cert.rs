@@ -58,22 +58,6 @@ struct CertificateOut {
     signature: BitString,
 }
 
-/// The AlgorithmIdentifier of a signature by `key` with `digest` in a certificate or CSR:
-/// `shaNWithRSAEncryption` with NULL parameters, or `ecdsa-with-SHAn` without
-/// (RFC 4055 section 5, RFC 5758 section 3.2).
-pub(crate) fn signature_algorithm_identifier(
-    key: KeyAlgorithm,
-    digest: DigestAlgorithm,
-) -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid: key.signature_oid(digest),
-        parameters: match key {
-            KeyAlgorithm::Rsa => Some(der::asn1::Any::null()),
-            KeyAlgorithm::EcdsaP256 => None,
-        },
-    }
-}
-
 /// Converts a time to the RFC 5280 encoding: UTCTime through 2049, GeneralizedTime after.
 pub(crate) fn rfc5280_time(t: SystemTime) -> Result<Time> {
     let since = t
@@ -98,7 +82,8 @@ pub fn issue(
     signer: &dyn MessageSigner,
     digest: DigestAlgorithm,
 ) -> Result<Certificate> {
-    let alg = signature_algorithm_identifier(signer.key_algorithm(), digest);
+    let alg =
+        crate::pipeline::algorithms::signature_algorithm_identifier(signer.key_algorithm(), digest);
     let tbs = TbsCertificateOut {
         version: Version::V3,
         serial_number: params.serial_number.clone(),
@@ -142,7 +127,8 @@ pub fn issue_crl(
     revoked: &[(SerialNumber, SystemTime)],
 ) -> Result<crate::asn1::CertificateList> {
     use x509_cert::crl::{RevokedCert, TbsCertList};
-    let alg = signature_algorithm_identifier(signer.key_algorithm(), digest);
+    let alg =
+        crate::pipeline::algorithms::signature_algorithm_identifier(signer.key_algorithm(), digest);
     let mut entries = Vec::with_capacity(revoked.len());
     for (serial, when) in revoked {
         entries.push(RevokedCert::<Raw> {
@@ -207,6 +193,31 @@ pub fn is_self_issued(cert: &Certificate) -> bool {
 /// Whether `cert` certifies the public key `spki`.
 pub fn certifies_key(cert: &Certificate, spki: &SubjectPublicKeyInfoOwned) -> bool {
     cert.tbs_certificate().subject_public_key_info() == spki
+}
+
+/// Builds the self-signed certificate a SCEP client signs its request with (RFC 8894
+/// section 2.3): same subject and key as the request, a random serial number, `keyUsage`
+/// digitalSignature (and keyEncipherment for RSA keys, so the CA can encrypt its reply to
+/// it) marked critical, `basicConstraints` cA FALSE and a subjectKeyIdentifier. Signed with
+/// SHA-256.
+pub fn self_signed_certificate<R: CryptoRng + ?Sized>(
+    signer: &dyn MessageSigner,
+    subject: &Name,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    rng: &mut R,
+) -> Result<Certificate> {
+    let public_key = signer.public_key_info()?;
+    let extensions = end_entity_extensions(subject, &public_key, None)?;
+    let params = CertificateParams {
+        serial_number: random_serial(rng)?,
+        subject: subject.clone(),
+        public_key,
+        not_before,
+        not_after,
+        extensions,
+    };
+    issue(&params, subject, signer, DigestAlgorithm::Sha256)
 }
 
 /// The extensions of an end-entity certificate for `public_key`: `keyUsage` (critical)
@@ -394,30 +405,6 @@ where
         .map_err(|e| Error::encode(element, e))
 }
 
-/// Verifies `signature` over `signed` with the key in `spki`, for a combined signature
-/// algorithm (`shaNWithRSAEncryption`, `ecdsa-with-SHAn`) named `alg`. `element` names the
-/// algorithm field in errors.
-pub(crate) fn verify_signature(
-    element: &'static str,
-    signed: &[u8],
-    alg: &der::asn1::ObjectIdentifier,
-    signature: &BitString,
-    spki: &SubjectPublicKeyInfoOwned,
-) -> Result<()> {
-    let (key_alg, digest) = crate::pipeline::algorithms::signature_algorithm(element, alg)?;
-    let digest = digest.ok_or_else(|| Error::unsupported(element, alg))?;
-    let signature = signature
-        .as_bytes()
-        .ok_or_else(|| Error::decode(element, "signature BIT STRING with unused bits"))?;
-    crate::pipeline::keys::verify_prehashed(
-        spki,
-        key_alg,
-        digest,
-        &digest.digest(signed),
-        signature,
-    )
-}
-
 /// Verifies that `cert` was signed by the key `issuer_key` (its issuer's public key).
 ///
 /// Only the signature is checked: names, validity and extensions are the caller's policy.
@@ -443,7 +430,7 @@ pub(crate) fn verify_issued_by_allowing(
         .tbs_certificate()
         .to_der()
         .map_err(|e| Error::encode("TBSCertificate", e))?;
-    verify_signature(ELEMENT, &tbs, alg, cert.signature(), issuer_key)
+    crate::pipeline::keys::verify_signature(ELEMENT, &tbs, alg, cert.signature(), issuer_key)
 }
 
 /// Verifies that the CRL `crl` was signed by the key `issuer_key` (its issuer's public
@@ -461,7 +448,7 @@ pub fn verify_crl_issued_by(
         .tbs_cert_list
         .to_der()
         .map_err(|e| Error::encode("TBSCertList", e))?;
-    verify_signature(ELEMENT, &tbs, alg, &crl.signature, issuer_key)
+    crate::pipeline::keys::verify_signature(ELEMENT, &tbs, alg, &crl.signature, issuer_key)
 }
 
 #[cfg(test)]
@@ -539,6 +526,52 @@ mod tests {
         assert_eq!(crate::csr::inspect(&csr).unwrap().rsa_modulus_bits(), None);
     }
 
+    #[test]
+    fn self_signed_certificate_has_the_scep_extensions() {
+        use crate::oids;
+        use std::time::Duration;
+        use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = {
+            use p256::elliptic_curve::Generate;
+            p256::ecdsa::SigningKey::generate_from_rng(&mut rng)
+        };
+        let name = Name::from_str("CN=client").unwrap();
+        let now = SystemTime::now();
+        let cert =
+            self_signed_certificate(&key, &name, now, now + Duration::from_secs(60), &mut rng)
+                .unwrap();
+        let tbs = cert.tbs_certificate();
+        assert_eq!(tbs.subject(), &name);
+        assert_eq!(tbs.issuer(), &name);
+        let exts = tbs.extensions().unwrap();
+        let ku = exts.iter().find(|e| e.extn_id == oids::KEY_USAGE).unwrap();
+        assert!(ku.critical);
+        let ku = KeyUsage::from_der(ku.extn_value.as_bytes()).unwrap();
+        assert!(ku.digital_signature() && !ku.key_encipherment());
+        let bc = exts
+            .iter()
+            .find(|e| e.extn_id == oids::BASIC_CONSTRAINTS)
+            .unwrap();
+        assert!(
+            !BasicConstraints::from_der(bc.extn_value.as_bytes())
+                .unwrap()
+                .ca
+        );
+        assert!(
+            exts.iter()
+                .any(|e| e.extn_id == oids::SUBJECT_KEY_IDENTIFIER)
+        );
+        verify_prehashed(
+            tbs.subject_public_key_info(),
+            KeyAlgorithm::EcdsaP256,
+            DigestAlgorithm::Sha256,
+            &DigestAlgorithm::Sha256.digest(&tbs.to_der().unwrap()),
+            cert.signature().raw_bytes(),
+        )
+        .unwrap();
+        verify_issued_by(&cert, tbs.subject_public_key_info()).unwrap();
+    }
     #[test]
     fn ca_extensions_make_a_scep_ca() {
         use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};

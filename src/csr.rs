@@ -12,13 +12,14 @@
 //! section 3.3.1; RFC 2985 section 5.4.1) and, for subject alternative names and other
 //! extensions, an `extensionRequest` attribute (RFC 2985 section 5.4.2). It signs the
 //! pkiMessage with a self-signed certificate for the same key and subject (RFC 8894 section
-//! 2.3), which [`self_signed_certificate`] builds.
+//! 2.3), which [`cert::self_signed_certificate`](crate::cert::self_signed_certificate) builds.
 //!
 //! ```
 //! # fn main() -> Result<(), scep::Error> {
 //! use core::str::FromStr;
 //! use std::time::{Duration, SystemTime};
-//! use scep::csr::{CsrParams, self_signed_certificate};
+//! use scep::cert::self_signed_certificate;
+//! use scep::csr::CsrParams;
 //!
 //! let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 //! let key = {
@@ -46,19 +47,16 @@
 //! ```
 
 use core::net::IpAddr;
-use std::time::SystemTime;
 
 use der::asn1::{BitString, Ia5String, OctetString, PrintableString, SetOfVec};
 use der::{Decode, Encode};
-use rand_core::CryptoRng;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::{DirectoryString, GeneralName};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::asn1::{CertReq, CertReqInfo, Certificate};
-use crate::cert::{self, CertificateParams};
+use crate::asn1::{CertReq, CertReqInfo};
 use crate::error::{Error, ProtocolError, Result};
 use crate::oids;
 use crate::pipeline::{DigestAlgorithm, MessageSigner};
@@ -178,7 +176,10 @@ impl CsrParams {
         let signature = signer.sign_prehashed(self.digest, &self.digest.digest(&info_der))?;
         Ok(CertReq {
             info,
-            algorithm: cert::signature_algorithm_identifier(signer.key_algorithm(), self.digest),
+            algorithm: crate::pipeline::algorithms::signature_algorithm_identifier(
+                signer.key_algorithm(),
+                self.digest,
+            ),
             signature: BitString::from_bytes(&signature)
                 .map_err(|e| Error::encode("CSR signature", e))?,
         })
@@ -318,7 +319,7 @@ pub fn verify(csr: &CertReq) -> Result<()> {
         .info
         .to_der()
         .map_err(|e| Error::encode("CertificationRequestInfo", e))?;
-    cert::verify_signature(
+    crate::pipeline::keys::verify_signature(
         "CertificationRequest.signatureAlgorithm",
         &info,
         &csr.algorithm.oid,
@@ -327,39 +328,10 @@ pub fn verify(csr: &CertReq) -> Result<()> {
     )
 }
 
-/// Builds the self-signed certificate a SCEP client signs its request with (RFC 8894
-/// section 2.3): same subject and key as the request, a random serial number, `keyUsage`
-/// digitalSignature (and keyEncipherment for RSA keys, so the CA can encrypt its reply to
-/// it) marked critical, `basicConstraints` cA FALSE and a subjectKeyIdentifier. Signed with
-/// SHA-256.
-pub fn self_signed_certificate<R: CryptoRng + ?Sized>(
-    signer: &dyn MessageSigner,
-    subject: &Name,
-    not_before: SystemTime,
-    not_after: SystemTime,
-    rng: &mut R,
-) -> Result<Certificate> {
-    let public_key = signer.public_key_info()?;
-    let extensions = cert::end_entity_extensions(subject, &public_key, None)?;
-    let params = CertificateParams {
-        serial_number: cert::random_serial(rng)?,
-        subject: subject.clone(),
-        public_key,
-        not_before,
-        not_after,
-        extensions,
-    };
-    cert::issue(&params, subject, signer, DigestAlgorithm::Sha256)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::KeyAlgorithm;
-    use crate::pipeline::keys::verify_prehashed;
     use core::str::FromStr;
-    use std::time::Duration;
-    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 
     fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
         rand_core::UnwrapErr(getrandom::SysRng)
@@ -453,45 +425,5 @@ mod tests {
             inspect(&twice).unwrap_err(),
             Error::Protocol(ProtocolError::DuplicateAttribute("challengePassword"))
         );
-    }
-
-    #[test]
-    fn self_signed_certificate_has_the_scep_extensions() {
-        let key = ec_key();
-        let name = Name::from_str("CN=client").unwrap();
-        let now = SystemTime::now();
-        let cert =
-            self_signed_certificate(&key, &name, now, now + Duration::from_secs(60), &mut rng())
-                .unwrap();
-        let tbs = cert.tbs_certificate();
-        assert_eq!(tbs.subject(), &name);
-        assert_eq!(tbs.issuer(), &name);
-        let exts = tbs.extensions().unwrap();
-        let ku = exts.iter().find(|e| e.extn_id == oids::KEY_USAGE).unwrap();
-        assert!(ku.critical);
-        let ku = KeyUsage::from_der(ku.extn_value.as_bytes()).unwrap();
-        assert!(ku.digital_signature() && !ku.key_encipherment());
-        let bc = exts
-            .iter()
-            .find(|e| e.extn_id == oids::BASIC_CONSTRAINTS)
-            .unwrap();
-        assert!(
-            !BasicConstraints::from_der(bc.extn_value.as_bytes())
-                .unwrap()
-                .ca
-        );
-        assert!(
-            exts.iter()
-                .any(|e| e.extn_id == oids::SUBJECT_KEY_IDENTIFIER)
-        );
-        verify_prehashed(
-            tbs.subject_public_key_info(),
-            KeyAlgorithm::EcdsaP256,
-            DigestAlgorithm::Sha256,
-            &DigestAlgorithm::Sha256.digest(&tbs.to_der().unwrap()),
-            cert.signature().raw_bytes(),
-        )
-        .unwrap();
-        cert::verify_issued_by(&cert, tbs.subject_public_key_info()).unwrap();
     }
 }

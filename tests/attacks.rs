@@ -73,7 +73,7 @@ fn ec_key() -> p256::ecdsa::SigningKey {
 
 fn self_signed(key: &dyn MessageSigner, cn: &str) -> Certificate {
     let now = SystemTime::now();
-    scep::csr::self_signed_certificate(
+    scep::cert::self_signed_certificate(
         key,
         &name(cn),
         now - Duration::from_secs(60),

@@ -271,7 +271,7 @@ impl Device {
     fn self_signed(cn: &str) -> Self {
         let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
         let now = SystemTime::now();
-        let cert = scep::csr::self_signed_certificate(
+        let cert = scep::cert::self_signed_certificate(
             &key,
             &name(cn),
             now - Duration::from_secs(60),

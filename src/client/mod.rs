@@ -235,7 +235,7 @@ impl<'k> Identity<'k> {
         let not_after = now
             .checked_add(validity)
             .ok_or_else(|| Error::encode("validity", "too long"))?;
-        let certificate = crate::csr::self_signed_certificate(key, subject, now, not_after, rng)?;
+        let certificate = crate::cert::self_signed_certificate(key, subject, now, not_after, rng)?;
         Ok(Identity { key, certificate })
     }
 

@@ -226,7 +226,7 @@ mod tests {
         let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
         let key = rsa::PrivateKey::new(&mut rng, 2048).unwrap();
         let now = SystemTime::now();
-        let cert = crate::csr::self_signed_certificate(
+        let cert = crate::cert::self_signed_certificate(
             &key,
             &x509_cert::name::Name::from_str(cn).unwrap(),
             now - Duration::from_secs(60),

@@ -290,6 +290,22 @@ pub(crate) fn signature_algorithm(
     Err(Error::unsupported(element, oid))
 }
 
+/// The AlgorithmIdentifier of a signature by `key` with `digest` in a certificate or CSR:
+/// `shaNWithRSAEncryption` with NULL parameters, or `ecdsa-with-SHAn` without
+/// (RFC 4055 section 5, RFC 5758 section 3.2).
+pub(crate) fn signature_algorithm_identifier(
+    key: KeyAlgorithm,
+    digest: DigestAlgorithm,
+) -> x509_cert::spki::AlgorithmIdentifierOwned {
+    x509_cert::spki::AlgorithmIdentifierOwned {
+        oid: key.signature_oid(digest),
+        parameters: match key {
+            KeyAlgorithm::Rsa => Some(der::asn1::Any::null()),
+            KeyAlgorithm::EcdsaP256 => None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,3 +213,20 @@ pub(crate) fn rsa_encrypt_key<R: rand_core::CryptoRng + ?Sized>(
         .encrypt(rng, Pkcs1v15Encrypt, key)
         .map_err(|e| CryptoError::EncryptionFailed(e.to_string()).into())
 }
+/// Verifies `signature` over `signed` with the key in `spki`, for a combined signature
+/// algorithm (`shaNWithRSAEncryption`, `ecdsa-with-SHAn`) named `alg`. `element` names the
+/// algorithm field in errors.
+pub(crate) fn verify_signature(
+    element: &'static str,
+    signed: &[u8],
+    alg: &der::asn1::ObjectIdentifier,
+    signature: &der::asn1::BitString,
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<()> {
+    let (key_alg, digest) = crate::pipeline::algorithms::signature_algorithm(element, alg)?;
+    let digest = digest.ok_or_else(|| Error::unsupported(element, alg))?;
+    let signature = signature
+        .as_bytes()
+        .ok_or_else(|| Error::decode(element, "signature BIT STRING with unused bits"))?;
+    verify_prehashed(spki, key_alg, digest, &digest.digest(signed), signature)
+}
