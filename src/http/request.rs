@@ -1,0 +1,102 @@
+//! The requests a client sends: method, request target, content type, body.
+
+use super::encoding::{base64_encode, percent_encode};
+use super::{CONTENT_TYPE_PKI_MESSAGE, Method, Operation};
+use crate::error::{Error, HttpError, Result};
+
+/// An HTTP request a client must send: method, request target, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// The request target: SCEPPATH, `?`, the query (e.g. `/scep?operation=GetCACaps`).
+    pub path_and_query: String,
+    /// The `Content-Type` header to send, if any (POST only).
+    pub content_type: Option<&'static str>,
+    /// The body (empty for GET).
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// Builds the request for `operation` under `scep_path` (SCEPPATH, e.g. `"/scep"` or
+    /// [`DEFAULT_SCEP_PATH`](super::DEFAULT_SCEP_PATH)) with `method` (for PKIOperation, usually
+    /// [`Method::for_pki_operation`]).
+    ///
+    /// GET PKIOperation puts the message, base64 and percent-encoded, in `message=`; POST
+    /// sends it as the body with content type [`CONTENT_TYPE_PKI_MESSAGE`]. A CA identifier
+    /// is percent-encoded. Long messages make long URLs, which some servers and proxies
+    /// truncate: prefer POST when the CA allows it.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Encode`] (`"SCEPPATH"`) when `scep_path` does not start with `/` or
+    ///   contains `?`, `#`, whitespace, control or non-ASCII characters (percent-encode it
+    ///   first);
+    /// - [`HttpError::MethodNotAllowed`] for POST with anything but PKIOperation;
+    /// - [`HttpError::MissingMessage`] for a PKIOperation with an empty message.
+    pub fn new(scep_path: &str, operation: &Operation, method: Method) -> Result<Self> {
+        check_scep_path(scep_path)?;
+        let mut target = String::with_capacity(scep_path.len().saturating_add(32));
+        target.push_str(scep_path);
+        target.push_str("?operation=");
+        target.push_str(operation.kind().name());
+
+        match operation {
+            Operation::PkiOperation { message } => {
+                if message.is_empty() {
+                    return Err(HttpError::MissingMessage.into());
+                }
+                match method {
+                    Method::Get => {
+                        target.push_str("&message=");
+                        percent_encode(base64_encode(message)?.as_bytes(), &mut target);
+                        Ok(HttpRequest {
+                            method,
+                            path_and_query: target,
+                            content_type: None,
+                            body: Vec::new(),
+                        })
+                    }
+                    Method::Post => Ok(HttpRequest {
+                        method,
+                        path_and_query: target,
+                        content_type: Some(CONTENT_TYPE_PKI_MESSAGE),
+                        body: message.clone(),
+                    }),
+                }
+            }
+            Operation::GetCaCaps { message }
+            | Operation::GetCaCert { message }
+            | Operation::GetNextCaCert { message } => {
+                if method != Method::Get {
+                    return Err(HttpError::MethodNotAllowed(method.as_str().to_owned()).into());
+                }
+                if let Some(ident) = message {
+                    target.push_str("&message=");
+                    percent_encode(ident.as_bytes(), &mut target);
+                }
+                Ok(HttpRequest {
+                    method,
+                    path_and_query: target,
+                    content_type: None,
+                    body: Vec::new(),
+                })
+            }
+        }
+    }
+}
+
+/// Checks that SCEPPATH can be put in a request target as it is.
+fn check_scep_path(path: &str) -> Result<()> {
+    let bad = |detail: &str| Err(Error::encode("SCEPPATH", format!("{path:?} {detail}")));
+    if !path.starts_with('/') {
+        return bad("does not start with '/'");
+    }
+    if path.contains(['?', '#']) {
+        return bad("contains '?' or '#'");
+    }
+    if !path.bytes().all(|b| b.is_ascii_graphic()) {
+        return bad("contains whitespace, control or non-ASCII characters");
+    }
+    Ok(())
+}
