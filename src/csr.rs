@@ -76,12 +76,21 @@ pub struct CsrParams {
     /// URIs for the subjectAltName extension.
     pub uris: Vec<String>,
     /// The challenge password (RFC 8894 section 2.2), written as a PrintableString when its
-    /// characters allow and as a UTF8String otherwise.
+    /// characters allow and as a UTF8String otherwise. Wiped when the parameters are
+    /// dropped.
     pub challenge_password: Option<String>,
     /// Further extensions to request, after the subjectAltName.
     pub extensions: Vec<Extension>,
     /// The digest of the request's signature (default SHA-256).
     pub digest: DigestAlgorithm,
+}
+
+/// The challenge password is wiped when the parameters are dropped.
+impl Drop for CsrParams {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.challenge_password.zeroize();
+    }
 }
 
 impl CsrParams {
@@ -203,7 +212,7 @@ pub struct CsrDetails {
     /// The public key.
     pub public_key: SubjectPublicKeyInfoOwned,
     /// The challenge password, when present (any DirectoryString choice, or IA5String as
-    /// some clients send).
+    /// some clients send). Wiped when the details are dropped.
     pub challenge_password: Option<String>,
     /// All extensions of the extensionRequest attribute, in order.
     pub requested_extensions: Vec<Extension>,
@@ -215,6 +224,14 @@ pub struct CsrDetails {
     pub email_addresses: Vec<String>,
     /// URIs of a requested subjectAltName.
     pub uris: Vec<String>,
+}
+
+/// The challenge password is wiped when the details are dropped.
+impl Drop for CsrDetails {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.challenge_password.zeroize();
+    }
 }
 
 impl CsrDetails {

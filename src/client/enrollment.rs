@@ -465,6 +465,10 @@ impl Enrollment {
     /// Writes the state (DER), to resume after a restart with [`Enrollment::restore`]:
     /// the transaction and where it is. A request that is out is saved as the step that
     /// sent it (after a restore it is sent again, as a poll). The policy is not saved.
+    ///
+    /// The state holds the CSR, and with it the challenge password in clear (a PKCSReq
+    /// sent again after a restore needs it): store it as a secret, as the key is, and wipe
+    /// the buffer (`zeroize`) once written.
     pub fn save(&self) -> Result<Vec<u8>> {
         let octets = |s: &str| {
             OctetString::new(s.as_bytes()).map_err(|e| Error::encode("saved enrolment", e))

@@ -76,14 +76,14 @@ pub(super) fn random_bytes<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> Ve
     v
 }
 
-pub(super) fn random_key<R: CryptoRng + ?Sized>(cipher: ContentCipher, rng: &mut R) -> Vec<u8> {
-    let mut key = random_bytes(rng, cipher.key_len());
+pub(super) fn random_key<R: CryptoRng + ?Sized>(cipher: ContentCipher, rng: &mut R) -> Secret {
+    let mut key = Secret::new(random_bytes(rng, cipher.key_len()));
     if matches!(
         cipher,
         ContentCipher::DesEde3Cbc | ContentCipher::InsecureDesCbc
     ) {
         // DES keys carry odd parity in the low bit of each octet (FIPS 46-3).
-        for b in &mut key {
+        for b in key.iter_mut() {
             *b = (*b & 0xfe) | u8::from((*b >> 1).count_ones() % 2 == 0);
         }
     }

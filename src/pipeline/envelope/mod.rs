@@ -42,6 +42,10 @@ pub(crate) use open::Envelope;
 pub use open::{inspect, open};
 pub use seal::{seal, seal_with_iterations};
 
+/// A key or other secret that is wiped when dropped: content-encryption keys, key-encryption
+/// keys, and the decrypted content before it is decoded (a CSR with its challenge password).
+type Secret = zeroize::Zeroizing<Vec<u8>>;
+
 // What the parts share (the parts import this module's items with `use super::*`).
 use block::{
     cbc_raw, cipher_identifier, pkcs7_pad, pkcs7_unpadded_len, random_bytes, random_key,

@@ -85,7 +85,7 @@ fn pwri_kek(
     pwri: &PasswordRecipientInfo,
     password: &[u8],
     options: &DecryptOptions,
-) -> Result<(ContentCipher, Vec<u8>, Vec<u8>)> {
+) -> Result<(ContentCipher, Secret, Vec<u8>)> {
     let kdf = pwri
         .key_derivation_alg
         .as_ref()
@@ -143,7 +143,7 @@ fn pwri_kek(
         .into());
     }
     let prf = params.prf.as_ref().map_or(oids::HMAC_WITH_SHA1, |p| p.oid);
-    let mut kek = vec![0u8; kek_cipher.key_len()];
+    let mut kek = Secret::new(vec![0u8; kek_cipher.key_len()]);
     pbkdf2(
         &prf,
         password,
@@ -202,14 +202,14 @@ pub(super) fn process_secret() -> Option<&'static [u8; 32]> {
 /// (what the key transport gave: the output of an RSA decryption, the encryptedKey when
 /// the key reported an error, the key-encryption key derived from the password). It is
 /// the same for the same seed, and nobody outside the process can compute it.
-pub(super) fn substitute_key(secret: &[u8; 32], len: usize, kind: &[u8], seed: &[u8]) -> Vec<u8> {
+pub(super) fn substitute_key(secret: &[u8; 32], len: usize, kind: &[u8], seed: &[u8]) -> Secret {
     use sha2::Digest;
     let mut hasher = sha2::Sha512::new();
     hasher.update(b"scep substitute content-encryption key");
     hasher.update(secret);
     hasher.update(kind);
     hasher.update(seed);
-    hasher.finalize().into_iter().take(len).collect()
+    Secret::new(hasher.finalize().into_iter().take(len).collect())
 }
 
 /// Refuses an encryptedKey that is not a canonical RSA ciphertext for the recipient key
@@ -373,6 +373,7 @@ impl Envelope {
                 admit(encrypted)?;
                 match key.decrypt_key(encrypted) {
                     Ok(k) => {
+                        let k = Secret::new(k);
                         let substitute = substitute_key(secret, len, b"output", &k);
                         (Some(k), substitute)
                     }
@@ -394,7 +395,9 @@ impl Envelope {
         };
         // The ciphertext is a whole number of blocks and the key has the cipher's length
         // (checked above), so this does not fail; if it did, it would fail like the rest.
-        let plain = cbc_raw(cipher, &cek, &self.iv, &self.ciphertext, false).unwrap_or_default();
+        let plain = Secret::new(
+            cbc_raw(cipher, &cek, &self.iv, &self.ciphertext, false).unwrap_or_default(),
+        );
         let unpadded = pkcs7_unpadded_len(&plain, cipher.block_len());
         let content = plain
             .get(..unpadded.unwrap_or(plain.len()))

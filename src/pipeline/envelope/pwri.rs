@@ -44,7 +44,7 @@ pub(super) fn pwri_wrap<R: CryptoRng + ?Sized>(
 ) -> Result<Vec<u8>> {
     let block = cipher.block_len();
     let len = u8::try_from(cek.len()).map_err(|_| Error::encode("PWRI key", "key too long"))?;
-    let mut formatted = vec![len];
+    let mut formatted = Secret::new(vec![len]);
     formatted.extend(cek.iter().take(3).map(|b| !b));
     formatted.extend_from_slice(cek);
     let min = block.saturating_mul(2);
@@ -69,7 +69,7 @@ pub(super) fn pwri_unwrap(
     kek: &[u8],
     iv: &[u8],
     wrapped: &[u8],
-) -> Option<Vec<u8>> {
+) -> Option<Secret> {
     let block = cipher.block_len();
     if wrapped.len() < block.checked_mul(2)? || !wrapped.len().is_multiple_of(block) {
         return None;
@@ -79,8 +79,8 @@ pub(super) fn pwri_unwrap(
     let last = wrapped.get(n.checked_sub(block)?..)?;
     // The last block of the inner ciphertext, then the whole inner ciphertext.
     let inner_last = cbc_raw(cipher, kek, prev, last, false).ok()?;
-    let inner = cbc_raw(cipher, kek, &inner_last, wrapped, false).ok()?;
-    let formatted = cbc_raw(cipher, kek, iv, &inner, false).ok()?;
+    let inner = Secret::new(cbc_raw(cipher, kek, &inner_last, wrapped, false).ok()?);
+    let formatted = Secret::new(cbc_raw(cipher, kek, iv, &inner, false).ok()?);
     let (&len, rest) = formatted.split_first()?;
     let (check, key_and_pad) = rest.split_at_checked(3)?;
     let key = key_and_pad.get(..usize::from(len))?;
@@ -91,5 +91,5 @@ pub(super) fn pwri_unwrap(
     if bad != 0 {
         return None;
     }
-    Some(key.to_vec())
+    Some(Secret::new(key.to_vec()))
 }

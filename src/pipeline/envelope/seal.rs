@@ -63,7 +63,7 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
         }
         Recipient::Password(password) => {
             let salt = random_bytes(rng, PBKDF2_SALT_LEN);
-            let mut kek = vec![0u8; cipher.key_len()];
+            let mut kek = Secret::new(vec![0u8; cipher.key_len()]);
             pbkdf2(
                 &oids::HMAC_WITH_SHA256,
                 password,

@@ -101,7 +101,7 @@ fn substitute_keys_are_the_same_for_a_seed_and_not_computable_from_it() {
         .into_iter()
         .take(16)
         .collect();
-    assert_ne!(a, public);
+    assert_ne!(*a, public);
     assert_ne!(secret, &[0u8; 32]);
 }
 
