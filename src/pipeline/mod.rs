@@ -4,6 +4,7 @@
 //! the SCEP authenticated attributes. `open` = parse (accepting BER), find the signer,
 //! verify the signature and messageDigest, then decrypt.
 
+pub mod adapters;
 pub mod algorithms;
 pub mod envelope;
 pub mod keys;
