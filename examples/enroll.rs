@@ -45,16 +45,13 @@ fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
 /// Stands in for an HTTP client and server: the request shape goes to the CA as method,
 /// query and body; the answer comes back as status, content type and body.
 fn send(ca: &mut MemoryCa, request: &HttpRequest) -> Result<(u16, String, Vec<u8>), BoxError> {
-    let query = request
-        .path_and_query
-        .split_once('?')
-        .map(|(_, q)| q)
-        .unwrap_or_default();
-    let shown: String = request.path_and_query.chars().take(72).collect();
+    let query = request.query.as_str();
+    let target = request.target();
+    let shown: String = target.chars().take(72).collect();
     eprintln!(
         "client: {} {shown}{} ({} octets of body)",
         request.method,
-        if shown.len() < request.path_and_query.len() {
+        if shown.len() < target.len() {
             "..."
         } else {
             ""

@@ -538,10 +538,7 @@ fn http_request_trace(data: &[u8]) -> Trace {
         let Ok(request) = HttpRequest::new(http::DEFAULT_SCEP_PATH, &op, method) else {
             continue;
         };
-        let query = request
-            .path_and_query
-            .split_once('?')
-            .map_or("", |(_, q)| q);
+        let query = request.query.as_str();
         match http::parse_request(method.as_str(), query, &request.body, &limits) {
             Ok(again) => {
                 oracle("SCEP operation", &op, &again);

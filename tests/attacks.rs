@@ -126,7 +126,7 @@ fn issue_from(
 
 /// Sends an HTTP request shape to the in-memory CA, as an HTTP server would pass it on.
 fn send(ca: &mut MemoryCa, req: &HttpRequest) -> HttpResponse {
-    let query = req.path_and_query.split_once('?').map_or("", |(_, q)| q);
+    let query = req.query.as_str();
     ca.handle(req.method.as_str(), query, &req.body).unwrap()
 }
 
@@ -1771,7 +1771,7 @@ fn answer_with(
 fn decode_request(req: &HttpRequest) -> scep::message::VerifiedMessage {
     let Operation::PkiOperation { message } = scep::http::parse_request(
         req.method.as_str(),
-        req.path_and_query.split_once('?').unwrap().1,
+        req.query.as_str(),
         &req.body,
         &Default::default(),
     )

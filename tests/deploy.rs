@@ -110,7 +110,7 @@ fn send(base: &str, req: &HttpRequest) -> (u16, Option<String>, Vec<u8>) {
         .timeout_global(Some(Duration::from_secs(120)))
         .build()
         .into();
-    let url = format!("{base}{}", req.path_and_query);
+    let url = format!("{base}{}", req.target());
     let response = match req.method {
         Method::Get => agent.get(&url).call(),
         _ => agent
@@ -136,7 +136,8 @@ fn send(base: &str, req: &HttpRequest) -> (u16, Option<String>, Vec<u8>) {
 fn scep_get(operation: &str) -> HttpRequest {
     HttpRequest {
         method: Method::Get,
-        path_and_query: format!("/scep?operation={operation}"),
+        path: "/scep".into(),
+        query: format!("operation={operation}"),
         content_type: None,
         body: Vec::new(),
     }

@@ -347,7 +347,7 @@ impl Device {
             Method::Post,
         )
         .unwrap();
-        let query = http.path_and_query.split_once('?').unwrap().1.to_owned();
+        let query = http.query.as_str().to_owned();
         (query, http.body)
     }
 

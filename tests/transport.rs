@@ -211,11 +211,7 @@ fn recorded_requests_parse() {
                 Method::Get
             };
             let req = HttpRequest::new(scep_path, &op, m).unwrap();
-            assert_eq!(
-                req.path_and_query,
-                format!("{scep_path}?{query}"),
-                "{path:?}"
-            );
+            assert_eq!(req.target(), format!("{scep_path}?{query}"), "{path:?}");
             assert_eq!(req.body, body);
             rebuilt += 1;
         }

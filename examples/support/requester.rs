@@ -48,7 +48,7 @@ impl Transport {
     }
 
     pub fn send(&self, req: &HttpRequest) -> Result<(u16, Option<String>, Vec<u8>), BoxError> {
-        let url = format!("{}{}", self.base, req.path_and_query);
+        let url = format!("{}{}", self.base, req.target());
         let response = match req.method {
             scep::http::Method::Get => self.agent.get(&url).call()?,
             _ => self

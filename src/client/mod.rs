@@ -22,7 +22,7 @@
 //! use scep::client::{ClientConfig, Discovery};
 //! let mut discovery = Discovery::new(ClientConfig::new("/cgi-bin/pkiclient.exe"));
 //! let request = discovery.poll_request()?.expect("GetCACaps first");
-//! assert_eq!(request.path_and_query, "/cgi-bin/pkiclient.exe?operation=GetCACaps");
+//! assert_eq!(request.target(), "/cgi-bin/pkiclient.exe?operation=GetCACaps");
 //! // ... send it, then: discovery.handle_response(status, content_type, &body, now)?
 //! # Ok(())
 //! # }

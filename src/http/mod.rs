@@ -33,10 +33,10 @@
 //!
 //! let der = vec![0x30, 0x03, 0xfb, 0xff, 0xfe]; // base64 "MAP7//4=" has '+', '/' and '='
 //! let get = HttpRequest::new("/scep", &Operation::PkiOperation { message: der.clone() }, Method::Get)?;
-//! assert_eq!(get.path_and_query, "/scep?operation=PKIOperation&message=MAP7%2F%2F4%3D");
+//! assert_eq!(get.target(), "/scep?operation=PKIOperation&message=MAP7%2F%2F4%3D");
 //!
 //! let post = HttpRequest::new("/scep", &Operation::PkiOperation { message: der.clone() }, Method::Post)?;
-//! assert_eq!(post.path_and_query, "/scep?operation=PKIOperation");
+//! assert_eq!(post.target(), "/scep?operation=PKIOperation");
 //! assert_eq!(post.content_type, Some("application/x-pki-message"));
 //! assert_eq!(post.body, der);
 //!

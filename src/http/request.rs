@@ -9,8 +9,12 @@ use crate::error::{Error, HttpError, Result};
 pub struct HttpRequest {
     /// The method.
     pub method: Method,
-    /// The request target: SCEPPATH, `?`, the query (e.g. `/scep?operation=GetCACaps`).
-    pub path_and_query: String,
+    /// SCEPPATH (e.g. `/scep`).
+    pub path: String,
+    /// The query, without the `?` and percent-encoded as it is sent (e.g.
+    /// `operation=GetCACaps`): what a server's [`parse_request`](super::parse_request)
+    /// takes.
+    pub query: String,
     /// The `Content-Type` header to send, if any (POST only).
     pub content_type: Option<&'static str>,
     /// The body (empty for GET).
@@ -18,6 +22,12 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
+    /// The request target to send: the path, `?`, the query (e.g.
+    /// `/scep?operation=GetCACaps`).
+    pub fn target(&self) -> String {
+        format!("{}?{}", self.path, self.query)
+    }
+
     /// Builds the request for `operation` under `scep_path` (SCEPPATH, e.g. `"/scep"` or
     /// [`DEFAULT_SCEP_PATH`](super::DEFAULT_SCEP_PATH)) with `method` (for PKIOperation, usually
     /// [`Method::for_pki_operation`]).
@@ -36,9 +46,9 @@ impl HttpRequest {
     /// - [`HttpError::MissingMessage`] for a PKIOperation with an empty message.
     pub fn new(scep_path: &str, operation: &Operation, method: Method) -> Result<Self> {
         check_scep_path(scep_path)?;
-        let mut target = String::with_capacity(scep_path.len().saturating_add(32));
-        target.push_str(scep_path);
-        target.push_str("?operation=");
+        let path = scep_path.to_owned();
+        let mut target = String::with_capacity(32);
+        target.push_str("operation=");
         target.push_str(operation.kind().name());
 
         match operation {
@@ -52,14 +62,16 @@ impl HttpRequest {
                         percent_encode(base64_encode(message)?.as_bytes(), &mut target);
                         Ok(HttpRequest {
                             method,
-                            path_and_query: target,
+                            path,
+                            query: target,
                             content_type: None,
                             body: Vec::new(),
                         })
                     }
                     Method::Post => Ok(HttpRequest {
                         method,
-                        path_and_query: target,
+                        path,
+                        query: target,
                         content_type: Some(CONTENT_TYPE_PKI_MESSAGE),
                         body: message.clone(),
                     }),
@@ -77,7 +89,8 @@ impl HttpRequest {
                 }
                 Ok(HttpRequest {
                     method,
-                    path_and_query: target,
+                    path,
+                    query: target,
                     content_type: None,
                     body: Vec::new(),
                 })
