@@ -156,7 +156,10 @@ fn discover(t: &Transport, config: &ClientConfig) -> Result<CaInfo, BoxError> {
     let mut d = Discovery::new(config.clone());
     while let Some(req) = d.poll_request()? {
         let (status, ct, body) = t.send(&req)?;
-        if let Some(info) = d.handle_response(status, ct.as_deref(), &body, SystemTime::now())? {
+        if let Some(info) = d.handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            SystemTime::now(),
+        )? {
             eprintln!(
                 "CA {} (SHA-256 {}); {} with {}, {}",
                 info.ca.tbs_certificate().subject(),
@@ -192,9 +195,7 @@ fn finish(
         };
         let (status, ct, body) = t.send(&req)?;
         let outcome = enrollment.handle_response(
-            status,
-            ct.as_deref(),
-            &body,
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
             key.envelope_key(challenge),
             SystemTime::now(),
         );
@@ -382,9 +383,7 @@ fn query(args: &Args, crl: bool) -> Result<ExitCode, BoxError> {
     let (status, ct, body) = t.send(&req)?;
     let out = args.need("--out")?;
     match q.handle_response(
-        status,
-        ct.as_deref(),
-        &body,
+        scep::http::HttpReply::new(status, ct.as_deref(), &body),
         key.envelope_key(args.get("--challenge")),
     )? {
         QueryOutcome::Certificates(certs) => {
@@ -422,9 +421,7 @@ fn run(args: &Args) -> Result<ExitCode, BoxError> {
             let (status, ct, body) = t.send(&req)?;
             let body = scep::http::check_response(
                 scep::http::OperationKind::GetCaCaps,
-                status,
-                ct.as_deref(),
-                &body,
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
             )?;
             println!("{}", Capabilities::from_bytes(body)?.format().trim_end());
             Ok(ExitCode::SUCCESS)
@@ -455,7 +452,11 @@ fn run(args: &Args) -> Result<ExitCode, BoxError> {
             let info = discover(&t, &config)?;
             let req = next_ca_request(&info, &config)?;
             let (status, ct, body) = t.send(&req)?;
-            let next = handle_next_ca_response(&info, &config, status, ct.as_deref(), &body)?;
+            let next = handle_next_ca_response(
+                &info,
+                &config,
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            )?;
             for c in &next.certificates {
                 println!("next: {}", c.tbs_certificate().subject());
             }

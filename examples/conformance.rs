@@ -887,7 +887,10 @@ fn cacert_rows(
     let mut cacert_error = None;
     while let Some(req) = discovery.poll_request()? {
         let (status, ct, body) = transport.send(&req)?;
-        match discovery.handle_response(status, ct.as_deref(), &body, SystemTime::now()) {
+        match discovery.handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            SystemTime::now(),
+        ) {
             Ok(Some(i)) => {
                 info = Some(i);
                 break;
@@ -1497,8 +1500,11 @@ fn next_ca(report: &mut Report, probe: &Probe, caps: &Capabilities) -> Result<()
     strict.policy.next_ca_in_certificates = false;
     let req = scep::client::next_ca_request(&probe.info, &strict)?;
     let (status, ct, body) = probe.send(&req)?;
-    let result =
-        scep::client::handle_next_ca_response(&probe.info, &strict, status, ct.as_deref(), &body);
+    let result = scep::client::handle_next_ca_response(
+        &probe.info,
+        &strict,
+        scep::http::HttpReply::new(status, ct.as_deref(), &body),
+    );
     let (verdict, detail) = match result {
         Ok(next) => (
             Verdict::Pass,
@@ -1513,9 +1519,7 @@ fn next_ca(report: &mut Report, probe: &Probe, caps: &Capabilities) -> Result<()
             let lenient = scep::client::handle_next_ca_response(
                 &probe.info,
                 &probe.config,
-                status,
-                ct.as_deref(),
-                &body,
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
             );
             match lenient {
                 Ok(_) => (

@@ -89,9 +89,10 @@ fn enrol(
     let info = loop {
         let request = discovery.poll_request()?.ok_or("discovery stopped")?;
         let (status, content_type, body) = send(ca, &request)?;
-        if let Some(info) =
-            discovery.handle_response(status, Some(&content_type), &body, SystemTime::now())?
-        {
+        if let Some(info) = discovery.handle_response(
+            scep::http::HttpReply::new(status, Some(&content_type), &body),
+            SystemTime::now(),
+        )? {
             break info;
         }
     };
@@ -136,7 +137,11 @@ fn enrol(
         .poll_request(key, now, &mut rng())?
         .ok_or("no request to send")?;
     let (status, content_type, body) = send(ca, &request)?;
-    match enrollment.handle_response(status, Some(&content_type), &body, reply_key, now)? {
+    match enrollment.handle_response(
+        scep::http::HttpReply::new(status, Some(&content_type), &body),
+        reply_key,
+        now,
+    )? {
         Outcome::Issued { certificate, .. } => Ok(certificate),
         Outcome::Failed {
             fail_info,

@@ -819,9 +819,7 @@ fn exchange(
     let req = e.poll_request(key, now, &mut rng()).unwrap().unwrap();
     let answer = send(ca, &req);
     e.handle_response(
-        answer.status,
-        Some(answer.content_type),
-        &answer.body,
+        scep::http::HttpReply::new(answer.status, Some(answer.content_type), &answer.body),
         EnvelopeKey::Key {
             key,
             certificate: Some(signer),
@@ -1179,9 +1177,7 @@ fn get_next_ca_cert_signed_by_a_device_is_refused() {
     let result = scep::client::handle_next_ca_response(
         &info,
         &config,
-        200,
-        Some("application/x-x509-next-ca-cert"),
-        &body,
+        scep::http::HttpReply::new(200, Some("application/x-x509-next-ca-cert"), &body),
     );
     assert!(
         matches!(
@@ -1764,7 +1760,11 @@ fn answer_with(
         key,
         certificate: Some(cert),
     };
-    e.handle_response(200, Some("application/x-pki-message"), &reply, key, now)
+    e.handle_response(
+        scep::http::HttpReply::new(200, Some("application/x-pki-message"), &reply),
+        key,
+        now,
+    )
 }
 
 /// The verified pkiMessage of a client's HTTP request shape.
@@ -1813,9 +1813,7 @@ fn a_client_retrying_on_errors_polls_no_more_than_its_limits() {
                 sent += 1;
                 // The attacker's answer: not a valid CertRep.
                 let _ = e.handle_response(
-                    200,
-                    Some("application/x-pki-message"),
-                    b"garbage",
+                    scep::http::HttpReply::new(200, Some("application/x-pki-message"), b"garbage"),
                     envelope_key,
                     now,
                 );
@@ -1881,9 +1879,15 @@ fn discovery_uses_the_configured_limits() {
     let req = d.poll_request().unwrap().unwrap();
     let caps = send(&mut ca, &req);
     let now = SystemTime::now();
-    d.handle_response(caps.status, Some(caps.content_type), &caps.body, now)
-        .unwrap();
-    let result = d.handle_response(200, Some("application/x-x509-ca-ra-cert"), &body, now);
+    d.handle_response(
+        scep::http::HttpReply::new(caps.status, Some(caps.content_type), &caps.body),
+        now,
+    )
+    .unwrap();
+    let result = d.handle_response(
+        scep::http::HttpReply::new(200, Some("application/x-x509-ca-ra-cert"), &body),
+        now,
+    );
     assert!(
         matches!(result, Err(scep::Error::Limit { .. })),
         "two certificates under a limit of one: {result:?}"

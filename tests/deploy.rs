@@ -158,7 +158,10 @@ fn discover(base: &str, config: &ClientConfig) -> CaInfo {
         let req = d.poll_request().unwrap().expect("a discovery request");
         let (status, ct, body) = send(base, &req);
         if let Some(info) = d
-            .handle_response(status, ct.as_deref(), &body, SystemTime::now())
+            .handle_response(
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
+                SystemTime::now(),
+            )
             .unwrap()
         {
             return info;
@@ -246,9 +249,7 @@ impl Device {
         let (status, ct, body) = send(base, &request);
         let outcome = enrollment
             .handle_response(
-                status,
-                ct.as_deref(),
-                &body,
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
                 self.envelope_key(),
                 SystemTime::now(),
             )
@@ -263,7 +264,11 @@ impl Device {
         let req = self.next_request(enrollment);
         let (status, ct, body) = send(base, &req);
         enrollment
-            .handle_response(status, ct.as_deref(), &body, self.envelope_key(), due)
+            .handle_response(
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
+                self.envelope_key(),
+                due,
+            )
             .unwrap_or_else(|e| panic!("{} at {base}: {e}", self.cn))
     }
 
@@ -664,7 +669,10 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
     .unwrap();
     let (status, ct, body) = send(&a.base, &req);
     match query
-        .handle_response(status, ct.as_deref(), &body, holder_key)
+        .handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            holder_key,
+        )
         .unwrap()
     {
         QueryOutcome::Crl(crl) => {
@@ -706,7 +714,11 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
             .unwrap();
         let (status, ct, body) = send(base, &req);
         let outcome = renewal
-            .handle_response(status, ct.as_deref(), &body, holder_key, SystemTime::now())
+            .handle_response(
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
+                holder_key,
+                SystemTime::now(),
+            )
             .unwrap();
         assert!(
             matches!(
@@ -732,7 +744,10 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
     let (status, ct, body) = send(&a.base, &req);
     assert_eq!(
         query
-            .handle_response(status, ct.as_deref(), &body, holder_key)
+            .handle_response(
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
+                holder_key
+            )
             .unwrap(),
         QueryOutcome::Certificates(vec![cert.clone()])
     );
@@ -765,7 +780,10 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
         let (status, ct, body) = send(base, &req);
         assert_eq!(
             query
-                .handle_response(status, ct.as_deref(), &body, holder_key)
+                .handle_response(
+                    scep::http::HttpReply::new(status, ct.as_deref(), &body),
+                    holder_key
+                )
                 .unwrap(),
             QueryOutcome::Certificates(vec![cert.clone()]),
             "{base} after the database came back"
@@ -808,9 +826,7 @@ fn postgres_instances_under_concurrent_load_issue_once_per_transaction() {
                 let mut enrollment = enrollment;
                 let outcome = enrollment
                     .handle_response(
-                        status,
-                        ct.as_deref(),
-                        &body,
+                        scep::http::HttpReply::new(status, ct.as_deref(), &body),
                         device.envelope_key(),
                         SystemTime::now(),
                     )

@@ -48,7 +48,10 @@ fn discover(ca: &mut MemoryCa, config: &ClientConfig) -> CaInfo {
         let req = d.poll_request().unwrap().expect("a discovery request");
         let (status, ct, body) = send(ca, &req);
         if let Some(info) = d
-            .handle_response(status, ct.as_deref(), &body, SystemTime::now())
+            .handle_response(
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
+                SystemTime::now(),
+            )
             .unwrap()
         {
             assert!(d.poll_request().unwrap().is_none());
@@ -110,7 +113,11 @@ fn run(
             .expect("a request is due");
         let (status, ct, body) = send(ca, &req);
         match enrollment
-            .handle_response(status, ct.as_deref(), &body, key, now)
+            .handle_response(
+                scep::http::HttpReply::new(status, ct.as_deref(), &body),
+                key,
+                now,
+            )
             .unwrap()
         {
             Outcome::Pending { next_poll } => {
@@ -143,7 +150,11 @@ fn poll_until_error(
         let req = e.poll_request(key, t, &mut rng()).unwrap().unwrap();
         let (status, ct, body) = send(ca, &req);
         answers += 1;
-        match e.handle_response(status, ct.as_deref(), &body, env, t) {
+        match e.handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            env,
+            t,
+        ) {
             Ok(Outcome::Pending { next_poll }) => t = next_poll,
             Ok(other) => panic!("{other:?}"),
             Err(err) => return (err, answers, t),
@@ -248,8 +259,11 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     .unwrap();
     let (status, ct, body) = send(&mut ca, &req);
     assert_eq!(
-        q.handle_response(status, ct.as_deref(), &body, by_key(&cert))
-            .unwrap(),
+        q.handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            by_key(&cert)
+        )
+        .unwrap(),
         QueryOutcome::Certificates(vec![cert.clone()])
     );
     // GetCRL: a CRL signed by the CA.
@@ -263,7 +277,10 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     .unwrap();
     let (status, ct, body) = send(&mut ca, &req);
     match q
-        .handle_response(status, ct.as_deref(), &body, by_key(&cert))
+        .handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            by_key(&cert),
+        )
         .unwrap()
     {
         QueryOutcome::Crl(crl) => {
@@ -277,7 +294,12 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     // GetNextCACert, verified by the current CA.
     let req = next_ca_request(&info, &cfg).unwrap();
     let (status, ct, body) = send(&mut ca, &req);
-    let next = handle_next_ca_response(&info, &cfg, status, ct.as_deref(), &body).unwrap();
+    let next = handle_next_ca_response(
+        &info,
+        &cfg,
+        scep::http::HttpReply::new(status, ct.as_deref(), &body),
+    )
+    .unwrap();
     assert_eq!(
         next.certificates,
         vec![ca.next.as_ref().unwrap().cert.clone()]
@@ -317,7 +339,11 @@ fn ecdsa_enrolment_through_pending_with_save_and_restore() {
     let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
     let (status, ct, body) = send(&mut ca, &req);
     let Outcome::Pending { next_poll } = e
-        .handle_response(status, ct.as_deref(), &body, password, now)
+        .handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            password,
+            now,
+        )
         .unwrap()
     else {
         panic!("expected PENDING");
@@ -370,7 +396,11 @@ fn wrong_challenge_fails_with_bad_request_and_replay_is_refused() {
     let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
     let (status, ct, body) = send(&mut ca, &req);
     match e
-        .handle_response(status, ct.as_deref(), &body, env, now)
+        .handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            env,
+            now,
+        )
         .unwrap()
     {
         Outcome::Failed { fail_info, .. } => assert_eq!(fail_info, FailInfo::BadRequest),
@@ -466,8 +496,12 @@ fn cert_reps_from_strangers_and_for_other_transactions_are_refused() {
     let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
     let (status, ct, body) = send(&mut other_ca, &req);
     assert_eq!(
-        e.handle_response(status, ct.as_deref(), &body, env, now)
-            .unwrap_err(),
+        e.handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            env,
+            now
+        )
+        .unwrap_err(),
         scep::Error::Crypto(CryptoError::UntrustedSigner)
     );
     // The answer to another request of ours (another nonce) is refused.
@@ -477,14 +511,22 @@ fn cert_reps_from_strangers_and_for_other_transactions_are_refused() {
     let _req_b = b.poll_request(&key, now, &mut rng()).unwrap().unwrap();
     let (status, ct, body) = send(&mut ca, &req_a);
     assert_eq!(
-        b.handle_response(status, ct.as_deref(), &body, env, now)
-            .unwrap_err(),
+        b.handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            env,
+            now
+        )
+        .unwrap_err(),
         scep::Error::Protocol(ProtocolError::RecipientNonceMismatch)
     );
     // A response with nothing outstanding.
     assert_eq!(
-        b.handle_response(status, ct.as_deref(), &body, env, now)
-            .unwrap_err(),
+        b.handle_response(
+            scep::http::HttpReply::new(status, ct.as_deref(), &body),
+            env,
+            now
+        )
+        .unwrap_err(),
         scep::Error::Protocol(ProtocolError::UnexpectedResponse(
             "no request is outstanding"
         ))
@@ -499,13 +541,19 @@ fn discovery_pins_and_identities_are_checked() {
     let mut d = Discovery::new(cfg.clone());
     let req = d.poll_request().unwrap().unwrap();
     let (s, ct, b) = send(&mut ca, &req);
-    d.handle_response(s, ct.as_deref(), &b, SystemTime::now())
-        .unwrap();
+    d.handle_response(
+        scep::http::HttpReply::new(s, ct.as_deref(), &b),
+        SystemTime::now(),
+    )
+    .unwrap();
     let req = d.poll_request().unwrap().unwrap();
     let (s, ct, b) = send(&mut ca, &req);
     assert_eq!(
-        d.handle_response(s, ct.as_deref(), &b, SystemTime::now())
-            .unwrap_err(),
+        d.handle_response(
+            scep::http::HttpReply::new(s, ct.as_deref(), &b),
+            SystemTime::now()
+        )
+        .unwrap_err(),
         scep::Error::Policy(PolicyError::CaPinMismatch)
     );
     // A SHA-1 pin in the colon-separated form NDES prints also works.
@@ -820,9 +868,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
             certificate: Some(&cert),
         };
         let outcome = e.handle_response(
-            reply.status,
-            Some(reply.content_type),
-            &reply.body,
+            scep::http::HttpReply::new(reply.status, Some(reply.content_type), &reply.body),
             env,
             now,
         );

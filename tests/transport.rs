@@ -255,7 +255,10 @@ fn recorded_responses_check() {
         let body = fs::read(body_file).unwrap();
         let kind = operation_of(path);
 
-        match check_response(kind, status, content_type, &body) {
+        match check_response(
+            kind,
+            scep::http::HttpReply::new(status, content_type, &body),
+        ) {
             Ok(returned) => {
                 assert_eq!(status, 200, "{path:?}");
                 assert_eq!(returned, body.as_slice());

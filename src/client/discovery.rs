@@ -10,7 +10,7 @@ use crate::asn1::Certificate;
 use crate::caps::{Capabilities, Negotiated, negotiate};
 use crate::cert::is_self_issued;
 use crate::error::{Error, PolicyError, ProtocolError, Result};
-use crate::http::{self, HttpRequest, Method, Operation, OperationKind};
+use crate::http::{self, HttpReply, HttpRequest, Method, Operation, OperationKind};
 use crate::message::CaCertificates;
 
 /// What a client knows about its CA after [`Discovery`].
@@ -171,19 +171,12 @@ impl Discovery {
     /// GetCACert answer is read under the configured limits (`config.decrypt.limits`).
     pub fn handle_response(
         &mut self,
-        status: u16,
-        content_type: Option<&str>,
-        body: &[u8],
+        reply: HttpReply<'_>,
         now: SystemTime,
     ) -> Result<Option<CaInfo>> {
         match self.step {
             DiscoveryStep::Caps => {
-                let caps = match http::check_response(
-                    OperationKind::GetCaCaps,
-                    status,
-                    content_type,
-                    body,
-                ) {
+                let caps = match http::check_response(OperationKind::GetCaCaps, reply) {
                     Ok(body) => Capabilities::from_bytes(body)?,
                     Err(Error::Http(crate::error::HttpError::Status(_))) => Capabilities::new(),
                     Err(e) => return Err(e),
@@ -193,10 +186,9 @@ impl Discovery {
                 Ok(None)
             }
             DiscoveryStep::CaCert => {
-                let body =
-                    http::check_response(OperationKind::GetCaCert, status, content_type, body)?;
+                let body = http::check_response(OperationKind::GetCaCert, reply)?;
                 let certs = CaCertificates::parse(
-                    http::ca_cert_form(content_type),
+                    http::ca_cert_form(reply.content_type),
                     body,
                     &self.config.decrypt.limits,
                 )?;

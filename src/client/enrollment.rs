@@ -10,7 +10,7 @@ use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{CertReq, Certificate};
 use crate::cert::{certifies_key, verify_issued_by_allowing};
 use crate::error::{Error, PolicyError, ProtocolError, Result};
-use crate::http::{HttpRequest, Method, Operation};
+use crate::http::{HttpReply, HttpRequest, Method, Operation};
 use crate::message::{
     CertRepContent, IssuerAndSubject, OutgoingRequest, RequestContent, SealParams,
 };
@@ -365,9 +365,7 @@ impl Enrollment {
     /// that [`Enrollment::set_poll_limits`] can resume it).
     pub fn handle_response(
         &mut self,
-        status: u16,
-        content_type: Option<&str>,
-        body: &[u8],
+        reply: HttpReply<'_>,
         key: EnvelopeKey<'_>,
         now: SystemTime,
     ) -> Result<Outcome> {
@@ -376,7 +374,7 @@ impl Enrollment {
         };
         let (nonce, sent) = (nonce.clone(), *sent);
         let outcome = self
-            .read_cert_rep(status, content_type, body, &nonce, key)
+            .read_cert_rep(reply, &nonce, key)
             .and_then(|content| self.outcome(content, now));
         let outcome = match outcome {
             Ok(o) => o,
@@ -445,9 +443,7 @@ impl Enrollment {
 
     fn read_cert_rep(
         &self,
-        status: u16,
-        content_type: Option<&str>,
-        body: &[u8],
+        reply: HttpReply<'_>,
         nonce: &Nonce,
         key: EnvelopeKey<'_>,
     ) -> Result<CertRepContent> {
@@ -459,7 +455,7 @@ impl Enrollment {
             require_sender_nonce: self.rules.require_sender_nonce,
             decrypt: &self.rules.decrypt,
         };
-        read_cert_rep(status, content_type, body, &expected, key)
+        read_cert_rep(reply, &expected, key)
     }
 
     /// Writes the state (DER), to resume after a restart with [`Enrollment::restore`]:

@@ -23,7 +23,7 @@
 //! let mut discovery = Discovery::new(ClientConfig::new("/cgi-bin/pkiclient.exe"));
 //! let request = discovery.poll_request()?.expect("GetCACaps first");
 //! assert_eq!(request.target(), "/cgi-bin/pkiclient.exe?operation=GetCACaps");
-//! // ... send it, then: discovery.handle_response(status, content_type, &body, now)?
+//! // ... send it, then: discovery.handle_response(HttpReply::new(status, content_type, &body), now)?
 //! # Ok(())
 //! # }
 //! ```
@@ -48,7 +48,7 @@ use crate::asn1::Certificate;
 use crate::caps::Policy;
 use crate::cert::certifies_key;
 use crate::error::{CryptoError, Error, Result};
-use crate::http::{self, OperationKind};
+use crate::http::{self, HttpReply, OperationKind};
 use crate::message::{CertRepContent, PkiMessage};
 use crate::pipeline::{DecryptOptions, DigestAlgorithm, EnvelopeKey, MessageSigner};
 use crate::types::{Nonce, TransactionId};
@@ -266,13 +266,11 @@ pub(crate) struct ExpectedReply<'a> {
 /// brings along itself is refused with [`CryptoError::UntrustedSigner`]), matched to our
 /// request, then decrypted with `key`.
 pub(crate) fn read_cert_rep(
-    status: u16,
-    content_type: Option<&str>,
-    body: &[u8],
+    reply: HttpReply<'_>,
     expected: &ExpectedReply<'_>,
     key: EnvelopeKey<'_>,
 ) -> Result<CertRepContent> {
-    let body = http::check_response(OperationKind::PkiOperation, status, content_type, body)?;
+    let body = http::check_response(OperationKind::PkiOperation, reply)?;
     let message = PkiMessage::decode(body, &expected.decrypt.limits)?;
     message
         .digest_algorithm()

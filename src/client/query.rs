@@ -5,7 +5,7 @@ use rand_core::CryptoRng;
 use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 use crate::error::{PolicyError, ProtocolError, Result};
-use crate::http::{self, HttpRequest, Method, Operation, OperationKind};
+use crate::http::{self, HttpReply, HttpRequest, Method, Operation, OperationKind};
 use crate::message::{
     CertRepContent, NextCaCertificates, OutgoingRequest, RequestContent, SealParams,
 };
@@ -120,9 +120,7 @@ impl Query {
     /// Takes the answer. `key` decrypts a SUCCESS (see [`Enrollment::handle_response`](super::Enrollment::handle_response)).
     pub fn handle_response(
         self,
-        status: u16,
-        content_type: Option<&str>,
-        body: &[u8],
+        reply: HttpReply<'_>,
         key: EnvelopeKey<'_>,
     ) -> Result<QueryOutcome> {
         let expected = ExpectedReply {
@@ -133,7 +131,7 @@ impl Query {
             require_sender_nonce: self.require_sender_nonce,
             decrypt: &self.decrypt,
         };
-        match read_cert_rep(status, content_type, body, &expected, key)? {
+        match read_cert_rep(reply, &expected, key)? {
             CertRepContent::Success { certificates, crls } => {
                 if self.kind == MessageType::GetCrl {
                     crls.into_iter().next().map(QueryOutcome::Crl).ok_or(
@@ -176,11 +174,9 @@ pub fn next_ca_request(ca: &CaInfo, config: &ClientConfig) -> Result<HttpRequest
 pub fn handle_next_ca_response(
     ca: &CaInfo,
     config: &ClientConfig,
-    status: u16,
-    content_type: Option<&str>,
-    body: &[u8],
+    reply: HttpReply<'_>,
 ) -> Result<NextCaCertificates> {
-    let body = http::check_response(OperationKind::GetNextCaCert, status, content_type, body)?;
+    let body = http::check_response(OperationKind::GetNextCaCert, reply)?;
     let open = if config.policy.next_ca_in_certificates {
         NextCaCertificates::open_lenient
     } else {

@@ -26,10 +26,11 @@
 //! # Client side
 //!
 //! [`HttpRequest::new`] builds the request for an [`Operation`]; [`check_response`]
-//! checks the status and content type of the answer and hands back the body.
+//! checks the status and content type of the answer (an [`HttpReply`]) and hands back the
+//! body.
 //!
 //! ```
-//! use scep::http::{check_response, HttpRequest, Method, Operation, OperationKind};
+//! use scep::http::{check_response, HttpReply, HttpRequest, Method, Operation, OperationKind};
 //!
 //! let der = vec![0x30, 0x03, 0xfb, 0xff, 0xfe]; // base64 "MAP7//4=" has '+', '/' and '='
 //! let get = HttpRequest::new("/scep", &Operation::PkiOperation { message: der.clone() }, Method::Get)?;
@@ -40,7 +41,8 @@
 //! assert_eq!(post.content_type, Some("application/x-pki-message"));
 //! assert_eq!(post.body, der);
 //!
-//! let body = check_response(OperationKind::PkiOperation, 200, Some("application/x-pki-message"), b"\x30\x00")?;
+//! let reply = HttpReply::new(200, Some("application/x-pki-message"), b"\x30\x00");
+//! let body = check_response(OperationKind::PkiOperation, reply)?;
 //! assert_eq!(body, b"\x30\x00");
 //! # Ok::<(), scep::Error>(())
 //! ```
@@ -102,7 +104,7 @@ mod tests;
 pub use convert::RequestHead;
 pub use parse::{ServerLimits, parse_request};
 pub use request::HttpRequest;
-pub use response::{HttpResponse, ca_cert_form, check_response, error_status};
+pub use response::{HttpReply, HttpResponse, ca_cert_form, check_response, error_status};
 
 use core::fmt;
 

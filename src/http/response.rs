@@ -10,6 +10,36 @@ use crate::caps::Capabilities;
 use crate::error::{Error, HttpError, Result};
 use crate::message::CaCertForm;
 
+/// An HTTP response a client received, borrowed from whatever HTTP stack it uses: what
+/// every `handle_response` of the client role and [`check_response`] take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpReply<'a> {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The `Content-Type` header, if there was one.
+    pub content_type: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+impl<'a> HttpReply<'a> {
+    /// The reply with `status`, `content_type` and `body`.
+    pub fn new(status: u16, content_type: Option<&'a str>, body: &'a [u8]) -> Self {
+        HttpReply {
+            status,
+            content_type,
+            body,
+        }
+    }
+}
+
+/// A server's response as its client receives it (for in-process tests and examples).
+impl<'a> From<&'a HttpResponse> for HttpReply<'a> {
+    fn from(response: &'a HttpResponse) -> Self {
+        HttpReply::new(response.status, Some(response.content_type), &response.body)
+    }
+}
+
 /// An HTTP response a SCEP server sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
@@ -148,12 +178,12 @@ fn media_type(content_type: &str) -> &str {
 /// [`HttpError::Status`] for a status other than 200, then
 /// [`HttpError::UnexpectedContentType`] (with the received value, or `""` when there is
 /// none).
-pub fn check_response<'a>(
-    operation: OperationKind,
-    status: u16,
-    content_type: Option<&str>,
-    body: &'a [u8],
-) -> Result<&'a [u8]> {
+pub fn check_response<'a>(operation: OperationKind, reply: HttpReply<'a>) -> Result<&'a [u8]> {
+    let HttpReply {
+        status,
+        content_type,
+        body,
+    } = reply;
     if status != 200 {
         return Err(HttpError::Status(status).into());
     }

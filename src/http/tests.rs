@@ -479,7 +479,7 @@ fn responses() {
         ),
     ] {
         assert_eq!(
-            check_response(op, r.status, Some(r.content_type), &r.body).unwrap(),
+            check_response(op, HttpReply::new(r.status, Some(r.content_type), &r.body)).unwrap(),
             r.body.as_slice()
         );
     }
@@ -569,7 +569,11 @@ fn response_checks() {
         " application/x-pki-message ;x=y",
     ] {
         assert_eq!(
-            check_response(OperationKind::PkiOperation, 200, Some(ct), body).unwrap(),
+            check_response(
+                OperationKind::PkiOperation,
+                HttpReply::new(200, Some(ct), body)
+            )
+            .unwrap(),
             body,
             "{ct}"
         );
@@ -577,44 +581,42 @@ fn response_checks() {
     assert_eq!(
         http_err(check_response(
             OperationKind::PkiOperation,
-            500,
-            Some("application/x-pki-message"),
-            body
+            HttpReply::new(500, Some("application/x-pki-message"), body)
         )),
         HttpError::Status(500)
     );
     assert_eq!(
-        http_err(check_response(OperationKind::PkiOperation, 204, None, b"")),
+        http_err(check_response(
+            OperationKind::PkiOperation,
+            HttpReply::new(204, None, b"")
+        )),
         HttpError::Status(204)
     );
     assert_eq!(
         http_err(check_response(
             OperationKind::PkiOperation,
-            200,
-            Some("text/plain; charset=utf-8"),
-            body
+            HttpReply::new(200, Some("text/plain; charset=utf-8"), body)
         )),
         HttpError::UnexpectedContentType("text/plain; charset=utf-8".into())
     );
     assert_eq!(
-        http_err(check_response(OperationKind::PkiOperation, 200, None, body)),
+        http_err(check_response(
+            OperationKind::PkiOperation,
+            HttpReply::new(200, None, body)
+        )),
         HttpError::UnexpectedContentType(String::new())
     );
     assert_eq!(
         http_err(check_response(
             OperationKind::GetCaCert,
-            200,
-            Some("application/x-x509-next-ca-cert"),
-            body
+            HttpReply::new(200, Some("application/x-x509-next-ca-cert"), body)
         )),
         HttpError::UnexpectedContentType("application/x-x509-next-ca-cert".into())
     );
     assert_eq!(
         http_err(check_response(
             OperationKind::GetNextCaCert,
-            200,
-            Some("application/x-x509-ca-cert"),
-            body
+            HttpReply::new(200, Some("application/x-x509-ca-cert"), body)
         )),
         HttpError::UnexpectedContentType("application/x-x509-ca-cert".into())
     );
@@ -626,16 +628,14 @@ fn response_checks() {
         Some("application/octet-stream"),
     ] {
         assert_eq!(
-            check_response(OperationKind::GetCaCaps, 200, ct, b"AES").unwrap(),
+            check_response(OperationKind::GetCaCaps, HttpReply::new(200, ct, b"AES")).unwrap(),
             b"AES"
         );
     }
     assert_eq!(
         http_err(check_response(
             OperationKind::GetCaCaps,
-            404,
-            Some("text/plain"),
-            b""
+            HttpReply::new(404, Some("text/plain"), b"")
         )),
         HttpError::Status(404)
     );
