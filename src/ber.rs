@@ -31,7 +31,7 @@
 //! output is never larger than the input plus a few octets per element, so no allocation is
 //! driven by a length the input claims.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LimitKind, Result};
 use crate::limits::Limits;
 
 const ELEMENT: &str = "BER encoding";
@@ -56,7 +56,7 @@ const ELEMENT: &str = "BER encoding";
 pub fn to_der(input: &[u8], limits: &Limits) -> Result<Vec<u8>> {
     if input.len() > limits.max_message_size {
         return Err(Error::Limit {
-            what: "message size",
+            what: LimitKind::MessageSize,
             limit: limits.max_message_size,
         });
     }
@@ -256,7 +256,7 @@ impl Normaliser<'_> {
     ) -> Result<()> {
         if depth > self.limits.max_depth {
             return Err(Error::Limit {
-                what: "nesting depth",
+                what: LimitKind::NestingDepth,
                 limit: self.limits.max_depth,
             });
         }
@@ -420,7 +420,7 @@ impl Normaliser<'_> {
     ) -> Result<()> {
         if depth > self.limits.max_depth {
             return Err(Error::Limit {
-                what: "nesting depth",
+                what: LimitKind::NestingDepth,
                 limit: self.limits.max_depth,
             });
         }
@@ -605,7 +605,7 @@ mod tests {
         assert_eq!(
             der(&deep).unwrap_err(),
             Error::Limit {
-                what: "nesting depth",
+                what: LimitKind::NestingDepth,
                 limit: 64
             }
         );
@@ -619,7 +619,7 @@ mod tests {
         assert!(matches!(
             der(&deep_string).unwrap_err(),
             Error::Limit {
-                what: "nesting depth",
+                what: LimitKind::NestingDepth,
                 ..
             }
         ));
@@ -630,7 +630,7 @@ mod tests {
         assert_eq!(
             to_der(&[0x04, 0x03, 1, 2, 3], &limits).unwrap_err(),
             Error::Limit {
-                what: "message size",
+                what: LimitKind::MessageSize,
                 limit: 4
             }
         );

@@ -51,7 +51,7 @@
 use core::fmt;
 use std::collections::BTreeSet;
 
-use crate::error::{Error, PolicyError, Result};
+use crate::error::{Error, LimitKind, PolicyError, Result};
 use crate::pipeline::algorithms::{ContentCipher, DigestAlgorithm};
 
 /// Largest GetCACaps response accepted, in octets (64 KiB).
@@ -198,7 +198,7 @@ impl Capabilities {
     pub fn parse(text: &str) -> Result<Self> {
         if text.len() > MAX_CAPS_SIZE {
             return Err(Error::Limit {
-                what: "GetCACaps response size",
+                what: LimitKind::CapsResponseSize,
                 limit: MAX_CAPS_SIZE,
             });
         }
@@ -208,7 +208,7 @@ impl Capabilities {
             count = count.saturating_add(1);
             if count > MAX_CAPS_KEYWORDS {
                 return Err(Error::Limit {
-                    what: "GetCACaps keyword count",
+                    what: LimitKind::CapsKeywordCount,
                     limit: MAX_CAPS_KEYWORDS,
                 });
             }
@@ -231,7 +231,7 @@ impl Capabilities {
     pub fn from_bytes(body: &[u8]) -> Result<Self> {
         if body.len() > MAX_CAPS_SIZE {
             return Err(Error::Limit {
-                what: "GetCACaps response size",
+                what: LimitKind::CapsResponseSize,
                 limit: MAX_CAPS_SIZE,
             });
         }
@@ -666,14 +666,14 @@ mod tests {
         assert_eq!(
             Capabilities::parse(&big).unwrap_err(),
             Error::Limit {
-                what: "GetCACaps response size",
+                what: LimitKind::CapsResponseSize,
                 limit: MAX_CAPS_SIZE
             }
         );
         assert_eq!(
             Capabilities::from_bytes(big.as_bytes()).unwrap_err(),
             Error::Limit {
-                what: "GetCACaps response size",
+                what: LimitKind::CapsResponseSize,
                 limit: MAX_CAPS_SIZE
             }
         );
@@ -687,7 +687,7 @@ mod tests {
         assert_eq!(
             Capabilities::parse(&too_many).unwrap_err(),
             Error::Limit {
-                what: "GetCACaps keyword count",
+                what: LimitKind::CapsKeywordCount,
                 limit: MAX_CAPS_KEYWORDS
             }
         );

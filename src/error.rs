@@ -39,8 +39,8 @@ pub enum Error {
     Policy(PolicyError),
     /// Input exceeded a configured limit.
     Limit {
-        /// What was limited (e.g. `"message size"`, `"nesting depth"`).
-        what: &'static str,
+        /// What was limited.
+        what: LimitKind,
         /// The configured limit.
         limit: usize,
     },
@@ -53,6 +53,72 @@ pub enum Error {
     },
     /// A store (of nonces, envelopes, transactions) could not answer.
     Store(StoreError),
+}
+
+/// Which input limit an [`Error::Limit`] is about: a field of [`Limits`](crate::Limits) or
+/// [`ServerLimits`](crate::http::ServerLimits), or a bound of GetCACaps parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LimitKind {
+    /// `Limits::max_message_size`: a message, a body, a decrypted content ("message size").
+    MessageSize,
+    /// `Limits::max_csr_size`: the CSR of a PKCSReq or RenewalReq ("CSR size").
+    CsrSize,
+    /// `Limits::max_csr_size`: the payload of another request ("request payload size").
+    RequestPayloadSize,
+    /// `Limits::max_nesting_depth`: BER nesting ("nesting depth").
+    NestingDepth,
+    /// `Limits::max_certificates`: certificates in a SignedData ("certificates").
+    Certificates,
+    /// `Limits::max_certificates`: CRLs in a SignedData ("CRLs").
+    Crls,
+    /// `Limits::max_certificates`: SignerInfos in a SignedData ("signer infos").
+    SignerInfos,
+    /// `Limits::max_attributes`: signed attributes of a SignerInfo ("signed attributes").
+    SignedAttributes,
+    /// `Limits::max_attributes`: unsigned attributes of a SignerInfo ("unsigned attributes").
+    UnsignedAttributes,
+    /// `Limits::max_attributes`: attributes of a PKCS #10 request ("CSR attributes").
+    CsrAttributes,
+    /// `Limits::max_recipients`: RecipientInfos of an EnvelopedData ("recipients").
+    Recipients,
+    /// `Limits::max_pbkdf2_iterations`: a PasswordRecipientInfo's iteration count ("PBKDF2 iterations").
+    Pbkdf2Iterations,
+    /// `ServerLimits::max_query_len`: a request's query string ("query string length").
+    QueryStringLength,
+    /// the size of a GetCACaps response body ("GetCACaps response size").
+    CapsResponseSize,
+    /// the number of keywords in a GetCACaps response ("GetCACaps keyword count").
+    CapsKeywordCount,
+}
+
+impl LimitKind {
+    /// The limit's name, as errors print it (e.g. `"message size"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitKind::MessageSize => "message size",
+            LimitKind::CsrSize => "CSR size",
+            LimitKind::RequestPayloadSize => "request payload size",
+            LimitKind::NestingDepth => "nesting depth",
+            LimitKind::Certificates => "certificates",
+            LimitKind::Crls => "CRLs",
+            LimitKind::SignerInfos => "signer infos",
+            LimitKind::SignedAttributes => "signed attributes",
+            LimitKind::UnsignedAttributes => "unsigned attributes",
+            LimitKind::CsrAttributes => "CSR attributes",
+            LimitKind::Recipients => "recipients",
+            LimitKind::Pbkdf2Iterations => "PBKDF2 iterations",
+            LimitKind::QueryStringLength => "query string length",
+            LimitKind::CapsResponseSize => "GetCACaps response size",
+            LimitKind::CapsKeywordCount => "GetCACaps keyword count",
+        }
+    }
+}
+
+impl fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A store that could not answer: which, and why.

@@ -1,7 +1,8 @@
 //! Limits on untrusted input, with safe defaults.
 
 /// Bounds applied while decoding untrusted input. Exceeding one is an
-/// [`Error::Limit`](crate::Error::Limit) whose `what` names it (given below for each field).
+/// [`Error::Limit`](crate::Error::Limit) whose `what`, a [`LimitKind`](crate::error::LimitKind),
+/// names it (its name is given below for each field).
 ///
 /// The message decoders take them directly ([`PkiMessage::decode`](crate::message::PkiMessage::decode),
 /// [`CaCertificates::parse`](crate::message::CaCertificates::parse),

@@ -46,7 +46,7 @@ fn assert_decryption_failed<T: std::fmt::Debug>(r: Result<T, Error>) {
 #[track_caller]
 fn assert_limit<T: std::fmt::Debug>(r: Result<T, Error>, what: &str, limit: usize) {
     match r {
-        Err(Error::Limit { what: w, limit: l }) => assert_eq!((w, l), (what, limit)),
+        Err(Error::Limit { what: w, limit: l }) => assert_eq!((w.name(), l), (what, limit)),
         other => panic!("expected Limit {{ {what:?}, {limit} }}, got {other:?}"),
     }
 }

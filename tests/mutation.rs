@@ -453,7 +453,7 @@ fn deep_nesting_is_refused_at_the_depth_limit() {
                     matches!(
                         r,
                         Err(Error::Limit {
-                            what: "nesting depth",
+                            what: scep::error::LimitKind::NestingDepth,
                             limit: 64
                         })
                     ),
@@ -475,7 +475,7 @@ fn deep_nesting_is_refused_at_the_depth_limit() {
         assert!(matches!(
             scep::ber::to_der(&strings, &limits),
             Err(Error::Limit {
-                what: "nesting depth",
+                what: scep::error::LimitKind::NestingDepth,
                 ..
             })
         ));

@@ -3,7 +3,7 @@
 
 use super::encoding::{base64_decode_lenient, percent_decode, quote};
 use super::{Method, Operation, OperationKind};
-use crate::error::{Error, HttpError, Result};
+use crate::error::{Error, HttpError, LimitKind, Result};
 use crate::limits::Limits;
 
 /// Bounds on what [`parse_request`] accepts.
@@ -114,7 +114,7 @@ pub fn parse_request(
     }
     if query.len() > limits.max_query_len {
         return Err(Error::Limit {
-            what: "query string length",
+            what: LimitKind::QueryStringLength,
             limit: limits.max_query_len,
         });
     }

@@ -7,7 +7,7 @@ use super::{
     CONTENT_TYPE_PKI_MESSAGE, CONTENT_TYPE_TEXT_PLAIN, OperationKind,
 };
 use crate::caps::Capabilities;
-use crate::error::{Error, HttpError, Result};
+use crate::error::{Error, HttpError, LimitKind, Result};
 use crate::message::CaCertForm;
 
 /// An HTTP response a client received, borrowed from whatever HTTP stack it uses: what
@@ -144,7 +144,7 @@ pub fn error_status(err: &Error) -> u16 {
             | HttpError::BadQuery,
         ) => 400,
         Error::Limit {
-            what: "query string length",
+            what: LimitKind::QueryStringLength,
             ..
         } => 414,
         Error::Limit { .. } => 413,

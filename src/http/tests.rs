@@ -5,7 +5,7 @@ use super::encoding::{
 };
 use super::*;
 use crate::caps::{Capabilities, Capability};
-use crate::error::{Error, HttpError, Result};
+use crate::error::{Error, HttpError, LimitKind, Result};
 use crate::limits::Limits;
 
 const LIMITS: ServerLimits = ServerLimits::DEFAULT;
@@ -422,7 +422,7 @@ fn size_limits() {
     assert_eq!(
         parse_request("GET", &query, b"", &limits).unwrap_err(),
         Error::Limit {
-            what: "query string length",
+            what: LimitKind::QueryStringLength,
             limit: 60
         }
     );
@@ -535,14 +535,14 @@ fn error_responses() {
     );
     assert_eq!(
         error_status(&Error::Limit {
-            what: "query string length",
+            what: LimitKind::QueryStringLength,
             limit: 1
         }),
         414
     );
     assert_eq!(
         error_status(&Error::Limit {
-            what: "message size",
+            what: LimitKind::MessageSize,
             limit: 1
         }),
         413

@@ -17,7 +17,7 @@ use crate::asn1::Certificate;
 use der::Decode;
 
 use crate::attributes::ScepAttributes;
-use crate::error::{CryptoError, Error, ProtocolError, Result};
+use crate::error::{CryptoError, Error, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::pipeline::signed::{self, SignRequest};
 use crate::pipeline::{DigestAlgorithm, MessageSigner};
@@ -51,7 +51,7 @@ impl CaCertificates {
     pub fn parse(form: Option<CaCertForm>, body: &[u8], limits: &Limits) -> Result<Self> {
         if body.len() > limits.max_message_size {
             return Err(Error::Limit {
-                what: "message size",
+                what: LimitKind::MessageSize,
                 limit: limits.max_message_size,
             });
         }

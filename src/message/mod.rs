@@ -27,7 +27,7 @@ use crate::asn1::Certificate;
 use rand_core::CryptoRng;
 
 use crate::attributes::ScepAttributes;
-use crate::error::{ProtocolError, Result};
+use crate::error::{LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::pipeline::envelope::{
     self, DecryptOptions, Decrypted, Envelope, EnvelopeInfo, EnvelopeKey,
@@ -420,8 +420,8 @@ impl VerifiedMessage {
             .find(|k| envelope.addressed_to(k) > 0)
             .ok_or(crate::error::CryptoError::NoMatchingRecipient)?;
         let limit = match mt {
-            MessageType::PkcsReq | MessageType::RenewalReq => "CSR size",
-            _ => "request payload size",
+            MessageType::PkcsReq | MessageType::RenewalReq => LimitKind::CsrSize,
+            _ => LimitKind::RequestPayloadSize,
         };
         envelope.open_with(
             *key,
@@ -504,7 +504,7 @@ impl VerifiedMessage {
                     .open_with(
                         key,
                         options,
-                        (options.limits.max_message_size, "message size"),
+                        (options.limits.max_message_size, LimitKind::MessageSize),
                         &mut |_| Ok(()),
                         |payload| signed::parse_certs_only(payload, &options.limits),
                     )?;

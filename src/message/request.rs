@@ -11,7 +11,7 @@ use der::{Decode, Encode, Sequence};
 use x509_cert::name::Name;
 
 use crate::asn1::IssuerAndSerialNumber;
-use crate::error::{Error, ProtocolError, Result};
+use crate::error::{Error, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::types::MessageType;
 
@@ -79,7 +79,7 @@ impl RequestContent {
             MessageType::PkcsReq | MessageType::RenewalReq => {
                 if der.len() > limits.max_csr_size {
                     return Err(Error::Limit {
-                        what: "CSR size",
+                        what: LimitKind::CsrSize,
                         limit: limits.max_csr_size,
                     });
                 }
@@ -87,7 +87,7 @@ impl RequestContent {
                     .map_err(|e| Error::decode("PKCS #10 CertificationRequest", e))?;
                 if csr.info.attributes.len() > limits.max_attributes {
                     return Err(Error::Limit {
-                        what: "CSR attributes",
+                        what: LimitKind::CsrAttributes,
                         limit: limits.max_attributes,
                     });
                 }

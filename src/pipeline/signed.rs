@@ -37,7 +37,7 @@ use crate::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 
 use crate::asn1::attribute::{self, required_value, to_any};
-use crate::error::{AlgorithmError, Error, ProtocolError, Result};
+use crate::error::{AlgorithmError, Error, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::oids;
 use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm, signature_algorithm};
@@ -232,7 +232,7 @@ pub(crate) struct ParsedSignedData {
 pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
     if input.len() > limits.max_message_size {
         return Err(Error::Limit {
-            what: "message size",
+            what: LimitKind::MessageSize,
             limit: limits.max_message_size,
         });
     }
@@ -264,7 +264,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
     if let Some(set) = &signed.certificates {
         if set.len() > limits.max_certificates {
             return Err(Error::Limit {
-                what: "certificates",
+                what: LimitKind::Certificates,
                 limit: limits.max_certificates,
             });
         }
@@ -281,7 +281,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
     if let Some(set) = &signed.crls {
         if set.len() > limits.max_certificates {
             return Err(Error::Limit {
-                what: "CRLs",
+                what: LimitKind::Crls,
                 limit: limits.max_certificates,
             });
         }
@@ -294,15 +294,15 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
     }
     if signed.signer_infos.len() > limits.max_certificates {
         return Err(Error::Limit {
-            what: "signer infos",
+            what: LimitKind::SignerInfos,
             limit: limits.max_certificates,
         });
     }
     let signer_infos: Vec<SignerInfo> = signed.signer_infos.iter().cloned().collect();
     for si in &signer_infos {
         for (what, attrs) in [
-            ("signed attributes", &si.signed_attrs),
-            ("unsigned attributes", &si.unsigned_attrs),
+            (LimitKind::SignedAttributes, &si.signed_attrs),
+            (LimitKind::UnsignedAttributes, &si.unsigned_attrs),
         ] {
             if attrs.as_ref().map_or(0, |a| a.len()) > limits.max_attributes {
                 return Err(Error::Limit {

@@ -2,11 +2,12 @@
 //! decrypting, with every failure after key transport the same error.
 
 use super::*;
+use crate::error::LimitKind;
 
 fn parse(input: &[u8], limits: &Limits) -> Result<(EnvelopedData, Vec<RecipientInfo>)> {
     if input.len() > limits.max_message_size {
         return Err(Error::Limit {
-            what: "message size",
+            what: LimitKind::MessageSize,
             limit: limits.max_message_size,
         });
     }
@@ -25,7 +26,7 @@ fn parse(input: &[u8], limits: &Limits) -> Result<(EnvelopedData, Vec<RecipientI
         .map_err(|e| Error::decode("EnvelopedData", e))?;
     if env.recip_infos.len() > limits.max_recipients {
         return Err(Error::Limit {
-            what: "recipients",
+            what: LimitKind::Recipients,
             limit: limits.max_recipients,
         });
     }
@@ -111,7 +112,7 @@ fn pwri_kek(
     // whole PBKDF2 budget.
     if params.iteration_count > options.limits.max_pbkdf2_iterations {
         return Err(Error::Limit {
-            what: "PBKDF2 iterations",
+            what: LimitKind::Pbkdf2Iterations,
             limit: usize::try_from(options.limits.max_pbkdf2_iterations).unwrap_or(usize::MAX),
         });
     }
@@ -337,7 +338,7 @@ impl Envelope {
         &self,
         key: EnvelopeKey<'_>,
         options: &DecryptOptions,
-        max_plaintext: (usize, &'static str),
+        max_plaintext: (usize, LimitKind),
         admit: &mut dyn FnMut(&[u8]) -> Result<()>,
         decode: impl FnOnce(&[u8]) -> Result<T>,
     ) -> Result<(T, ContentCipher)> {
@@ -420,7 +421,7 @@ pub fn open(input: &[u8], key: EnvelopeKey<'_>, options: &DecryptOptions) -> Res
         .open_with(
             key,
             options,
-            (options.limits.max_message_size, "message size"),
+            (options.limits.max_message_size, LimitKind::MessageSize),
             &mut |_| Ok(()),
             |p| Ok(p.to_vec()),
         )

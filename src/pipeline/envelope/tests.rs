@@ -2,6 +2,7 @@
 
 use super::open::{process_secret, substitute_key};
 use super::*;
+use crate::error::LimitKind;
 
 #[test]
 fn padding_round_trip_and_rejection() {
@@ -121,7 +122,7 @@ fn pbkdf2_iteration_limit() {
     assert!(matches!(
         open(&env, EnvelopeKey::Password(b"pw"), &options),
         Err(Error::Limit {
-            what: "PBKDF2 iterations",
+            what: LimitKind::Pbkdf2Iterations,
             ..
         })
     ));
