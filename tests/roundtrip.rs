@@ -15,8 +15,8 @@ use scep::asn1::IssuerAndSerialNumber;
 use scep::cert::{CertificateParams, issue, random_serial};
 use scep::csr::CsrParams;
 use scep::message::{
-    CertRepContent, IssuerAndSubject, OutgoingCertRep, OutgoingRequest, PkiMessage, RequestContent,
-    SealParams,
+    CertRepContent, CertRepStatus, IssuerAndSubject, OutgoingCertRep, OutgoingRequest, PkiMessage,
+    RequestContent, SealParams,
 };
 use scep::{
     Certificate, ContentCipher, DecryptOptions, DigestAlgorithm, EnvelopeKey, FailInfo, Limits,
@@ -180,6 +180,11 @@ fn exchange<K: MessageSigner>(
                 rep.check_reply(&request.transaction_id, &request.sender_nonce, true)
                     .expect(&ctx);
                 let content = rep.cert_rep(reply_key, &all_options()).expect(&ctx);
+                // The same in two steps: the status without a key, then the envelope.
+                let CertRepStatus::Success(sealed) = rep.cert_rep_status().expect(&ctx) else {
+                    panic!("{ctx}: not a SUCCESS");
+                };
+                assert_eq!(sealed.open(reply_key, &all_options()).expect(&ctx), content);
                 assert_eq!(
                     content,
                     CertRepContent::Success {
@@ -269,9 +274,18 @@ fn failure_and_pending_replies_carry_no_envelope() {
             let v = msg.verify(&[]).unwrap();
             v.check_reply(&tid, &request_nonce, true).unwrap();
             assert_eq!(v.attributes().pki_status, Some(content.status()));
-            let got = v
-                .cert_rep(EnvelopeKey::Password(b"unused"), &DecryptOptions::default())
-                .unwrap();
+            // No key is needed to read a FAILURE or a PENDING.
+            let got = match v.cert_rep_status().unwrap() {
+                CertRepStatus::Failure {
+                    fail_info,
+                    fail_info_text,
+                } => CertRepContent::Failure {
+                    fail_info,
+                    fail_info_text,
+                },
+                CertRepStatus::Pending => CertRepContent::Pending,
+                other => panic!("{other:?}"),
+            };
             assert_eq!(got, content);
             if content.status() == PkiStatus::Pending {
                 assert_eq!(v.attributes().fail_info, None);

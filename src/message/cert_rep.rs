@@ -9,7 +9,8 @@
 use crate::asn1::Certificate;
 use crate::asn1::CertificateList;
 
-use crate::error::{ProtocolError, Result};
+use crate::error::{LimitKind, ProtocolError, Result};
+use crate::pipeline::{DecryptOptions, EnvelopeKey};
 use crate::types::{FailInfo, PkiStatus};
 
 /// The typed content of a CertRep.
@@ -86,5 +87,50 @@ pub(crate) fn check_status(
                 .into(),
         ),
         (s, _) => Ok(s),
+    }
+}
+
+/// A CertRep's status (RFC 8894 section 3.3.2), read before any decryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertRepStatus<'m> {
+    /// SUCCESS: the certificates are in the envelope, not yet decrypted.
+    Success(SealedSuccess<'m>),
+    /// FAILURE, with its failInfo and failInfoText.
+    Failure {
+        /// Why.
+        fail_info: FailInfo,
+        /// The CA's text, if any.
+        fail_info_text: Option<String>,
+    },
+    /// PENDING: poll later.
+    Pending,
+}
+
+/// The envelope of a SUCCESS CertRep, to decrypt with the requester's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedSuccess<'m> {
+    envelope: &'m [u8],
+}
+
+impl<'m> SealedSuccess<'m> {
+    pub(super) fn new(envelope: &'m [u8]) -> Self {
+        SealedSuccess { envelope }
+    }
+
+    /// Decrypts the envelope with `key` and reads the certificates and CRLs
+    /// ([`CertRepContent::Success`]). Everything from key transport to the decoded
+    /// certificates fails as one
+    /// [`CryptoError::DecryptionFailed`](crate::error::CryptoError::DecryptionFailed).
+    pub fn open(&self, key: EnvelopeKey<'_>, options: &DecryptOptions) -> Result<CertRepContent> {
+        let ((certificates, crls), _) =
+            crate::pipeline::envelope::Envelope::parse(self.envelope, options)?.open_with(
+                key,
+                options,
+                (options.limits.max_message_size, LimitKind::MessageSize),
+                &mut |_| Ok(()),
+                |payload| crate::pipeline::signed::parse_certs_only(payload, &options.limits),
+            )?;
+        Ok(CertRepContent::Success { certificates, crls })
     }
 }

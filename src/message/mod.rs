@@ -20,7 +20,7 @@ pub mod cert_rep;
 pub mod request;
 
 pub use ca_certs::{CaCertForm, CaCertificates, NextCaCertificates};
-pub use cert_rep::CertRepContent;
+pub use cert_rep::{CertRepContent, CertRepStatus, SealedSuccess};
 pub use request::{IssuerAndSubject, RequestContent};
 
 use crate::asn1::Certificate;
@@ -479,15 +479,10 @@ impl VerifiedMessage {
         Ok(())
     }
 
-    /// Decodes a CertRep (client side): checks the status attributes, and for SUCCESS
-    /// decrypts the envelope with `key` and reads the certificates and CRLs.
-    ///
-    /// FAILURE and PENDING need no key; pass any (it is not used).
-    pub fn cert_rep(
-        &self,
-        key: EnvelopeKey<'_>,
-        options: &DecryptOptions,
-    ) -> Result<CertRepContent> {
+    /// Reads a CertRep's status (client side), before any decryption: the status
+    /// attributes checked, and for SUCCESS the envelope, which [`SealedSuccess::open`]
+    /// decrypts with the requester's key. FAILURE and PENDING need no key.
+    pub fn cert_rep_status(&self) -> Result<CertRepStatus<'_>> {
         let a = self.attributes();
         if a.message_type != MessageType::CertRep {
             return Err(ProtocolError::UnexpectedMessageType {
@@ -497,26 +492,34 @@ impl VerifiedMessage {
             .into());
         }
         match cert_rep::check_status(a.pki_status, a.fail_info)? {
-            PkiStatus::Success => {
-                // As for requests: everything from key transport to the decoded
-                // certificates fails as one DecryptionFailed.
-                let ((certificates, crls), _) = Envelope::parse(self.envelope()?, options)?
-                    .open_with(
-                        key,
-                        options,
-                        (options.limits.max_message_size, LimitKind::MessageSize),
-                        &mut |_| Ok(()),
-                        |payload| signed::parse_certs_only(payload, &options.limits),
-                    )?;
-                Ok(CertRepContent::Success { certificates, crls })
-            }
-            PkiStatus::Failure => Ok(CertRepContent::Failure {
+            PkiStatus::Success => Ok(CertRepStatus::Success(SealedSuccess::new(self.envelope()?))),
+            PkiStatus::Failure => Ok(CertRepStatus::Failure {
                 fail_info: a
                     .fail_info
                     .ok_or(ProtocolError::MissingAttribute("failInfo"))?,
                 fail_info_text: a.fail_info_text.clone(),
             }),
-            PkiStatus::Pending => Ok(CertRepContent::Pending),
+            PkiStatus::Pending => Ok(CertRepStatus::Pending),
+        }
+    }
+
+    /// [`VerifiedMessage::cert_rep_status`] and, for a SUCCESS, [`SealedSuccess::open`]
+    /// with `key`, in one step (the key is used only for a SUCCESS).
+    pub fn cert_rep(
+        &self,
+        key: EnvelopeKey<'_>,
+        options: &DecryptOptions,
+    ) -> Result<CertRepContent> {
+        match self.cert_rep_status()? {
+            CertRepStatus::Success(sealed) => sealed.open(key, options),
+            CertRepStatus::Failure {
+                fail_info,
+                fail_info_text,
+            } => Ok(CertRepContent::Failure {
+                fail_info,
+                fail_info_text,
+            }),
+            CertRepStatus::Pending => Ok(CertRepContent::Pending),
         }
     }
 }
