@@ -36,14 +36,13 @@
 //! ```
 
 use const_oid::AssociatedOid;
-use der::Decode;
 use p256::ecdsa::signature::Keypair;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::error::{CryptoError, Error, PolicyError, Result};
+use crate::error::{CryptoError, PolicyError, Result};
 use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm};
-use crate::pipeline::keys::MessageSigner;
+use crate::pipeline::keys::{MessageSigner, ecdsa_p256_sign, ecdsa_p256_spki, rsa_spki};
 
 /// An ECDSA P-256 RustCrypto signer as a [`MessageSigner`] (see the
 /// [module documentation](self)).
@@ -59,22 +58,11 @@ where
     }
 
     fn sign_prehashed(&self, _digest: DigestAlgorithm, hashed: &[u8]) -> Result<Vec<u8>> {
-        let signature = self
-            .0
-            .sign_prehash(hashed)
-            .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
-        Ok(signature.to_der().as_bytes().to_vec())
+        ecdsa_p256_sign(&self.0, hashed)
     }
 
     fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
-        use p256::pkcs8::EncodePublicKey;
-        let der = self
-            .0
-            .verifying_key()
-            .to_public_key_der()
-            .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))?;
-        SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
-            .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))
+        ecdsa_p256_spki(&self.0.verifying_key())
     }
 }
 
@@ -109,13 +97,7 @@ where
     }
 
     fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
-        use rsa::pkcs8::EncodePublicKey;
         let verifying_key = self.0.verifying_key();
-        let public: &rsa::PublicKey = verifying_key.as_ref();
-        let der = public
-            .to_public_key_der()
-            .map_err(|e| Error::encode("RSA SubjectPublicKeyInfo", e))?;
-        SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
-            .map_err(|e| Error::encode("RSA SubjectPublicKeyInfo", e))
+        rsa_spki(verifying_key.as_ref())
     }
 }

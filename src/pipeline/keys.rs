@@ -57,7 +57,7 @@ fn rsa_scheme(digest: DigestAlgorithm) -> Pkcs1v15Sign {
     }
 }
 
-fn rsa_spki(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned> {
+pub(crate) fn rsa_spki(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned> {
     use rsa::pkcs8::EncodePublicKey;
     let der = key
         .to_public_key_der()
@@ -99,22 +99,35 @@ impl MessageSigner for p256::ecdsa::SigningKey {
     }
 
     fn sign_prehashed(&self, _digest: DigestAlgorithm, hashed: &[u8]) -> Result<Vec<u8>> {
-        use p256::ecdsa::signature::hazmat::PrehashSigner;
-        let sig: p256::ecdsa::Signature = self
-            .sign_prehash(hashed)
-            .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
-        Ok(sig.to_der().as_bytes().to_vec())
+        ecdsa_p256_sign(self, hashed)
     }
 
     fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
-        use p256::pkcs8::EncodePublicKey;
-        let der = self
-            .verifying_key()
-            .to_public_key_der()
-            .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))?;
-        SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
-            .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))
+        ecdsa_p256_spki(self.verifying_key())
     }
+}
+
+/// A DER `ECDSA-Sig-Value` by `signer` over `hashed`.
+pub(crate) fn ecdsa_p256_sign(
+    signer: &impl p256::ecdsa::signature::hazmat::PrehashSigner<p256::ecdsa::Signature>,
+    hashed: &[u8],
+) -> Result<Vec<u8>> {
+    let sig = signer
+        .sign_prehash(hashed)
+        .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
+    Ok(sig.to_der().as_bytes().to_vec())
+}
+
+/// The SubjectPublicKeyInfo of a P-256 key.
+pub(crate) fn ecdsa_p256_spki(
+    key: &p256::ecdsa::VerifyingKey,
+) -> Result<SubjectPublicKeyInfoOwned> {
+    use p256::pkcs8::EncodePublicKey;
+    let der = key
+        .to_public_key_der()
+        .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))?;
+    SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
+        .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))
 }
 
 impl<T: MessageSigner + ?Sized> MessageSigner for &T {
