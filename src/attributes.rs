@@ -57,7 +57,7 @@ impl ScepAttributes {
         transaction_id: TransactionId,
         sender_nonce: Nonce,
     ) -> Self {
-        ScepAttributes {
+        Self {
             message_type,
             transaction_id,
             sender_nonce: Some(sender_nonce),
@@ -163,7 +163,7 @@ impl ScepAttributes {
         let message_type = message_type.ok_or(ProtocolError::MissingAttribute("messageType"))?;
         let transaction_id =
             transaction_id.ok_or(ProtocolError::MissingAttribute("transactionID"))?;
-        Ok(ScepAttributes {
+        Ok(Self {
             message_type,
             transaction_id,
             sender_nonce,

@@ -99,44 +99,44 @@ pub enum Capability {
 
 impl Capability {
     /// Every known capability, in canonical order.
-    pub const ALL: [Capability; 12] = [
-        Capability::Aes,
-        Capability::Des3,
-        Capability::GetNextCaCert,
-        Capability::PostPkiOperation,
-        Capability::Renewal,
-        Capability::Sha1,
-        Capability::Sha224,
-        Capability::Sha256,
-        Capability::Sha384,
-        Capability::Sha512,
-        Capability::ScepStandard,
-        Capability::Update,
+    pub const ALL: [Self; 12] = [
+        Self::Aes,
+        Self::Des3,
+        Self::GetNextCaCert,
+        Self::PostPkiOperation,
+        Self::Renewal,
+        Self::Sha1,
+        Self::Sha224,
+        Self::Sha256,
+        Self::Sha384,
+        Self::Sha512,
+        Self::ScepStandard,
+        Self::Update,
     ];
 
     /// The keyword as a CA must send it (RFC 8894 section 3.5.2: "The CA MUST use the text
     /// case specified here").
     pub fn keyword(self) -> &'static str {
         match self {
-            Capability::Aes => "AES",
-            Capability::Des3 => "DES3",
-            Capability::GetNextCaCert => "GetNextCACert",
-            Capability::PostPkiOperation => "POSTPKIOperation",
-            Capability::Renewal => "Renewal",
-            Capability::Sha1 => "SHA-1",
-            Capability::Sha224 => "SHA-224",
-            Capability::Sha256 => "SHA-256",
-            Capability::Sha384 => "SHA-384",
-            Capability::Sha512 => "SHA-512",
-            Capability::ScepStandard => "SCEPStandard",
-            Capability::Update => "Update",
+            Self::Aes => "AES",
+            Self::Des3 => "DES3",
+            Self::GetNextCaCert => "GetNextCACert",
+            Self::PostPkiOperation => "POSTPKIOperation",
+            Self::Renewal => "Renewal",
+            Self::Sha1 => "SHA-1",
+            Self::Sha224 => "SHA-224",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+            Self::ScepStandard => "SCEPStandard",
+            Self::Update => "Update",
         }
     }
 
     /// Recognises a keyword, ignoring ASCII case ("clients SHOULD ignore the text case",
     /// RFC 8894 section 3.5.2). Surrounding whitespace is not removed here.
     pub fn from_keyword(keyword: &str) -> Option<Self> {
-        Capability::ALL
+        Self::ALL
             .into_iter()
             .find(|c| c.keyword().eq_ignore_ascii_case(keyword))
     }
@@ -167,7 +167,7 @@ impl Capabilities {
     /// No capabilities: what an empty GetCACaps response, an HTTP error or a CA without
     /// GetCACaps amounts to (RFC 8894 section 3.5.2).
     pub fn new() -> Self {
-        Capabilities::default()
+        Self::default()
     }
 
     /// What an RFC 8894 CA announces at minimum: `SCEPStandard` together with the
@@ -202,7 +202,7 @@ impl Capabilities {
                 limit: MAX_CAPS_SIZE,
             });
         }
-        let mut caps = Capabilities::new();
+        let mut caps = Self::new();
         let mut count = 0usize;
         for keyword in text.split('\n').map(trim_keyword).filter(|k| !k.is_empty()) {
             count = count.saturating_add(1);
@@ -237,7 +237,7 @@ impl Capabilities {
         }
         let text = core::str::from_utf8(body)
             .map_err(|e| Error::decode("GetCACaps response", format!("not UTF-8 text: {e}")))?;
-        Capabilities::parse(text)
+        Self::parse(text)
     }
 
     /// Adds a capability (builder style).
@@ -380,7 +380,7 @@ fn trim_keyword(keyword: &str) -> &str {
 
 impl FromIterator<Capability> for Capabilities {
     fn from_iter<I: IntoIterator<Item = Capability>>(iter: I) -> Self {
-        Capabilities {
+        Self {
             known: iter.into_iter().collect(),
             unknown: Vec::new(),
         }
@@ -438,7 +438,7 @@ impl Policy {
     /// The defaults described on each field: any producible cipher, any digest (SHA-1
     /// last), AES means AES-128, no legacy fall-back, `SCEPStandard` not required.
     pub fn new() -> Self {
-        Policy {
+        Self {
             require_scep_standard: false,
             allowed_ciphers: ContentCipher::PRODUCIBLE.to_vec(),
             allowed_digests: DigestAlgorithm::ALL.to_vec(),
@@ -452,7 +452,7 @@ impl Policy {
     /// For CAs known to implement RFC 8894: `SCEPStandard` required, AES only, SHA-256 or
     /// stronger only.
     pub fn strict() -> Self {
-        Policy {
+        Self {
             require_scep_standard: true,
             allowed_ciphers: vec![
                 ContentCipher::Aes256Cbc,
@@ -465,22 +465,22 @@ impl Policy {
                 DigestAlgorithm::Sha256,
             ],
             next_ca_in_certificates: false,
-            ..Policy::new()
+            ..Self::new()
         }
     }
 
     /// For old CAs: the defaults plus [`Policy::legacy_fallback`].
     pub fn legacy() -> Self {
-        Policy {
+        Self {
             legacy_fallback: true,
-            ..Policy::new()
+            ..Self::new()
         }
     }
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy::new()
+        Self::new()
     }
 }
 

@@ -96,7 +96,7 @@ impl Drop for CsrParams {
 impl CsrParams {
     /// Parameters for `subject` with no alternative names, no challenge password and SHA-256.
     pub fn new(subject: Name) -> Self {
-        CsrParams {
+        Self {
             subject,
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),

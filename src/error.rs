@@ -96,21 +96,21 @@ impl LimitKind {
     /// The limit's name, as errors print it (e.g. `"message size"`).
     pub fn name(self) -> &'static str {
         match self {
-            LimitKind::MessageSize => "message size",
-            LimitKind::CsrSize => "CSR size",
-            LimitKind::RequestPayloadSize => "request payload size",
-            LimitKind::NestingDepth => "nesting depth",
-            LimitKind::Certificates => "certificates",
-            LimitKind::Crls => "CRLs",
-            LimitKind::SignerInfos => "signer infos",
-            LimitKind::SignedAttributes => "signed attributes",
-            LimitKind::UnsignedAttributes => "unsigned attributes",
-            LimitKind::CsrAttributes => "CSR attributes",
-            LimitKind::Recipients => "recipients",
-            LimitKind::Pbkdf2Iterations => "PBKDF2 iterations",
-            LimitKind::QueryStringLength => "query string length",
-            LimitKind::CapsResponseSize => "GetCACaps response size",
-            LimitKind::CapsKeywordCount => "GetCACaps keyword count",
+            Self::MessageSize => "message size",
+            Self::CsrSize => "CSR size",
+            Self::RequestPayloadSize => "request payload size",
+            Self::NestingDepth => "nesting depth",
+            Self::Certificates => "certificates",
+            Self::Crls => "CRLs",
+            Self::SignerInfos => "signer infos",
+            Self::SignedAttributes => "signed attributes",
+            Self::UnsignedAttributes => "unsigned attributes",
+            Self::CsrAttributes => "CSR attributes",
+            Self::Recipients => "recipients",
+            Self::Pbkdf2Iterations => "PBKDF2 iterations",
+            Self::QueryStringLength => "query string length",
+            Self::CapsResponseSize => "GetCACaps response size",
+            Self::CapsKeywordCount => "GetCACaps keyword count",
         }
     }
 }
@@ -134,7 +134,7 @@ pub struct StoreError {
 impl StoreError {
     /// A store error for `store`.
     pub fn new(store: &'static str, detail: impl fmt::Display) -> Self {
-        StoreError {
+        Self {
             store,
             detail: detail.to_string(),
         }
@@ -149,7 +149,7 @@ impl fmt::Display for StoreError {
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
-        Error::Store(e)
+        Self::Store(e)
     }
 }
 
@@ -365,7 +365,7 @@ pub enum HttpError {
 impl Error {
     /// Builds a decode error for `element`.
     pub(crate) fn decode(element: &'static str, detail: impl fmt::Display) -> Self {
-        Error::Decode {
+        Self::Decode {
             element,
             detail: detail.to_string(),
         }
@@ -373,7 +373,7 @@ impl Error {
 
     /// Builds an encode error for `element`.
     pub(crate) fn encode(element: &'static str, detail: impl fmt::Display) -> Self {
-        Error::Encode {
+        Self::Encode {
             element,
             detail: detail.to_string(),
         }
@@ -381,14 +381,14 @@ impl Error {
 
     /// Builds a key error.
     pub(crate) fn key(detail: impl fmt::Display) -> Self {
-        Error::Key {
+        Self::Key {
             detail: detail.to_string(),
         }
     }
 
     /// Builds an "unsupported algorithm" error.
     pub(crate) fn unsupported(element: &'static str, oid: &der::asn1::ObjectIdentifier) -> Self {
-        Error::Algorithm(AlgorithmError::Unsupported {
+        Self::Algorithm(AlgorithmError::Unsupported {
             element,
             oid: oid.to_string(),
         })
@@ -399,10 +399,10 @@ impl Error {
     pub fn fail_info(&self) -> Option<crate::FailInfo> {
         use crate::FailInfo;
         match self {
-            Error::Algorithm(_) => Some(FailInfo::BadAlg),
-            Error::Crypto(CryptoError::SigningFailed(_) | CryptoError::EncryptionFailed(_)) => None,
-            Error::Crypto(_) => Some(FailInfo::BadMessageCheck),
-            Error::Decode { .. } | Error::Protocol(_) | Error::Limit { .. } => {
+            Self::Algorithm(_) => Some(FailInfo::BadAlg),
+            Self::Crypto(CryptoError::SigningFailed(_) | CryptoError::EncryptionFailed(_)) => None,
+            Self::Crypto(_) => Some(FailInfo::BadMessageCheck),
+            Self::Decode { .. } | Self::Protocol(_) | Self::Limit { .. } => {
                 Some(FailInfo::BadRequest)
             }
             _ => None,
@@ -413,16 +413,16 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Decode { element, detail } => write!(f, "cannot decode {element}: {detail}"),
-            Error::Encode { element, detail } => write!(f, "cannot encode {element}: {detail}"),
-            Error::Algorithm(e) => e.fmt(f),
-            Error::Crypto(e) => e.fmt(f),
-            Error::Protocol(e) => e.fmt(f),
-            Error::Policy(e) => e.fmt(f),
-            Error::Limit { what, limit } => write!(f, "{what} exceeds the limit of {limit}"),
-            Error::Http(e) => e.fmt(f),
-            Error::Key { detail } => write!(f, "unusable key or certificate: {detail}"),
-            Error::Store(e) => e.fmt(f),
+            Self::Decode { element, detail } => write!(f, "cannot decode {element}: {detail}"),
+            Self::Encode { element, detail } => write!(f, "cannot encode {element}: {detail}"),
+            Self::Algorithm(e) => e.fmt(f),
+            Self::Crypto(e) => e.fmt(f),
+            Self::Protocol(e) => e.fmt(f),
+            Self::Policy(e) => e.fmt(f),
+            Self::Limit { what, limit } => write!(f, "{what} exceeds the limit of {limit}"),
+            Self::Http(e) => e.fmt(f),
+            Self::Key { detail } => write!(f, "unusable key or certificate: {detail}"),
+            Self::Store(e) => e.fmt(f),
         }
     }
 }
@@ -430,18 +430,18 @@ impl fmt::Display for Error {
 impl fmt::Display for AlgorithmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AlgorithmError::Unsupported { element, oid } => {
+            Self::Unsupported { element, oid } => {
                 write!(f, "unsupported algorithm {oid} in {element}")
             }
-            AlgorithmError::Refused { algorithm, element } => write!(
+            Self::Refused { algorithm, element } => write!(
                 f,
                 "{algorithm} in {element} is refused: it is insecure and RFC 8894 section 2.9 \
                  says it must not be used"
             ),
-            AlgorithmError::BadParameters { element, detail } => {
+            Self::BadParameters { element, detail } => {
                 write!(f, "bad algorithm parameters in {element}: {detail}")
             }
-            AlgorithmError::KeyMismatch { algorithm, key } => {
+            Self::KeyMismatch { algorithm, key } => {
                 write!(
                     f,
                     "signature algorithm {algorithm} does not fit a {key} key"
@@ -454,25 +454,25 @@ impl fmt::Display for AlgorithmError {
 impl fmt::Display for CryptoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CryptoError::SignerNotFound => f.write_str(
+            Self::SignerNotFound => f.write_str(
                 "the signer's certificate is neither in the message nor among the supplied certificates",
             ),
-            CryptoError::UntrustedSigner => {
+            Self::UntrustedSigner => {
                 f.write_str("the message is signed by a certificate that is not trusted for it")
             }
-            CryptoError::BadSignature => f.write_str("the SignerInfo signature does not verify"),
-            CryptoError::MessageDigestMismatch => f.write_str(
+            Self::BadSignature => f.write_str("the SignerInfo signature does not verify"),
+            Self::MessageDigestMismatch => f.write_str(
                 "the messageDigest attribute does not match the digest of the content",
             ),
-            CryptoError::DecryptionFailed => f.write_str(
+            Self::DecryptionFailed => f.write_str(
                 "the content could not be decrypted and read (wrong key or password, or \
                  corrupted data)",
             ),
-            CryptoError::NoMatchingRecipient => {
+            Self::NoMatchingRecipient => {
                 f.write_str("no RecipientInfo is addressed to the given key or password")
             }
-            CryptoError::SigningFailed(d) => write!(f, "signing failed: {d}"),
-            CryptoError::EncryptionFailed(d) => write!(f, "encryption failed: {d}"),
+            Self::SigningFailed(d) => write!(f, "signing failed: {d}"),
+            Self::EncryptionFailed(d) => write!(f, "encryption failed: {d}"),
         }
     }
 }
@@ -480,38 +480,36 @@ impl fmt::Display for CryptoError {
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProtocolError::MissingAttribute(a) => {
+            Self::MissingAttribute(a) => {
                 write!(f, "the required authenticated attribute {a} is missing")
             }
-            ProtocolError::DuplicateAttribute(a) => {
+            Self::DuplicateAttribute(a) => {
                 write!(f, "the authenticated attribute {a} appears more than once")
             }
-            ProtocolError::UnexpectedMessageType { expected, found } => {
+            Self::UnexpectedMessageType { expected, found } => {
                 write!(
                     f,
                     "expected a {expected} message, found messageType {found}"
                 )
             }
-            ProtocolError::RecipientNonceMismatch => {
+            Self::RecipientNonceMismatch => {
                 f.write_str("the recipientNonce does not echo our senderNonce")
             }
-            ProtocolError::TransactionIdMismatch => {
-                f.write_str("the transactionID does not match ours")
-            }
-            ProtocolError::UnexpectedContent(d) => write!(f, "unexpected content: {d}"),
-            ProtocolError::InconsistentStatus(d) => write!(f, "inconsistent pkiStatus: {d}"),
-            ProtocolError::WrongContentType(d) => write!(f, "wrong content type: {d}"),
-            ProtocolError::NoIssuedCertificate => {
+            Self::TransactionIdMismatch => f.write_str("the transactionID does not match ours"),
+            Self::UnexpectedContent(d) => write!(f, "unexpected content: {d}"),
+            Self::InconsistentStatus(d) => write!(f, "inconsistent pkiStatus: {d}"),
+            Self::WrongContentType(d) => write!(f, "wrong content type: {d}"),
+            Self::NoIssuedCertificate => {
                 f.write_str("the CertRep holds no certificate for the public key of our request")
             }
-            ProtocolError::UnexpectedResponse(d) => write!(f, "out of sequence: {d}"),
-            ProtocolError::ReplayedNonce => {
+            Self::UnexpectedResponse(d) => write!(f, "out of sequence: {d}"),
+            Self::ReplayedNonce => {
                 f.write_str("the senderNonce was seen before: a replayed request")
             }
-            ProtocolError::ReusedContentKey => f.write_str(
+            Self::ReusedContentKey => f.write_str(
                 "the envelope's content-encryption key came with another message before",
             ),
-            ProtocolError::DuplicateRecipient(kind) => write!(
+            Self::DuplicateRecipient(kind) => write!(
                 f,
                 "more than one {kind} of the envelope is addressed to the key or password"
             ),
@@ -522,34 +520,34 @@ impl fmt::Display for ProtocolError {
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PolicyError::ScepStandardRequired => f.write_str(
+            Self::ScepStandardRequired => f.write_str(
                 "the CA does not announce SCEPStandard, which the policy requires (possible downgrade)",
             ),
-            PolicyError::NoCommonCipher => {
+            Self::NoCommonCipher => {
                 f.write_str("no content-encryption algorithm is acceptable to both sides")
             }
-            PolicyError::NoCommonDigest => {
+            Self::NoCommonDigest => {
                 f.write_str("no digest algorithm is acceptable to both sides")
             }
-            PolicyError::NotSupportedByCa(op) => {
+            Self::NotSupportedByCa(op) => {
                 write!(f, "the CA does not announce support for {op}")
             }
-            PolicyError::CaPinMismatch => {
+            Self::CaPinMismatch => {
                 f.write_str("no CA certificate has the pinned fingerprint")
             }
-            PolicyError::UntrustedCertificate { subject, reason } => {
+            Self::UntrustedCertificate { subject, reason } => {
                 write!(f, "the certificate {subject} is not trusted: {reason}")
             }
-            PolicyError::DigestNotAllowed { digest, element } => {
+            Self::DigestNotAllowed { digest, element } => {
                 write!(f, "{digest} in {element} is not allowed by the policy")
             }
-            PolicyError::PollLimitReached { polls } => {
+            Self::PollLimitReached { polls } => {
                 write!(f, "still PENDING after {polls} polls")
             }
-            PolicyError::PollTimeExceeded => {
+            Self::PollTimeExceeded => {
                 f.write_str("still PENDING after the maximum polling time")
             }
-            PolicyError::RenewalRefused(reason) => write!(f, "renewal refused: {reason}"),
+            Self::RenewalRefused(reason) => write!(f, "renewal refused: {reason}"),
         }
     }
 }
@@ -557,17 +555,17 @@ impl fmt::Display for PolicyError {
 impl fmt::Display for Distrust {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Distrust::NoTrustedIssuer => "it does not chain to the trusted CA",
-            Distrust::NotValidNow => "it is expired or not yet valid",
-            Distrust::PathLengthExceeded => "its issuer's path length constraint is exceeded",
-            Distrust::DigestNotAllowed => "its signature's digest is not allowed by the policy",
-            Distrust::NotTrustedAsRa => {
+            Self::NoTrustedIssuer => "it does not chain to the trusted CA",
+            Self::NotValidNow => "it is expired or not yet valid",
+            Self::PathLengthExceeded => "its issuer's path length constraint is exceeded",
+            Self::DigestNotAllowed => "its signature's digest is not allowed by the policy",
+            Self::NotTrustedAsRa => {
                 "it is not a CA certificate and not trusted as an RA (ClientConfig::ra_trust)"
             }
-            Distrust::UnknownCriticalExtension => {
+            Self::UnknownCriticalExtension => {
                 "it has a critical extension this crate does not process"
             }
-            Distrust::OffTheChain => "it is a CA certificate off the chain to the issuing CA",
+            Self::OffTheChain => "it is a CA certificate off the chain to the issuing CA",
         })
     }
 }
@@ -575,12 +573,10 @@ impl fmt::Display for Distrust {
 impl fmt::Display for RenewalRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            RenewalRefusal::NotIssuedByCa => "the signer certificate was not issued by this CA",
-            RenewalRefusal::SignerNotValid => "the signer certificate is expired or not yet valid",
-            RenewalRefusal::SubjectChanged => {
-                "the request's subject is not the signer certificate's"
-            }
-            RenewalRefusal::KeyChanged => {
+            Self::NotIssuedByCa => "the signer certificate was not issued by this CA",
+            Self::SignerNotValid => "the signer certificate is expired or not yet valid",
+            Self::SubjectChanged => "the request's subject is not the signer certificate's",
+            Self::KeyChanged => {
                 "the request's key is not the signer certificate's, and re-keying is not allowed"
             }
         })
@@ -590,19 +586,19 @@ impl fmt::Display for RenewalRefusal {
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HttpError::MissingOperation => f.write_str("the query has no operation parameter"),
-            HttpError::UnknownOperation(op) => write!(f, "unknown SCEP operation {op:?}"),
-            HttpError::MissingMessage => {
+            Self::MissingOperation => f.write_str("the query has no operation parameter"),
+            Self::UnknownOperation(op) => write!(f, "unknown SCEP operation {op:?}"),
+            Self::MissingMessage => {
                 f.write_str("a PKIOperation GET request has no message parameter")
             }
-            HttpError::BadBase64 => f.write_str("the message is not valid base64"),
-            HttpError::BadQuery => f.write_str("the query string is malformed"),
-            HttpError::MethodNotAllowed(m) => write!(f, "method {m} is not allowed here"),
-            HttpError::BodyTooLarge { limit } => {
+            Self::BadBase64 => f.write_str("the message is not valid base64"),
+            Self::BadQuery => f.write_str("the query string is malformed"),
+            Self::MethodNotAllowed(m) => write!(f, "method {m} is not allowed here"),
+            Self::BodyTooLarge { limit } => {
                 write!(f, "the body exceeds the limit of {limit} bytes")
             }
-            HttpError::UnexpectedContentType(t) => write!(f, "unexpected content type {t:?}"),
-            HttpError::Status(s) => write!(f, "the server answered with HTTP status {s}"),
+            Self::UnexpectedContentType(t) => write!(f, "unexpected content type {t:?}"),
+            Self::Status(s) => write!(f, "the server answered with HTTP status {s}"),
         }
     }
 }
@@ -611,26 +607,26 @@ impl std::error::Error for Error {}
 
 impl From<AlgorithmError> for Error {
     fn from(e: AlgorithmError) -> Self {
-        Error::Algorithm(e)
+        Self::Algorithm(e)
     }
 }
 impl From<CryptoError> for Error {
     fn from(e: CryptoError) -> Self {
-        Error::Crypto(e)
+        Self::Crypto(e)
     }
 }
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Self {
-        Error::Protocol(e)
+        Self::Protocol(e)
     }
 }
 impl From<PolicyError> for Error {
     fn from(e: PolicyError) -> Self {
-        Error::Policy(e)
+        Self::Policy(e)
     }
 }
 impl From<HttpError> for Error {
     fn from(e: HttpError) -> Self {
-        Error::Http(e)
+        Self::Http(e)
     }
 }

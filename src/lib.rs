@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(unused_qualifications, clippy::use_self)]
 #![cfg_attr(
     not(test),
     deny(

@@ -51,7 +51,7 @@ pub struct Limits {
 
 impl Limits {
     /// The defaults.
-    pub const DEFAULT: Limits = Limits {
+    pub const DEFAULT: Self = Self {
         max_message_size: 1 << 20,
         max_depth: 64,
         max_certificates: 64,
@@ -64,6 +64,6 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits::DEFAULT
+        Self::DEFAULT
     }
 }

@@ -41,45 +41,45 @@ impl MessageType {
     /// The numeric value carried on the wire.
     pub fn value(self) -> u32 {
         match self {
-            MessageType::CertRep => 3,
-            MessageType::RenewalReq => 17,
-            MessageType::PkcsReq => 19,
-            MessageType::CertPoll => 20,
-            MessageType::GetCert => 21,
-            MessageType::GetCrl => 22,
-            MessageType::Unknown(v) => v,
+            Self::CertRep => 3,
+            Self::RenewalReq => 17,
+            Self::PkcsReq => 19,
+            Self::CertPoll => 20,
+            Self::GetCert => 21,
+            Self::GetCrl => 22,
+            Self::Unknown(v) => v,
         }
     }
 
     /// Maps a wire value to a message type; unknown values become [`MessageType::Unknown`].
     pub fn from_value(value: u32) -> Self {
         match value {
-            3 => MessageType::CertRep,
-            17 => MessageType::RenewalReq,
-            19 => MessageType::PkcsReq,
-            20 => MessageType::CertPoll,
-            21 => MessageType::GetCert,
-            22 => MessageType::GetCrl,
-            v => MessageType::Unknown(v),
+            3 => Self::CertRep,
+            17 => Self::RenewalReq,
+            19 => Self::PkcsReq,
+            20 => Self::CertPoll,
+            21 => Self::GetCert,
+            22 => Self::GetCrl,
+            v => Self::Unknown(v),
         }
     }
 
     /// The name RFC 8894 uses for this message type.
     pub fn name(self) -> &'static str {
         match self {
-            MessageType::CertRep => "CertRep",
-            MessageType::RenewalReq => "RenewalReq",
-            MessageType::PkcsReq => "PKCSReq",
-            MessageType::CertPoll => "CertPoll",
-            MessageType::GetCert => "GetCert",
-            MessageType::GetCrl => "GetCRL",
-            MessageType::Unknown(_) => "unknown",
+            Self::CertRep => "CertRep",
+            Self::RenewalReq => "RenewalReq",
+            Self::PkcsReq => "PKCSReq",
+            Self::CertPoll => "CertPoll",
+            Self::GetCert => "GetCert",
+            Self::GetCrl => "GetCRL",
+            Self::Unknown(_) => "unknown",
         }
     }
 
     /// Whether this is a request (sent by a client) rather than a CertRep.
     pub fn is_request(self) -> bool {
-        !matches!(self, MessageType::CertRep | MessageType::Unknown(_))
+        !matches!(self, Self::CertRep | Self::Unknown(_))
     }
 }
 
@@ -104,18 +104,18 @@ impl PkiStatus {
     /// The numeric value carried on the wire.
     pub fn value(self) -> u32 {
         match self {
-            PkiStatus::Success => 0,
-            PkiStatus::Failure => 2,
-            PkiStatus::Pending => 3,
+            Self::Success => 0,
+            Self::Failure => 2,
+            Self::Pending => 3,
         }
     }
 
     /// Maps a wire value to a status; other values are a decode error naming `pkiStatus`.
     pub fn from_value(value: u32) -> Result<Self> {
         match value {
-            0 => Ok(PkiStatus::Success),
-            2 => Ok(PkiStatus::Failure),
-            3 => Ok(PkiStatus::Pending),
+            0 => Ok(Self::Success),
+            2 => Ok(Self::Failure),
+            3 => Ok(Self::Pending),
             v => Err(Error::decode(
                 "pkiStatus attribute",
                 format_args!("{v} is not SUCCESS (0), FAILURE (2) or PENDING (3)"),
@@ -126,9 +126,9 @@ impl PkiStatus {
     /// The name RFC 8894 uses.
     pub fn name(self) -> &'static str {
         match self {
-            PkiStatus::Success => "SUCCESS",
-            PkiStatus::Failure => "FAILURE",
-            PkiStatus::Pending => "PENDING",
+            Self::Success => "SUCCESS",
+            Self::Failure => "FAILURE",
+            Self::Pending => "PENDING",
         }
     }
 }
@@ -161,36 +161,36 @@ impl FailInfo {
     /// The numeric value carried on the wire.
     pub fn value(self) -> u32 {
         match self {
-            FailInfo::BadAlg => 0,
-            FailInfo::BadMessageCheck => 1,
-            FailInfo::BadRequest => 2,
-            FailInfo::BadTime => 3,
-            FailInfo::BadCertId => 4,
-            FailInfo::Unknown(v) => v,
+            Self::BadAlg => 0,
+            Self::BadMessageCheck => 1,
+            Self::BadRequest => 2,
+            Self::BadTime => 3,
+            Self::BadCertId => 4,
+            Self::Unknown(v) => v,
         }
     }
 
     /// Maps a wire value; unknown values become [`FailInfo::Unknown`].
     pub fn from_value(value: u32) -> Self {
         match value {
-            0 => FailInfo::BadAlg,
-            1 => FailInfo::BadMessageCheck,
-            2 => FailInfo::BadRequest,
-            3 => FailInfo::BadTime,
-            4 => FailInfo::BadCertId,
-            v => FailInfo::Unknown(v),
+            0 => Self::BadAlg,
+            1 => Self::BadMessageCheck,
+            2 => Self::BadRequest,
+            3 => Self::BadTime,
+            4 => Self::BadCertId,
+            v => Self::Unknown(v),
         }
     }
 
     /// The name RFC 8894 uses.
     pub fn name(self) -> &'static str {
         match self {
-            FailInfo::BadAlg => "badAlg",
-            FailInfo::BadMessageCheck => "badMessageCheck",
-            FailInfo::BadRequest => "badRequest",
-            FailInfo::BadTime => "badTime",
-            FailInfo::BadCertId => "badCertId",
-            FailInfo::Unknown(_) => "unknown",
+            Self::BadAlg => "badAlg",
+            Self::BadMessageCheck => "badMessageCheck",
+            Self::BadRequest => "badRequest",
+            Self::BadTime => "badTime",
+            Self::BadCertId => "badCertId",
+            Self::Unknown(_) => "unknown",
         }
     }
 
@@ -198,12 +198,12 @@ impl FailInfo {
     /// 3.2.1.4), for a failInfoText that tells the peer no more than the failInfo does.
     pub fn description(self) -> &'static str {
         match self {
-            FailInfo::BadAlg => "unrecognized or unsupported algorithm",
-            FailInfo::BadMessageCheck => "integrity check failed",
-            FailInfo::BadRequest => "transaction not permitted or supported",
-            FailInfo::BadTime => "the message time was not close enough to the system time",
-            FailInfo::BadCertId => "no certificate could be identified matching the criteria",
-            FailInfo::Unknown(_) => "the request failed",
+            Self::BadAlg => "unrecognized or unsupported algorithm",
+            Self::BadMessageCheck => "integrity check failed",
+            Self::BadRequest => "transaction not permitted or supported",
+            Self::BadTime => "the message time was not close enough to the system time",
+            Self::BadCertId => "no certificate could be identified matching the criteria",
+            Self::Unknown(_) => "the request failed",
         }
     }
 }
@@ -242,13 +242,13 @@ impl Nonce {
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut bytes = [0u8; Self::LEN];
         rng.fill_bytes(&mut bytes);
-        Nonce(bytes.to_vec())
+        Self(bytes.to_vec())
     }
 
     /// Wraps received nonce bytes: 16 octets, or the 8 that old iOS versions send.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         match bytes.len() {
-            8 | 16 => Ok(Nonce(bytes.to_vec())),
+            8 | 16 => Ok(Self(bytes.to_vec())),
             n => Err(Error::decode(
                 "nonce",
                 format_args!("{n} octets; SCEP nonces have 16 (or 8 from old iOS)"),
@@ -304,7 +304,7 @@ impl TransactionId {
                 format_args!("{c:?} is not allowed in a PrintableString"),
             ));
         }
-        Ok(TransactionId(id))
+        Ok(Self(id))
     }
 
     /// The transaction ID RFC 8894 section 3.2.1.1 recommends: a hash of the requester's
@@ -315,7 +315,7 @@ impl TransactionId {
         for b in digest.iter() {
             hex.push_str(&format!("{b:02X}"));
         }
-        TransactionId(hex)
+        Self(hex)
     }
 
     /// A random transaction ID (32 upper-case hex digits), for requests that have no key of
@@ -327,7 +327,7 @@ impl TransactionId {
         for b in bytes {
             hex.push_str(&format!("{b:02X}"));
         }
-        TransactionId(hex)
+        Self(hex)
     }
 
     /// The transaction ID as text.

@@ -40,7 +40,7 @@ pub struct IssuerAndSerialNumber {
 impl IssuerAndSerialNumber {
     /// The issuer and serial number of `cert`.
     pub fn of(cert: &Certificate) -> Self {
-        IssuerAndSerialNumber {
+        Self {
             issuer: cert.tbs_certificate().issuer().clone(),
             serial_number: cert.tbs_certificate().serial_number().clone(),
         }

@@ -141,20 +141,20 @@ impl RecipientInfo {
                     .map(RecipientInfo::Pwri)
                     .map_err(|e| Error::decode("PasswordRecipientInfo", e))
             }
-            _ => Ok(RecipientInfo::Other(any.clone())),
+            _ => Ok(Self::Other(any.clone())),
         }
     }
 
     /// Encodes this RecipientInfo as an element of `recipientInfos`.
     pub fn to_any(&self) -> Result<Any> {
         match self {
-            RecipientInfo::Ktri(k) => {
+            Self::Ktri(k) => {
                 let der = k
                     .to_der()
                     .map_err(|e| Error::encode("KeyTransRecipientInfo", e))?;
                 Any::from_der(&der).map_err(|e| Error::encode("KeyTransRecipientInfo", e))
             }
-            RecipientInfo::Pwri(p) => {
+            Self::Pwri(p) => {
                 // [3] IMPLICIT: the SEQUENCE's contents under a constructed context tag.
                 let der = p
                     .to_der()
@@ -170,7 +170,7 @@ impl RecipientInfo {
                 )
                 .map_err(|e| Error::encode("PasswordRecipientInfo", e))
             }
-            RecipientInfo::Other(a) => Ok(a.clone()),
+            Self::Other(a) => Ok(a.clone()),
         }
     }
 }

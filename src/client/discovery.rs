@@ -110,7 +110,7 @@ impl CaInfo {
             .cloned()
             .collect();
         signers.push(ca.clone());
-        Ok(CaInfo {
+        Ok(Self {
             capabilities,
             negotiated,
             certificates,
@@ -145,7 +145,7 @@ pub struct Discovery {
 impl Discovery {
     /// Starts discovery for `config`.
     pub fn new(config: ClientConfig) -> Self {
-        Discovery {
+        Self {
             config,
             step: DiscoveryStep::Caps,
             capabilities: None,

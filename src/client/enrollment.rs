@@ -114,8 +114,8 @@ enum Step {
 impl Step {
     fn state(self) -> State {
         match self {
-            Step::Initial => State::Initial,
-            Step::Poll { due } => State::Pending { next_poll: due },
+            Self::Initial => State::Initial,
+            Self::Poll { due } => State::Pending { next_poll: due },
         }
     }
 }
@@ -165,7 +165,7 @@ struct Rules {
 
 impl Rules {
     fn of(config: &ClientConfig) -> Self {
-        Rules {
+        Self {
             max_polls: config.max_polls,
             max_poll_duration: config.max_poll_duration,
             poll_interval: config.poll_interval,
@@ -212,7 +212,7 @@ impl Enrollment {
             .public_key
             .to_der()
             .map_err(|e| Error::encode("SubjectPublicKeyInfo", e))?;
-        Ok(Enrollment {
+        Ok(Self {
             transaction_id: TransactionId::from_public_key(&spki),
             message_type,
             csr,
@@ -537,7 +537,7 @@ impl Enrollment {
             },
             SavedState::Done(_) => State::Done,
         };
-        Ok(Enrollment {
+        Ok(Self {
             transaction_id: TransactionId::new(text(&s.transaction_id)?)?,
             message_type,
             csr: s.csr,

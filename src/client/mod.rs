@@ -69,7 +69,7 @@ impl Fingerprint {
         let der = cert.to_der().map_err(|e| Error::encode("Certificate", e))?;
         let mut out = [0u8; 32];
         out.copy_from_slice(&DigestAlgorithm::Sha256.digest(&der));
-        Ok(Fingerprint::Sha256(out))
+        Ok(Self::Sha256(out))
     }
 
     /// Parses a hex fingerprint: exactly 64 hex digits (SHA-256) or 40 (SHA-1), in any
@@ -92,9 +92,9 @@ impl Fingerprint {
         }
         let whole = high.is_none();
         if let (true, Ok(a)) = (whole, <[u8; 32]>::try_from(bytes.as_slice())) {
-            Ok(Fingerprint::Sha256(a))
+            Ok(Self::Sha256(a))
         } else if let (true, Ok(a)) = (whole, <[u8; 20]>::try_from(bytes.as_slice())) {
-            Ok(Fingerprint::Sha1(a))
+            Ok(Self::Sha1(a))
         } else {
             Err(Error::decode(
                 "fingerprint",
@@ -109,8 +109,8 @@ impl Fingerprint {
             return false;
         };
         match self {
-            Fingerprint::Sha256(f) => DigestAlgorithm::Sha256.digest(&der) == f,
-            Fingerprint::Sha1(f) => DigestAlgorithm::Sha1.digest(&der) == f,
+            Self::Sha256(f) => DigestAlgorithm::Sha256.digest(&der) == f,
+            Self::Sha1(f) => DigestAlgorithm::Sha1.digest(&der) == f,
         }
     }
 }
@@ -162,7 +162,7 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// The defaults described on each field, for the CA at `scep_path`.
     pub fn new(scep_path: impl Into<String>) -> Self {
-        ClientConfig {
+        Self {
             scep_path: scep_path.into(),
             ca_identifier: None,
             ca_pin: None,

@@ -54,7 +54,7 @@ impl Query {
         identity: &Identity<'_>,
         rng: &mut R,
     ) -> Result<(Self, HttpRequest)> {
-        Query::start(
+        Self::start(
             ca,
             config,
             RequestContent::GetCert(issuer_and_serial),
@@ -72,7 +72,7 @@ impl Query {
         identity: &Identity<'_>,
         rng: &mut R,
     ) -> Result<(Self, HttpRequest)> {
-        Query::start(
+        Self::start(
             ca,
             config,
             RequestContent::GetCrl(issuer_and_serial),
@@ -104,7 +104,7 @@ impl Query {
             Method::for_pki_operation(&ca.negotiated),
         )?;
         Ok((
-            Query {
+            Self {
                 transaction_id: request.transaction_id,
                 sender_nonce: request.sender_nonce,
                 kind,

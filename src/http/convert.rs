@@ -6,7 +6,7 @@ impl From<HttpResponse> for ::http::Response<Vec<u8>> {
     /// The status, `Content-Type`, `Allow: GET, POST` on a 405 (RFC 9110 section
     /// 15.5.6), and the body.
     fn from(response: HttpResponse) -> Self {
-        let mut out = ::http::Response::new(response.body);
+        let mut out = Self::new(response.body);
         *out.status_mut() = ::http::StatusCode::from_u16(response.status)
             .unwrap_or(::http::StatusCode::INTERNAL_SERVER_ERROR);
         let headers = out.headers_mut();

@@ -141,17 +141,17 @@ impl Method {
     /// POST when it supports POSTPKIOperation and the policy does not force GET.
     pub fn for_pki_operation(negotiated: &crate::caps::Negotiated) -> Self {
         if negotiated.use_post {
-            Method::Post
+            Self::Post
         } else {
-            Method::Get
+            Self::Get
         }
     }
 
     /// The method's token, `"GET"` or `"POST"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
+            Self::Get => "GET",
+            Self::Post => "POST",
         }
     }
 }
@@ -178,26 +178,26 @@ pub enum OperationKind {
 
 impl OperationKind {
     /// Every operation.
-    pub const ALL: [OperationKind; 4] = [
-        OperationKind::GetCaCaps,
-        OperationKind::GetCaCert,
-        OperationKind::GetNextCaCert,
-        OperationKind::PkiOperation,
+    pub const ALL: [Self; 4] = [
+        Self::GetCaCaps,
+        Self::GetCaCert,
+        Self::GetNextCaCert,
+        Self::PkiOperation,
     ];
 
     /// The value of the `operation` parameter, as RFC 8894 spells it.
     pub fn name(self) -> &'static str {
         match self {
-            OperationKind::GetCaCaps => "GetCACaps",
-            OperationKind::GetCaCert => "GetCACert",
-            OperationKind::GetNextCaCert => "GetNextCACert",
-            OperationKind::PkiOperation => "PKIOperation",
+            Self::GetCaCaps => "GetCACaps",
+            Self::GetCaCert => "GetCACert",
+            Self::GetNextCaCert => "GetNextCACert",
+            Self::PkiOperation => "PKIOperation",
         }
     }
 
     /// Recognises an operation name, ignoring ASCII case.
     pub fn from_name(name: &str) -> Option<Self> {
-        OperationKind::ALL
+        Self::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(name))
     }
@@ -206,10 +206,10 @@ impl OperationKind {
     /// servers send all sorts (see [`check_response`]).
     pub fn response_content_types(self) -> &'static [&'static str] {
         match self {
-            OperationKind::GetCaCaps => &[],
-            OperationKind::GetCaCert => &[CONTENT_TYPE_CA_CERT, CONTENT_TYPE_CA_RA_CERT],
-            OperationKind::GetNextCaCert => &[CONTENT_TYPE_NEXT_CA_CERT],
-            OperationKind::PkiOperation => &[CONTENT_TYPE_PKI_MESSAGE],
+            Self::GetCaCaps => &[],
+            Self::GetCaCert => &[CONTENT_TYPE_CA_CERT, CONTENT_TYPE_CA_RA_CERT],
+            Self::GetNextCaCert => &[CONTENT_TYPE_NEXT_CA_CERT],
+            Self::PkiOperation => &[CONTENT_TYPE_PKI_MESSAGE],
         }
     }
 }
@@ -250,20 +250,20 @@ impl Operation {
     /// The operation without its data.
     pub fn kind(&self) -> OperationKind {
         match self {
-            Operation::GetCaCaps { .. } => OperationKind::GetCaCaps,
-            Operation::GetCaCert { .. } => OperationKind::GetCaCert,
-            Operation::GetNextCaCert { .. } => OperationKind::GetNextCaCert,
-            Operation::PkiOperation { .. } => OperationKind::PkiOperation,
+            Self::GetCaCaps { .. } => OperationKind::GetCaCaps,
+            Self::GetCaCert { .. } => OperationKind::GetCaCert,
+            Self::GetNextCaCert { .. } => OperationKind::GetNextCaCert,
+            Self::PkiOperation { .. } => OperationKind::PkiOperation,
         }
     }
 
     /// The CA identifier of GetCACaps, GetCACert and GetNextCACert, if any.
     pub fn ca_identifier(&self) -> Option<&str> {
         match self {
-            Operation::GetCaCaps { message }
-            | Operation::GetCaCert { message }
-            | Operation::GetNextCaCert { message } => message.as_deref(),
-            Operation::PkiOperation { .. } => None,
+            Self::GetCaCaps { message }
+            | Self::GetCaCert { message }
+            | Self::GetNextCaCert { message } => message.as_deref(),
+            Self::PkiOperation { .. } => None,
         }
     }
 }

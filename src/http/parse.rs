@@ -21,11 +21,11 @@ pub struct ServerLimits {
 
 impl ServerLimits {
     /// The defaults, derived from [`Limits::DEFAULT`].
-    pub const DEFAULT: ServerLimits = ServerLimits::from_limits(&Limits::DEFAULT);
+    pub const DEFAULT: Self = Self::from_limits(&Limits::DEFAULT);
 
     /// Limits derived from the crate's [`Limits`]: the body may be as large as a message.
     pub const fn from_limits(limits: &Limits) -> Self {
-        ServerLimits {
+        Self {
             max_body_size: limits.max_message_size,
             max_query_len: limits
                 .max_message_size
@@ -37,7 +37,7 @@ impl ServerLimits {
 
 impl Default for ServerLimits {
     fn default() -> Self {
-        ServerLimits::DEFAULT
+        Self::DEFAULT
     }
 }
 

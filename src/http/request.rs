@@ -60,7 +60,7 @@ impl HttpRequest {
                     Method::Get => {
                         target.push_str("&message=");
                         percent_encode(base64_encode(message)?.as_bytes(), &mut target);
-                        Ok(HttpRequest {
+                        Ok(Self {
                             method,
                             path,
                             query: target,
@@ -68,7 +68,7 @@ impl HttpRequest {
                             body: Vec::new(),
                         })
                     }
-                    Method::Post => Ok(HttpRequest {
+                    Method::Post => Ok(Self {
                         method,
                         path,
                         query: target,
@@ -87,7 +87,7 @@ impl HttpRequest {
                     target.push_str("&message=");
                     percent_encode(ident.as_bytes(), &mut target);
                 }
-                Ok(HttpRequest {
+                Ok(Self {
                     method,
                     path,
                     query: target,

@@ -70,42 +70,42 @@ impl HttpResponse {
     /// gives them.
     pub fn ca_certificates(form: CaCertForm, body: Vec<u8>) -> Self {
         match form {
-            CaCertForm::Chain => HttpResponse::ca_ra_certs(body),
-            _ => HttpResponse::ca_cert(body),
+            CaCertForm::Chain => Self::ca_ra_certs(body),
+            _ => Self::ca_cert(body),
         }
     }
 
     /// 200, `text/plain`, the canonical capability list (RFC 8894 section 3.5.2).
     pub fn ca_caps(caps: &Capabilities) -> Self {
-        HttpResponse::ok(CONTENT_TYPE_TEXT_PLAIN, caps.format().into_bytes())
+        Self::ok(CONTENT_TYPE_TEXT_PLAIN, caps.format().into_bytes())
     }
 
     /// 200, `application/x-x509-ca-cert`: a single DER CA certificate, for a CA without
     /// an RA (RFC 8894 section 4.2.1.1).
     pub fn ca_cert(certificate_der: Vec<u8>) -> Self {
-        HttpResponse::ok(CONTENT_TYPE_CA_CERT, certificate_der)
+        Self::ok(CONTENT_TYPE_CA_CERT, certificate_der)
     }
 
     /// 200, `application/x-x509-ca-ra-cert`: a degenerate certificates-only CMS SignedData
     /// with the CA and RA certificates (RFC 8894 section 4.2.1.2).
     pub fn ca_ra_certs(certs_only_der: Vec<u8>) -> Self {
-        HttpResponse::ok(CONTENT_TYPE_CA_RA_CERT, certs_only_der)
+        Self::ok(CONTENT_TYPE_CA_RA_CERT, certs_only_der)
     }
 
     /// 200, `application/x-x509-next-ca-cert`: the GetNextCACert answer, a SignedData over
     /// a degenerate certificates-only SignedData (RFC 8894 section 4.7.1).
     pub fn next_ca_cert(signed_der: Vec<u8>) -> Self {
-        HttpResponse::ok(CONTENT_TYPE_NEXT_CA_CERT, signed_der)
+        Self::ok(CONTENT_TYPE_NEXT_CA_CERT, signed_der)
     }
 
     /// 200, `application/x-pki-message`: a CertRep (RFC 8894 sections 4.3 to 4.6).
     pub fn pki_message(cert_rep_der: Vec<u8>) -> Self {
-        HttpResponse::ok(CONTENT_TYPE_PKI_MESSAGE, cert_rep_der)
+        Self::ok(CONTENT_TYPE_PKI_MESSAGE, cert_rep_der)
     }
 
     /// An error answer with `status` and a `text/plain` body.
     pub fn error(status: u16, text: &str) -> Self {
-        HttpResponse {
+        Self {
             status,
             content_type: CONTENT_TYPE_TEXT_PLAIN,
             body: text.as_bytes().to_vec(),
@@ -116,11 +116,11 @@ impl HttpResponse {
     /// [`error_status`] and the error's text as body. A 405 answer needs an `Allow`
     /// header, which the caller adds (`GET`, or `GET, POST` for PKIOperation).
     pub fn from_error(err: &Error) -> Self {
-        HttpResponse::error(error_status(err), &err.to_string())
+        Self::error(error_status(err), &err.to_string())
     }
 
     fn ok(content_type: &'static str, body: Vec<u8>) -> Self {
-        HttpResponse {
+        Self {
             status: 200,
             content_type,
             body,

@@ -69,7 +69,7 @@ impl CaCertificates {
                 "the certs-only SignedData holds no certificate",
             ));
         }
-        Ok(CaCertificates { certificates })
+        Ok(Self { certificates })
     }
 
     /// The response a server sends: its form and body (a single DER certificate when there
@@ -212,7 +212,7 @@ impl NextCaCertificates {
                 "no next CA certificate in it",
             ));
         }
-        Ok(NextCaCertificates { certificates })
+        Ok(Self { certificates })
     }
 }
 

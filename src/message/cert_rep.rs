@@ -40,15 +40,15 @@ impl CertRepContent {
     /// The pkiStatus this content travels under.
     pub fn status(&self) -> PkiStatus {
         match self {
-            CertRepContent::Success { .. } => PkiStatus::Success,
-            CertRepContent::Failure { .. } => PkiStatus::Failure,
-            CertRepContent::Pending => PkiStatus::Pending,
+            Self::Success { .. } => PkiStatus::Success,
+            Self::Failure { .. } => PkiStatus::Failure,
+            Self::Pending => PkiStatus::Pending,
         }
     }
 
     /// A SUCCESS carrying certificates.
     pub fn issued(certificates: Vec<Certificate>) -> Self {
-        CertRepContent::Success {
+        Self::Success {
             certificates,
             crls: Vec::new(),
         }
@@ -56,7 +56,7 @@ impl CertRepContent {
 
     /// A SUCCESS carrying a CRL (the answer to GetCRL).
     pub fn crl(crl: CertificateList) -> Self {
-        CertRepContent::Success {
+        Self::Success {
             certificates: Vec::new(),
             crls: vec![crl],
         }
@@ -64,7 +64,7 @@ impl CertRepContent {
 
     /// A FAILURE.
     pub fn failure(fail_info: FailInfo, fail_info_text: Option<String>) -> Self {
-        CertRepContent::Failure {
+        Self::Failure {
             fail_info,
             fail_info_text,
         }

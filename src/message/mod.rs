@@ -127,7 +127,7 @@ impl OutgoingCertRep {
             .sender_nonce
             .clone()
             .ok_or(ProtocolError::MissingAttribute("senderNonce"))?;
-        Ok(OutgoingCertRep {
+        Ok(Self {
             transaction_id: request.transaction_id.clone(),
             sender_nonce: Nonce::generate(rng),
             recipient_nonce,
@@ -270,7 +270,7 @@ impl PkiMessage {
         if parsed.content_type != crate::oids::ID_DATA {
             return Err(ProtocolError::WrongContentType("eContentType is not id-data").into());
         }
-        Ok(PkiMessage {
+        Ok(Self {
             parsed,
             attributes,
             digest,

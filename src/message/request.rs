@@ -54,20 +54,20 @@ impl RequestContent {
     /// The messageType this content travels under.
     pub fn message_type(&self) -> MessageType {
         match self {
-            RequestContent::PkcsReq(_) => MessageType::PkcsReq,
-            RequestContent::RenewalReq(_) => MessageType::RenewalReq,
-            RequestContent::CertPoll(_) => MessageType::CertPoll,
-            RequestContent::GetCert(_) => MessageType::GetCert,
-            RequestContent::GetCrl(_) => MessageType::GetCrl,
+            Self::PkcsReq(_) => MessageType::PkcsReq,
+            Self::RenewalReq(_) => MessageType::RenewalReq,
+            Self::CertPoll(_) => MessageType::CertPoll,
+            Self::GetCert(_) => MessageType::GetCert,
+            Self::GetCrl(_) => MessageType::GetCrl,
         }
     }
 
     /// The DER payload that goes into the pkcsPKIEnvelope.
     pub fn to_der(&self) -> Result<Vec<u8>> {
         let r = match self {
-            RequestContent::PkcsReq(c) | RequestContent::RenewalReq(c) => c.to_der(),
-            RequestContent::CertPoll(c) => c.to_der(),
-            RequestContent::GetCert(c) | RequestContent::GetCrl(c) => c.to_der(),
+            Self::PkcsReq(c) | Self::RenewalReq(c) => c.to_der(),
+            Self::CertPoll(c) => c.to_der(),
+            Self::GetCert(c) | Self::GetCrl(c) => c.to_der(),
         };
         r.map_err(|e| Error::encode("request payload", e))
     }
@@ -92,9 +92,9 @@ impl RequestContent {
                     });
                 }
                 Ok(if message_type == MessageType::PkcsReq {
-                    RequestContent::PkcsReq(csr)
+                    Self::PkcsReq(csr)
                 } else {
-                    RequestContent::RenewalReq(csr)
+                    Self::RenewalReq(csr)
                 })
             }
             MessageType::CertPoll => IssuerAndSubject::from_der(&der)

@@ -31,21 +31,21 @@ pub enum ContentCipher {
 
 impl ContentCipher {
     /// Every cipher this crate can produce, strongest first.
-    pub const PRODUCIBLE: [ContentCipher; 4] = [
-        ContentCipher::Aes256Cbc,
-        ContentCipher::Aes192Cbc,
-        ContentCipher::Aes128Cbc,
-        ContentCipher::DesEde3Cbc,
+    pub const PRODUCIBLE: [Self; 4] = [
+        Self::Aes256Cbc,
+        Self::Aes192Cbc,
+        Self::Aes128Cbc,
+        Self::DesEde3Cbc,
     ];
 
     /// The algorithm's OID.
     pub fn oid(self) -> ObjectIdentifier {
         match self {
-            ContentCipher::InsecureDesCbc => oids::DES_CBC,
-            ContentCipher::DesEde3Cbc => oids::DES_EDE3_CBC,
-            ContentCipher::Aes128Cbc => oids::AES128_CBC,
-            ContentCipher::Aes192Cbc => oids::AES192_CBC,
-            ContentCipher::Aes256Cbc => oids::AES256_CBC,
+            Self::InsecureDesCbc => oids::DES_CBC,
+            Self::DesEde3Cbc => oids::DES_EDE3_CBC,
+            Self::Aes128Cbc => oids::AES128_CBC,
+            Self::Aes192Cbc => oids::AES192_CBC,
+            Self::Aes256Cbc => oids::AES256_CBC,
         }
     }
 
@@ -54,11 +54,11 @@ impl ContentCipher {
     /// decide whether to refuse it.
     pub fn from_oid(element: &'static str, oid: &ObjectIdentifier) -> Result<Self> {
         [
-            ContentCipher::InsecureDesCbc,
-            ContentCipher::DesEde3Cbc,
-            ContentCipher::Aes128Cbc,
-            ContentCipher::Aes192Cbc,
-            ContentCipher::Aes256Cbc,
+            Self::InsecureDesCbc,
+            Self::DesEde3Cbc,
+            Self::Aes128Cbc,
+            Self::Aes192Cbc,
+            Self::Aes256Cbc,
         ]
         .into_iter()
         .find(|c| c.oid() == *oid)
@@ -68,18 +68,18 @@ impl ContentCipher {
     /// Key length in octets.
     pub fn key_len(self) -> usize {
         match self {
-            ContentCipher::InsecureDesCbc => 8,
-            ContentCipher::DesEde3Cbc => 24,
-            ContentCipher::Aes128Cbc => 16,
-            ContentCipher::Aes192Cbc => 24,
-            ContentCipher::Aes256Cbc => 32,
+            Self::InsecureDesCbc => 8,
+            Self::DesEde3Cbc => 24,
+            Self::Aes128Cbc => 16,
+            Self::Aes192Cbc => 24,
+            Self::Aes256Cbc => 32,
         }
     }
 
     /// Block (and IV) length in octets.
     pub fn block_len(self) -> usize {
         match self {
-            ContentCipher::InsecureDesCbc | ContentCipher::DesEde3Cbc => 8,
+            Self::InsecureDesCbc | Self::DesEde3Cbc => 8,
             _ => 16,
         }
     }
@@ -87,11 +87,11 @@ impl ContentCipher {
     /// A human-readable name.
     pub fn name(self) -> &'static str {
         match self {
-            ContentCipher::InsecureDesCbc => "DES-CBC",
-            ContentCipher::DesEde3Cbc => "DES-EDE3-CBC",
-            ContentCipher::Aes128Cbc => "AES-128-CBC",
-            ContentCipher::Aes192Cbc => "AES-192-CBC",
-            ContentCipher::Aes256Cbc => "AES-256-CBC",
+            Self::InsecureDesCbc => "DES-CBC",
+            Self::DesEde3Cbc => "DES-EDE3-CBC",
+            Self::Aes128Cbc => "AES-128-CBC",
+            Self::Aes192Cbc => "AES-192-CBC",
+            Self::Aes256Cbc => "AES-256-CBC",
         }
     }
 }
@@ -122,22 +122,18 @@ pub enum DigestAlgorithm {
 
 impl DigestAlgorithm {
     /// Every supported digest, strongest first.
-    pub const ALL: [DigestAlgorithm; 5] = [
-        DigestAlgorithm::Sha512,
-        DigestAlgorithm::Sha384,
-        DigestAlgorithm::Sha256,
-        DigestAlgorithm::Sha224,
-        DigestAlgorithm::Sha1,
+    pub const ALL: [Self; 5] = [
+        Self::Sha512,
+        Self::Sha384,
+        Self::Sha256,
+        Self::Sha224,
+        Self::Sha1,
     ];
 
     /// `Ok` when `allowed` holds this digest, else
     /// [`PolicyError::DigestNotAllowed`](crate::error::PolicyError::DigestNotAllowed)
     /// naming `element`: a policy on the digests of what is received.
-    pub(crate) fn require_allowed(
-        self,
-        allowed: &[DigestAlgorithm],
-        element: &'static str,
-    ) -> crate::error::Result<()> {
+    pub(crate) fn require_allowed(self, allowed: &[Self], element: &'static str) -> Result<()> {
         if allowed.contains(&self) {
             Ok(())
         } else {
@@ -152,11 +148,11 @@ impl DigestAlgorithm {
     /// The digest's OID.
     pub fn oid(self) -> ObjectIdentifier {
         match self {
-            DigestAlgorithm::Sha1 => oids::SHA1,
-            DigestAlgorithm::Sha224 => oids::SHA224,
-            DigestAlgorithm::Sha256 => oids::SHA256,
-            DigestAlgorithm::Sha384 => oids::SHA384,
-            DigestAlgorithm::Sha512 => oids::SHA512,
+            Self::Sha1 => oids::SHA1,
+            Self::Sha224 => oids::SHA224,
+            Self::Sha256 => oids::SHA256,
+            Self::Sha384 => oids::SHA384,
+            Self::Sha512 => oids::SHA512,
         }
     }
 
@@ -169,7 +165,7 @@ impl DigestAlgorithm {
             }
             .into());
         }
-        DigestAlgorithm::ALL
+        Self::ALL
             .into_iter()
             .find(|d| d.oid() == *oid)
             .ok_or_else(|| Error::unsupported(element, oid))
@@ -178,33 +174,33 @@ impl DigestAlgorithm {
     /// Hashes `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
-            DigestAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
-            DigestAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
-            DigestAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            DigestAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            DigestAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
+            Self::Sha1 => sha1::Sha1::digest(data).to_vec(),
+            Self::Sha224 => sha2::Sha224::digest(data).to_vec(),
+            Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
+            Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
         }
     }
 
     /// The output length in octets.
     pub fn output_len(self) -> usize {
         match self {
-            DigestAlgorithm::Sha1 => 20,
-            DigestAlgorithm::Sha224 => 28,
-            DigestAlgorithm::Sha256 => 32,
-            DigestAlgorithm::Sha384 => 48,
-            DigestAlgorithm::Sha512 => 64,
+            Self::Sha1 => 20,
+            Self::Sha224 => 28,
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
         }
     }
 
     /// A human-readable name.
     pub fn name(self) -> &'static str {
         match self {
-            DigestAlgorithm::Sha1 => "SHA-1",
-            DigestAlgorithm::Sha224 => "SHA-224",
-            DigestAlgorithm::Sha256 => "SHA-256",
-            DigestAlgorithm::Sha384 => "SHA-384",
-            DigestAlgorithm::Sha512 => "SHA-512",
+            Self::Sha1 => "SHA-1",
+            Self::Sha224 => "SHA-224",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
         }
     }
 }
@@ -230,24 +226,24 @@ impl KeyAlgorithm {
     /// The SignerInfo `signatureAlgorithm` OID for this key with `digest`.
     pub fn signature_oid(self, digest: DigestAlgorithm) -> ObjectIdentifier {
         match (self, digest) {
-            (KeyAlgorithm::Rsa, DigestAlgorithm::Sha1) => oids::SHA1_WITH_RSA,
-            (KeyAlgorithm::Rsa, DigestAlgorithm::Sha224) => oids::SHA224_WITH_RSA,
-            (KeyAlgorithm::Rsa, DigestAlgorithm::Sha256) => oids::SHA256_WITH_RSA,
-            (KeyAlgorithm::Rsa, DigestAlgorithm::Sha384) => oids::SHA384_WITH_RSA,
-            (KeyAlgorithm::Rsa, DigestAlgorithm::Sha512) => oids::SHA512_WITH_RSA,
-            (KeyAlgorithm::EcdsaP256, DigestAlgorithm::Sha1) => oids::ECDSA_WITH_SHA1,
-            (KeyAlgorithm::EcdsaP256, DigestAlgorithm::Sha224) => oids::ECDSA_WITH_SHA224,
-            (KeyAlgorithm::EcdsaP256, DigestAlgorithm::Sha256) => oids::ECDSA_WITH_SHA256,
-            (KeyAlgorithm::EcdsaP256, DigestAlgorithm::Sha384) => oids::ECDSA_WITH_SHA384,
-            (KeyAlgorithm::EcdsaP256, DigestAlgorithm::Sha512) => oids::ECDSA_WITH_SHA512,
+            (Self::Rsa, DigestAlgorithm::Sha1) => oids::SHA1_WITH_RSA,
+            (Self::Rsa, DigestAlgorithm::Sha224) => oids::SHA224_WITH_RSA,
+            (Self::Rsa, DigestAlgorithm::Sha256) => oids::SHA256_WITH_RSA,
+            (Self::Rsa, DigestAlgorithm::Sha384) => oids::SHA384_WITH_RSA,
+            (Self::Rsa, DigestAlgorithm::Sha512) => oids::SHA512_WITH_RSA,
+            (Self::EcdsaP256, DigestAlgorithm::Sha1) => oids::ECDSA_WITH_SHA1,
+            (Self::EcdsaP256, DigestAlgorithm::Sha224) => oids::ECDSA_WITH_SHA224,
+            (Self::EcdsaP256, DigestAlgorithm::Sha256) => oids::ECDSA_WITH_SHA256,
+            (Self::EcdsaP256, DigestAlgorithm::Sha384) => oids::ECDSA_WITH_SHA384,
+            (Self::EcdsaP256, DigestAlgorithm::Sha512) => oids::ECDSA_WITH_SHA512,
         }
     }
 
     /// A human-readable name.
     pub fn name(self) -> &'static str {
         match self {
-            KeyAlgorithm::Rsa => "RSA",
-            KeyAlgorithm::EcdsaP256 => "ECDSA P-256",
+            Self::Rsa => "RSA",
+            Self::EcdsaP256 => "ECDSA P-256",
         }
     }
 }

@@ -62,7 +62,7 @@ pub enum Decision {
 impl Decision {
     /// A refusal with badRequest and `reason` for the operator.
     pub fn reject(reason: impl Into<String>) -> Self {
-        Decision::Reject {
+        Self::Reject {
             fail_info: FailInfo::BadRequest,
             reason: reason.into(),
         }

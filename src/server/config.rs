@@ -83,7 +83,7 @@ impl ServerConfig {
     /// A configuration announcing `capabilities` and answering GetCACert with
     /// `ca_certificates`; defaults for the rest.
     pub fn new(capabilities: Capabilities, ca_certificates: Vec<Certificate>) -> Self {
-        ServerConfig {
+        Self {
             capabilities,
             ca_certificates,
             next_ca_certificates: None,
@@ -116,7 +116,7 @@ pub struct RenewalPolicy {
 
 impl Default for RenewalPolicy {
     fn default() -> Self {
-        RenewalPolicy {
+        Self {
             require_same_subject: true,
             allow_rekey: false,
         }

@@ -95,7 +95,7 @@ struct Answer {
 
 impl Answer {
     fn fail(fail_info: FailInfo, reason: impl Into<String>) -> Self {
-        Answer {
+        Self {
             content: CertRepContent::failure(fail_info, Some(fail_info.description().into())),
             password: None,
             reason: Some(reason.into()),
@@ -103,11 +103,11 @@ impl Answer {
     }
 
     fn bad_request(reason: impl Into<String>) -> Self {
-        Answer::fail(FailInfo::BadRequest, reason)
+        Self::fail(FailInfo::BadRequest, reason)
     }
 
     fn content(content: CertRepContent, password: Option<Vec<u8>>) -> Self {
-        Answer {
+        Self {
             content,
             password,
             reason: None,

@@ -138,18 +138,18 @@ const REPLAYED: &str = "the senderNonce was seen before: a replayed request";
 /// What the intake made of an HTTP request: the operation (when it parsed), what to do, and
 /// why a refusal was made (for the report).
 struct Intake {
-    operation: Option<crate::http::OperationKind>,
+    operation: Option<http::OperationKind>,
     incoming: Incoming,
     refusal: Option<String>,
 }
 
 impl Intake {
     fn refused(
-        operation: Option<crate::http::OperationKind>,
+        operation: Option<http::OperationKind>,
         response: HttpResponse,
         reason: String,
     ) -> Self {
-        Intake {
+        Self {
             operation,
             incoming: Incoming::Respond(response),
             refusal: Some(reason),
@@ -230,7 +230,7 @@ impl Server {
             config.envelope_memory,
         ));
         let transactions = Arc::new(MemoryTransactionStore::new(config.transactions));
-        Ok(Server {
+        Ok(Self {
             config,
             ca_certificate,
             signer,
@@ -315,7 +315,7 @@ impl Server {
         now: SystemTime,
         rng: &mut R,
     ) -> Intake {
-        let kind = Some(crate::http::OperationKind::PkiOperation);
+        let kind = Some(http::OperationKind::PkiOperation);
         let limits = self.config.decrypt.limits;
         let received = match PkiMessage::decode(message, &limits) {
             Ok(m) => m,

@@ -66,7 +66,7 @@ pub(super) fn nonce_value(nonce: &Nonce) -> [u8; 32] {
 impl ReplayCache {
     /// A cache remembering up to `capacity` nonces (0 disables replay protection).
     pub fn new(capacity: usize) -> Self {
-        ReplayCache {
+        Self {
             capacity,
             order: VecDeque::new(),
             kept_order: VecDeque::new(),
@@ -203,7 +203,7 @@ impl MemoryReplayStore {
     /// A store remembering up to `nonces` senderNonces and `envelopes` encryptedKeys (0
     /// turns that check off).
     pub fn new(nonces: usize, envelopes: usize) -> Self {
-        MemoryReplayStore {
+        Self {
             nonces: Mutex::new(ReplayCache::new(nonces)),
             envelopes: Mutex::new(ReplayCache::new(envelopes)),
         }
@@ -277,12 +277,12 @@ impl Generation {
     pub fn random<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes);
-        Generation(bytes)
+        Self(bytes)
     }
 
     /// The generation of these octets (as stored).
     pub const fn from_bytes(bytes: [u8; 16]) -> Self {
-        Generation(bytes)
+        Self(bytes)
     }
 
     /// Its octets.
@@ -351,7 +351,7 @@ impl Transaction {
         state: TransactionState,
         created: SystemTime,
     ) -> Self {
-        Transaction {
+        Self {
             id,
             generation,
             message_type,
@@ -411,7 +411,7 @@ pub struct MemoryTransactionStore {
 impl MemoryTransactionStore {
     /// A store of up to `capacity` transactions.
     pub fn new(capacity: usize) -> Self {
-        MemoryTransactionStore {
+        Self {
             capacity,
             transactions: Mutex::new((HashMap::new(), VecDeque::new())),
         }

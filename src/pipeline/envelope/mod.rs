@@ -127,7 +127,7 @@ impl DecryptOptions {
     /// Options that also decrypt single DES-CBC. See
     /// [`DecryptOptions::allow_insecure_single_des`].
     pub fn insecure_allow_single_des() -> Self {
-        DecryptOptions {
+        Self {
             allow_insecure_single_des: true,
             limits: Limits::default(),
         }

@@ -275,7 +275,7 @@ impl Envelope {
                 ),
             ));
         }
-        Ok(Envelope {
+        Ok(Self {
             cipher,
             iv,
             ciphertext,
