@@ -108,7 +108,7 @@ impl Trace {
 /// The oracle of the round-trip checks: a value that does not survive encoding and
 /// decoding is a bug, and a panic is how a fuzz target reports one. This is the only
 /// place in the module that panics.
-#[allow(clippy::panic)]
+#[cfg_attr(not(test), expect(clippy::panic))]
 #[track_caller]
 fn oracle<T: PartialEq + Debug + ?Sized>(what: &str, before: &T, after: &T) {
     if before != after {
@@ -117,7 +117,7 @@ fn oracle<T: PartialEq + Debug + ?Sized>(what: &str, before: &T, after: &T) {
 }
 
 /// The oracle for an encoding that its own decoder refuses.
-#[allow(clippy::panic)]
+#[cfg_attr(not(test), expect(clippy::panic))]
 #[track_caller]
 fn oracle_refused(what: &str, err: &crate::Error) {
     panic!("the {what} this crate encoded does not decode again: {err}");

@@ -21,7 +21,7 @@ use crate::types::{FailInfo, MessageType, Nonce, TransactionId};
 
 /// The outcome of an enrolment step.
 // One per transaction step: boxing the certificate would buy nothing.
-#[allow(clippy::large_enum_variant)]
+#[expect(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {

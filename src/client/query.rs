@@ -14,7 +14,7 @@ use crate::types::{FailInfo, MessageType, Nonce, TransactionId};
 
 /// What a GetCert or GetCRL returned.
 // One per exchange: boxing the CRL would buy nothing.
-#[allow(clippy::large_enum_variant)]
+#[expect(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum QueryOutcome {

@@ -339,7 +339,7 @@ impl Transaction {
     }
 
     /// A transaction of the given parts.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments)]
     pub fn new(
         id: TransactionId,
         generation: Generation,
