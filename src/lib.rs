@@ -29,10 +29,10 @@ pub mod pipeline;
 pub mod server;
 pub mod types;
 
-/// Entry points for the fuzz targets; behind the repository-only `fuzzing` feature.
-#[cfg(any(test, feature = "fuzzing"))]
+/// Entry points for the fuzz targets and mutation tests (`--cfg fuzzing` only).
+#[cfg(any(test, fuzzing))]
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod internal;
 
 pub use asn1::{Certificate, CertificateList};
 pub use error::{Error, Result};

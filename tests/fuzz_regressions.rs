@@ -1,10 +1,15 @@
 //! Inputs the fuzz targets found a bug with, replayed through the same entry points
-//! (`scep::fuzzing`), with a check of what the fixed code does with each.
+//! (`scep::internal::fuzzing`), with a check of what the fixed code does with each.
 //!
 //! Each file under `tests/fuzz-regressions/<target>/` is an artifact of `fuzz/`'s target of
 //! that name, kept as the fuzzer wrote it (see `fuzz/README.md`, "From a crash to a
 //! regression test"). Every file is run through its target here, so a fix that regresses
 //! fails the test with the file's name.
+//!
+//! Built with `--cfg fuzzing` only (`scep::internal::fuzzing` exists only then):
+//! `RUSTFLAGS="--cfg fuzzing" cargo test --test mutation --test fuzz_regressions`, as
+//! `.ci/run` does.
+#![cfg(fuzzing)]
 
 use std::path::{Path, PathBuf};
 
@@ -22,16 +27,16 @@ fn read(rel: &str) -> Vec<u8> {
 /// The entry point of a fuzz target, by the target's name.
 fn entry_point(target: &str) -> fn(&[u8]) {
     match target {
-        "open" => scep::fuzzing::open_pki_message,
-        "pki_message" => scep::fuzzing::pki_message,
-        "open_with_key" => scep::fuzzing::open_with_key,
-        "cert_rep_client" => scep::fuzzing::cert_rep_client,
-        "ca_certs" => scep::fuzzing::ca_certs,
-        "caps" => scep::fuzzing::caps,
-        "http_request" => scep::fuzzing::http_request,
-        "csr" => scep::fuzzing::csr,
-        "ber" => scep::fuzzing::ber,
-        "pwri" => scep::fuzzing::pwri,
+        "open" => scep::internal::fuzzing::open_pki_message,
+        "pki_message" => scep::internal::fuzzing::pki_message,
+        "open_with_key" => scep::internal::fuzzing::open_with_key,
+        "cert_rep_client" => scep::internal::fuzzing::cert_rep_client,
+        "ca_certs" => scep::internal::fuzzing::ca_certs,
+        "caps" => scep::internal::fuzzing::caps,
+        "http_request" => scep::internal::fuzzing::http_request,
+        "csr" => scep::internal::fuzzing::csr,
+        "ber" => scep::internal::fuzzing::ber,
+        "pwri" => scep::internal::fuzzing::pwri,
         other => panic!("tests/fuzz-regressions/{other}/ names no fuzz target"),
     }
 }

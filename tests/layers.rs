@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["http"],
     &["client", "server"],
     // The fuzz targets' entry points drive everything.
-    &["fuzzing"],
+    &["internal"],
 ];
 
 fn layer_of(module: &str) -> usize {

@@ -9,9 +9,14 @@
 //! received: pkiMessage, GetCACert response, request payload or bare envelope.
 //!
 //! The sealed vectors also go through the fuzz entry points that decrypt
-//! (`scep::fuzzing::open_with_key`, `cert_rep_client`) for every truncation and for the
+//! (`scep::internal::fuzzing::open_with_key`, `cert_rep_client`) for every truncation and for the
 //! structured mutations; the octet flips of all vectors use the typed decoders, which keeps
 //! the whole test to a few seconds.
+//!
+//! Built with `--cfg fuzzing` only (`scep::internal::fuzzing` exists only then):
+//! `RUSTFLAGS="--cfg fuzzing" cargo test --test mutation --test fuzz_regressions`, as
+//! `.ci/run` does.
+#![cfg(fuzzing)]
 
 mod common;
 
@@ -202,12 +207,12 @@ fn decode_or_fail(vector: &str, mutation: &str, kind: Kind, bytes: &[u8]) -> Res
 fn deep_entry(kind: Kind) -> fn(&[u8]) {
     match kind {
         Kind::Message => |b: &[u8]| {
-            scep::fuzzing::open_with_key(b);
-            scep::fuzzing::cert_rep_client(b);
+            scep::internal::fuzzing::open_with_key(b);
+            scep::internal::fuzzing::cert_rep_client(b);
         },
-        Kind::CaCerts => scep::fuzzing::ca_certs,
-        Kind::Payload(_) => scep::fuzzing::csr,
-        Kind::Envelope => scep::fuzzing::pwri,
+        Kind::CaCerts => scep::internal::fuzzing::ca_certs,
+        Kind::Payload(_) => scep::internal::fuzzing::csr,
+        Kind::Envelope => scep::internal::fuzzing::pwri,
     }
 }
 
@@ -487,16 +492,16 @@ fn deep_nesting_is_refused_at_the_depth_limit() {
 }
 
 const ALL_ENTRY_POINTS: [fn(&[u8]); 10] = [
-    scep::fuzzing::open_pki_message,
-    scep::fuzzing::pki_message,
-    scep::fuzzing::open_with_key,
-    scep::fuzzing::cert_rep_client,
-    scep::fuzzing::ca_certs,
-    scep::fuzzing::caps,
-    scep::fuzzing::http_request,
-    scep::fuzzing::csr,
-    scep::fuzzing::ber,
-    scep::fuzzing::pwri,
+    scep::internal::fuzzing::open_pki_message,
+    scep::internal::fuzzing::pki_message,
+    scep::internal::fuzzing::open_with_key,
+    scep::internal::fuzzing::cert_rep_client,
+    scep::internal::fuzzing::ca_certs,
+    scep::internal::fuzzing::caps,
+    scep::internal::fuzzing::http_request,
+    scep::internal::fuzzing::csr,
+    scep::internal::fuzzing::ber,
+    scep::internal::fuzzing::pwri,
 ];
 
 #[test]

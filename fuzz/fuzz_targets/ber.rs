@@ -1,4 +1,4 @@
 //! The BER-to-DER normaliser: its output is DER and a fixed point.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| scep::fuzzing::ber(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| scep::internal::fuzzing::ber(data));

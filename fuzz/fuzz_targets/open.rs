@@ -1,4 +1,4 @@
 //! The open path of a received pkiMessage (decode, inspect, verify).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| scep::fuzzing::open_pki_message(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| scep::internal::fuzzing::open_pki_message(data));

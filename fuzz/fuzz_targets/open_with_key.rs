@@ -1,4 +1,4 @@
 //! The server's full open path with the sealed vectors' CA key: decode, decrypt, payload, verify.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| scep::fuzzing::open_with_key(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| scep::internal::fuzzing::open_with_key(data));

@@ -31,13 +31,13 @@ use crate::pipeline::signed;
 use crate::types::{MessageType, Nonce, TransactionId};
 
 /// The CA key of the sealed vectors: the recipient of their requests.
-const CA_KEY_PEM: &str = include_str!("../test-vectors/sealed/ca.key.pem");
+const CA_KEY_PEM: &str = include_str!("../../test-vectors/sealed/ca.key.pem");
 /// The CA certificate of the sealed vectors: the signer of their CertReps.
-const CA_CERT_PEM: &str = include_str!("../test-vectors/sealed/ca.pem");
+const CA_CERT_PEM: &str = include_str!("../../test-vectors/sealed/ca.pem");
 /// The RSA client key of the sealed vectors: the recipient of `certrep-success-rsa.der`.
-const CLIENT_KEY_PEM: &str = include_str!("../test-vectors/sealed/client-rsa.key.pem");
+const CLIENT_KEY_PEM: &str = include_str!("../../test-vectors/sealed/client-rsa.key.pem");
 /// The RSA client's certificate.
-const CLIENT_CERT_PEM: &str = include_str!("../test-vectors/sealed/client-rsa.pem");
+const CLIENT_CERT_PEM: &str = include_str!("../../test-vectors/sealed/client-rsa.pem");
 /// The challenge password of the sealed vectors, which also opens the PWRI CertRep.
 const CHALLENGE: &[u8] = b"vector-challenge";
 /// The transaction ID the CertRep client expects (that of the sealed RSA PKCSReq).
