@@ -21,7 +21,7 @@ use der::{Decode, Encode, Tag, Tagged};
 use x509_cert::attr::Attribute;
 
 use crate::asn1::attribute::{self, single_value, to_any};
-use crate::error::{Error, ProtocolError, Result};
+use crate::error::{Element, Error, ProtocolError, Result};
 use crate::oids;
 use crate::types::{FailInfo, MessageType, Nonce, PkiStatus, TransactionId, parse_decimal};
 
@@ -109,43 +109,43 @@ impl ScepAttributes {
             if oid == oids::ID_CONTENT_TYPE || oid == oids::ID_MESSAGE_DIGEST {
                 continue;
             } else if oid == oids::ID_MESSAGE_TYPE {
-                let name = "messageType attribute";
+                let name = Element::MessageType;
                 let text = printable_value(name, attr)?;
                 set_once(
                     &mut message_type,
                     MessageType::from_value(parse_decimal(name, &text)?),
-                    "messageType",
+                    Element::MessageType,
                 )?;
             } else if oid == oids::ID_TRANSACTION_ID {
-                let name = "transactionID attribute";
+                let name = Element::TransactionId;
                 let text = printable_value(name, attr)?;
                 let id = TransactionId::new(text).map_err(|e| retarget(e, name))?;
-                set_once(&mut transaction_id, id, "transactionID")?;
+                set_once(&mut transaction_id, id, Element::TransactionId)?;
             } else if oid == oids::ID_SENDER_NONCE {
-                let name = "senderNonce attribute";
+                let name = Element::SenderNonce;
                 let bytes = octets_value(name, attr)?;
                 let nonce = Nonce::from_bytes(&bytes).map_err(|e| retarget(e, name))?;
-                set_once(&mut sender_nonce, nonce, "senderNonce")?;
+                set_once(&mut sender_nonce, nonce, Element::SenderNonce)?;
             } else if oid == oids::ID_RECIPIENT_NONCE {
-                let name = "recipientNonce attribute";
+                let name = Element::RecipientNonce;
                 let bytes = octets_value(name, attr)?;
                 let nonce = Nonce::from_bytes(&bytes).map_err(|e| retarget(e, name))?;
-                set_once(&mut recipient_nonce, nonce, "recipientNonce")?;
+                set_once(&mut recipient_nonce, nonce, Element::RecipientNonce)?;
             } else if oid == oids::ID_PKI_STATUS {
-                let name = "pkiStatus attribute";
+                let name = Element::PkiStatus;
                 let text = printable_value(name, attr)?;
                 let status = PkiStatus::from_value(parse_decimal(name, &text)?)?;
-                set_once(&mut pki_status, status, "pkiStatus")?;
+                set_once(&mut pki_status, status, Element::PkiStatus)?;
             } else if oid == oids::ID_FAIL_INFO {
-                let name = "failInfo attribute";
+                let name = Element::FailInfo;
                 let text = printable_value(name, attr)?;
                 set_once(
                     &mut fail_info,
                     FailInfo::from_value(parse_decimal(name, &text)?),
-                    "failInfo",
+                    Element::FailInfo,
                 )?;
             } else if oid == oids::ID_SCEP_FAIL_INFO_TEXT {
-                let name = "failInfoText attribute";
+                let name = Element::FailInfoText;
                 let value = single_value(name, attr)?;
                 let text = value
                     .decode_as::<Utf8StringRef<'_>>()
@@ -153,16 +153,17 @@ impl ScepAttributes {
                 set_once(
                     &mut fail_info_text,
                     text.as_str().to_owned(),
-                    "failInfoText",
+                    Element::FailInfoText,
                 )?;
             } else {
                 other.push(attr.clone());
             }
         }
 
-        let message_type = message_type.ok_or(ProtocolError::MissingAttribute("messageType"))?;
+        let message_type =
+            message_type.ok_or(ProtocolError::MissingAttribute(Element::MessageType))?;
         let transaction_id =
-            transaction_id.ok_or(ProtocolError::MissingAttribute("transactionID"))?;
+            transaction_id.ok_or(ProtocolError::MissingAttribute(Element::TransactionId))?;
         Ok(Self {
             message_type,
             transaction_id,
@@ -205,10 +206,11 @@ impl ScepAttributes {
             )?);
         }
         if let Some(t) = &self.fail_info_text {
-            let value = Utf8StringRef::new(t).map_err(|e| Error::encode("failInfoText", e))?;
+            let value =
+                Utf8StringRef::new(t).map_err(|e| Error::encode(Element::FailInfoText, e))?;
             out.push(attribute::single(
                 oids::ID_SCEP_FAIL_INFO_TEXT,
-                to_any("failInfoText", &value)?,
+                to_any(Element::FailInfoText, &value)?,
             )?);
         }
         out.extend(self.other.iter().cloned());
@@ -216,14 +218,14 @@ impl ScepAttributes {
     }
 }
 
-fn retarget(err: Error, element: &'static str) -> Error {
+fn retarget(err: Error, element: Element) -> Error {
     match err {
         Error::Decode { detail, .. } => Error::Decode { element, detail },
         e => e,
     }
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<()> {
+fn set_once<T>(slot: &mut Option<T>, value: T, name: Element) -> Result<()> {
     if slot.is_some() {
         return Err(ProtocolError::DuplicateAttribute(name).into());
     }
@@ -233,7 +235,7 @@ fn set_once<T>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<()>
 
 /// Reads a text value. RFC 8894 says PrintableString; peers have been seen sending
 /// IA5String and UTF8String, which are accepted when the text itself is printable.
-fn printable_value(element: &'static str, attr: &Attribute) -> Result<String> {
+fn printable_value(element: Element, attr: &Attribute) -> Result<String> {
     let value = single_value(element, attr)?;
     let text = match value.tag() {
         Tag::PrintableString | Tag::Ia5String | Tag::Utf8String => {
@@ -250,7 +252,7 @@ fn printable_value(element: &'static str, attr: &Attribute) -> Result<String> {
     Ok(text.to_owned())
 }
 
-fn octets_value(element: &'static str, attr: &Attribute) -> Result<Vec<u8>> {
+fn octets_value(element: Element, attr: &Attribute) -> Result<Vec<u8>> {
     let value = single_value(element, attr)?;
     if value.tag() != Tag::OctetString {
         return Err(Error::decode(
@@ -293,7 +295,7 @@ mod tests {
         attrs.push(attribute::printable(oids::ID_MESSAGE_TYPE, "19").unwrap());
         assert_eq!(
             ScepAttributes::from_attributes(&attrs),
-            Err(ProtocolError::DuplicateAttribute("messageType").into())
+            Err(ProtocolError::DuplicateAttribute(Element::MessageType).into())
         );
     }
 
@@ -302,7 +304,7 @@ mod tests {
         let attrs = vec![attribute::printable(oids::ID_MESSAGE_TYPE, "19").unwrap()];
         assert_eq!(
             ScepAttributes::from_attributes(&attrs),
-            Err(ProtocolError::MissingAttribute("transactionID").into())
+            Err(ProtocolError::MissingAttribute(Element::TransactionId).into())
         );
     }
 
@@ -314,7 +316,7 @@ mod tests {
             attribute::octets(oids::ID_SENDER_NONCE, &[0; 3]).unwrap(),
         ];
         match ScepAttributes::from_attributes(&attrs) {
-            Err(Error::Decode { element, .. }) => assert_eq!(element, "senderNonce attribute"),
+            Err(Error::Decode { element, .. }) => assert_eq!(element, Element::SenderNonce),
             other => panic!("{other:?}"),
         }
     }
@@ -325,7 +327,7 @@ mod tests {
         assert!(matches!(
             ScepAttributes::from_attributes(&attrs),
             Err(Error::Decode {
-                element: "messageType attribute",
+                element: Element::MessageType,
                 ..
             })
         ));

@@ -31,10 +31,10 @@
 //! output is never larger than the input plus a few octets per element, so no allocation is
 //! driven by a length the input claims.
 
-use crate::error::{Error, LimitKind, Result};
+use crate::error::{Element, Error, LimitKind, Result};
 use crate::limits::Limits;
 
-const ELEMENT: &str = "BER encoding";
+const ELEMENT: Element = Element::BerEncoding;
 
 /// Converts a BER encoding of exactly one element into DER.
 ///

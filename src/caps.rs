@@ -51,7 +51,7 @@
 use core::fmt;
 use std::collections::BTreeSet;
 
-use crate::error::{Error, LimitKind, PolicyError, Result};
+use crate::error::{Element, Error, LimitKind, PolicyError, Result};
 use crate::pipeline::algorithms::{ContentCipher, DigestAlgorithm};
 
 /// Largest GetCACaps response accepted, in octets (64 KiB).
@@ -235,8 +235,9 @@ impl Capabilities {
                 limit: MAX_CAPS_SIZE,
             });
         }
-        let text = core::str::from_utf8(body)
-            .map_err(|e| Error::decode("GetCACaps response", format!("not UTF-8 text: {e}")))?;
+        let text = core::str::from_utf8(body).map_err(|e| {
+            Error::decode(Element::GetCaCapsResponse, format!("not UTF-8 text: {e}"))
+        })?;
         Self::parse(text)
     }
 
@@ -271,7 +272,7 @@ impl Capabilities {
             || keyword.chars().any(char::is_control)
         {
             return Err(Error::encode(
-                "GetCACaps keyword",
+                Element::GetCaCapsKeyword,
                 format!("{keyword:?} is empty, padded or contains control characters"),
             ));
         }
@@ -648,7 +649,7 @@ mod tests {
             matches!(
                 err,
                 Error::Decode {
-                    element: "GetCACaps response",
+                    element: Element::GetCaCapsResponse,
                     ..
                 }
             ),
@@ -739,7 +740,7 @@ mod tests {
                 matches!(
                     Capabilities::new().with_extension(bad),
                     Err(Error::Encode {
-                        element: "GetCACaps keyword",
+                        element: Element::GetCaCapsKeyword,
                         ..
                     })
                 ),

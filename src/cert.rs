@@ -15,7 +15,7 @@ use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::time::{Time, Validity};
 
 use crate::asn1::{Certificate, SerialNumber};
-use crate::error::{Error, Result};
+use crate::error::{Element, Error, Result};
 use crate::pipeline::{DigestAlgorithm, KeyAlgorithm, MessageSigner};
 
 /// What goes into a certificate.
@@ -62,12 +62,13 @@ struct CertificateOut {
 pub(crate) fn rfc5280_time(t: SystemTime) -> Result<Time> {
     let since = t
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_err(|_| Error::encode("validity", "time before 1970"))?;
-    let dt = der::DateTime::from_unix_duration(since).map_err(|e| Error::encode("validity", e))?;
+        .map_err(|_| Error::encode(Element::Validity, "time before 1970"))?;
+    let dt = der::DateTime::from_unix_duration(since)
+        .map_err(|e| Error::encode(Element::Validity, e))?;
     if dt.year() < 2050 {
         UtcTime::from_date_time(dt)
             .map(Time::UtcTime)
-            .map_err(|e| Error::encode("validity", e))
+            .map_err(|e| Error::encode(Element::Validity, e))
     } else {
         Ok(Time::GeneralTime(GeneralizedTime::from_date_time(dt)))
     }
@@ -103,17 +104,19 @@ pub fn issue(
     };
     let tbs_der = tbs
         .to_der()
-        .map_err(|e| Error::encode("TBSCertificate", e))?;
+        .map_err(|e| Error::encode(Element::TbsCertificate, e))?;
     let signature = signer.sign_prehashed(digest, &digest.digest(&tbs_der))?;
     let cert = CertificateOut {
         tbs_certificate: der::asn1::Any::from_der(&tbs_der)
-            .map_err(|e| Error::encode("TBSCertificate", e))?,
+            .map_err(|e| Error::encode(Element::TbsCertificate, e))?,
         signature_algorithm: alg,
         signature: BitString::from_bytes(&signature)
-            .map_err(|e| Error::encode("certificate signature", e))?,
+            .map_err(|e| Error::encode(Element::CertificateSignature, e))?,
     };
-    let der = cert.to_der().map_err(|e| Error::encode("Certificate", e))?;
-    Certificate::from_der(&der).map_err(|e| Error::encode("Certificate", e))
+    let der = cert
+        .to_der()
+        .map_err(|e| Error::encode(Element::Certificate, e))?;
+    Certificate::from_der(&der).map_err(|e| Error::encode(Element::Certificate, e))
 }
 
 /// Signs a CRL (RFC 5280 section 5) for `issuer` with `signer`: version 2, `this_update`,
@@ -150,13 +153,15 @@ pub fn issue_crl(
         },
         crl_extensions: None,
     };
-    let tbs_der = tbs.to_der().map_err(|e| Error::encode("TBSCertList", e))?;
+    let tbs_der = tbs
+        .to_der()
+        .map_err(|e| Error::encode(Element::TbsCertList, e))?;
     let signature = signer.sign_prehashed(digest, &digest.digest(&tbs_der))?;
     Ok(crate::asn1::CertificateList {
         tbs_cert_list: tbs,
         signature_algorithm: alg,
         signature: BitString::from_bytes(&signature)
-            .map_err(|e| Error::encode("CRL signature", e))?,
+            .map_err(|e| Error::encode(Element::CrlSignature, e))?,
     })
 }
 
@@ -168,14 +173,16 @@ pub fn random_serial<R: CryptoRng + ?Sized>(rng: &mut R) -> Result<SerialNumber>
     if let Some(first) = bytes.first_mut() {
         *first = (*first & 0x7f) | 0x01;
     }
-    SerialNumber::new(&bytes).map_err(|e| Error::encode("serial number", e))
+    SerialNumber::new(&bytes).map_err(|e| Error::encode(Element::SerialNumber, e))
 }
 
 /// Converts a certificate of x509-cert's default (RFC 5280) profile to this crate's
 /// [`Certificate`] (lenient profile), through its DER encoding.
 pub fn from_rfc5280(cert: &x509_cert::Certificate) -> Result<Certificate> {
-    let der = cert.to_der().map_err(|e| Error::encode("Certificate", e))?;
-    Certificate::from_der(&der).map_err(|e| Error::decode("Certificate", e))
+    let der = cert
+        .to_der()
+        .map_err(|e| Error::encode(Element::Certificate, e))?;
+    Certificate::from_der(&der).map_err(|e| Error::decode(Element::Certificate, e))
 }
 
 /// Whether `cert` is within its validity period at `time`: notBefore <= `time` <= notAfter
@@ -230,7 +237,8 @@ pub fn end_entity_extensions(
     issuer_key: Option<&SubjectPublicKeyInfoOwned>,
 ) -> Result<Vec<Extension>> {
     use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
-    let usage = match crate::pipeline::keys::spki_algorithm("subject public key", public_key)? {
+    let usage = match crate::pipeline::keys::spki_algorithm(Element::SubjectPublicKey, public_key)?
+    {
         KeyAlgorithm::Rsa => KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
         KeyAlgorithm::EcdsaP256 => KeyUsages::DigitalSignature.into(),
     };
@@ -268,7 +276,8 @@ pub fn ca_extensions(
 ) -> Result<Vec<Extension>> {
     use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
     let signing = KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature;
-    let usage = match crate::pipeline::keys::spki_algorithm("subject public key", public_key)? {
+    let usage = match crate::pipeline::keys::spki_algorithm(Element::SubjectPublicKey, public_key)?
+    {
         KeyAlgorithm::Rsa => signing | KeyUsages::KeyEncipherment,
         KeyAlgorithm::EcdsaP256 => signing,
     };
@@ -294,19 +303,19 @@ fn extensions_with(
 ) -> Result<Vec<Extension>> {
     use x509_cert::ext::pkix::BasicConstraints;
     let mut extensions = vec![
-        extension(&usage, subject, "keyUsage extension")?,
+        extension(&usage, subject, Element::KeyUsageExtension)?,
         extension(
             &BasicConstraints {
                 ca,
                 path_len_constraint,
             },
             subject,
-            "basicConstraints extension",
+            Element::BasicConstraintsExtension,
         )?,
         extension(
             &key_identifier(public_key)?,
             subject,
-            "subjectKeyIdentifier extension",
+            Element::SubjectKeyIdentifierExtension,
         )?,
     ];
     if let Some(issuer) = issuer_key {
@@ -318,7 +327,7 @@ fn extensions_with(
         extensions.push(extension(
             &aki,
             subject,
-            "authorityKeyIdentifier extension",
+            Element::AuthorityKeyIdentifierExtension,
         )?);
     }
     Ok(extensions)
@@ -332,7 +341,7 @@ pub fn key_identifier(
     let hash = DigestAlgorithm::Sha1.digest(spki.subject_public_key.raw_bytes());
     der::asn1::OctetString::new(hash)
         .map(x509_cert::ext::pkix::SubjectKeyIdentifier)
-        .map_err(|e| Error::encode("subjectKeyIdentifier", e))
+        .map_err(|e| Error::encode(Element::SubjectKeyIdentifier, e))
 }
 
 /// The subjectAltName extension for what a request asks (RFC 5280 section 4.2.1.6), of
@@ -357,31 +366,33 @@ pub fn requested_subject_alt_name(details: &crate::csr::CsrDetails) -> Result<Op
     use der::asn1::{Ia5String, OctetString};
     use x509_cert::ext::pkix::SubjectAltName;
     use x509_cert::ext::pkix::name::GeneralName;
-    let ia5 =
-        |s: &str, element: &'static str| Ia5String::new(s).map_err(|e| Error::encode(element, e));
+    let ia5 = |s: &str, element: Element| Ia5String::new(s).map_err(|e| Error::encode(element, e));
     let mut names = Vec::new();
     for n in &details.dns_names {
-        names.push(GeneralName::DnsName(ia5(n, "subjectAltName dNSName")?));
+        names.push(GeneralName::DnsName(ia5(
+            n,
+            Element::SubjectAltNameDnsName,
+        )?));
     }
     for ip in &details.ip_addresses {
         let octets = match ip {
             std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
             std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
         };
-        let octets =
-            OctetString::new(octets).map_err(|e| Error::encode("subjectAltName iPAddress", e))?;
+        let octets = OctetString::new(octets)
+            .map_err(|e| Error::encode(Element::SubjectAltNameIPAddress, e))?;
         names.push(GeneralName::IpAddress(octets));
     }
     for e in &details.email_addresses {
         names.push(GeneralName::Rfc822Name(ia5(
             e,
-            "subjectAltName rfc822Name",
+            Element::SubjectAltNameRfc822Name,
         )?));
     }
     for u in &details.uris {
         names.push(GeneralName::UniformResourceIdentifier(ia5(
             u,
-            "subjectAltName uniformResourceIdentifier",
+            Element::SubjectAltNameUniformResourceIdentifier,
         )?));
     }
     if names.is_empty() {
@@ -390,12 +401,12 @@ pub fn requested_subject_alt_name(details: &crate::csr::CsrDetails) -> Result<Op
     extension(
         &SubjectAltName(names),
         &details.subject,
-        "subjectAltName extension",
+        Element::SubjectAltNameExtension,
     )
     .map(Some)
 }
 
-fn extension<T>(value: &T, subject: &Name, element: &'static str) -> Result<Extension>
+fn extension<T>(value: &T, subject: &Name, element: Element) -> Result<Extension>
 where
     for<'a> &'a T: ToExtension,
     for<'a> <&'a T as ToExtension>::Error: core::fmt::Display,
@@ -420,7 +431,7 @@ pub(crate) fn verify_issued_by_allowing(
     issuer_key: &SubjectPublicKeyInfoOwned,
     allowed: &[DigestAlgorithm],
 ) -> Result<()> {
-    const ELEMENT: &str = "Certificate.signatureAlgorithm";
+    const ELEMENT: Element = Element::CertificateSignatureAlgorithm;
     let alg = &cert.signature_algorithm().oid;
     let (_, digest) = crate::pipeline::algorithms::signature_algorithm(ELEMENT, alg)?;
     if let Some(digest) = digest {
@@ -429,7 +440,7 @@ pub(crate) fn verify_issued_by_allowing(
     let tbs = cert
         .tbs_certificate()
         .to_der()
-        .map_err(|e| Error::encode("TBSCertificate", e))?;
+        .map_err(|e| Error::encode(Element::TbsCertificate, e))?;
     crate::pipeline::keys::verify_signature(ELEMENT, &tbs, alg, cert.signature(), issuer_key)
 }
 
@@ -442,12 +453,12 @@ pub fn verify_crl_issued_by(
     crl: &crate::asn1::CertificateList,
     issuer_key: &SubjectPublicKeyInfoOwned,
 ) -> Result<()> {
-    const ELEMENT: &str = "CertificateList.signatureAlgorithm";
+    const ELEMENT: Element = Element::CertificateListSignatureAlgorithm;
     let alg = &crl.signature_algorithm.oid;
     let tbs = crl
         .tbs_cert_list
         .to_der()
-        .map_err(|e| Error::encode("TBSCertList", e))?;
+        .map_err(|e| Error::encode(Element::TbsCertList, e))?;
     crate::pipeline::keys::verify_signature(ELEMENT, &tbs, alg, &crl.signature, issuer_key)
 }
 

@@ -57,7 +57,7 @@ use x509_cert::name::Name;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::asn1::{CertReq, CertReqInfo};
-use crate::error::{Error, ProtocolError, Result};
+use crate::error::{Element, Error, ProtocolError, Result};
 use crate::oids;
 use crate::pipeline::{DigestAlgorithm, MessageSigner};
 
@@ -110,25 +110,28 @@ impl CsrParams {
 
     /// The subjectAltName names, in the order DNS, IP, e-mail, URI.
     fn general_names(&self) -> Result<Vec<GeneralName>> {
-        let ia5 = |what: &'static str, s: &str| {
+        let ia5 = |what: Element, s: &str| {
             Ia5String::new(s).map_err(|e| Error::encode(what, format_args!("{s:?}: {e}")))
         };
         let mut names = Vec::new();
         for n in &self.dns_names {
-            names.push(GeneralName::DnsName(ia5("subjectAltName dNSName", n)?));
+            names.push(GeneralName::DnsName(ia5(
+                Element::SubjectAltNameDnsName,
+                n,
+            )?));
         }
         for ip in &self.ip_addresses {
             names.push(GeneralName::IpAddress(ip_octets(*ip)?));
         }
         for n in &self.email_addresses {
             names.push(GeneralName::Rfc822Name(ia5(
-                "subjectAltName rfc822Name",
+                Element::SubjectAltNameRfc822Name,
                 n,
             )?));
         }
         for n in &self.uris {
             names.push(GeneralName::UniformResourceIdentifier(ia5(
-                "subjectAltName uniformResourceIdentifier",
+                Element::SubjectAltNameUniformResourceIdentifier,
                 n,
             )?));
         }
@@ -145,13 +148,13 @@ impl CsrParams {
                     der::asn1::Any::encode_from(&DirectoryString::Utf8String(password.clone()))
                 }
             }
-            .map_err(|e| Error::encode("challengePassword attribute", e))?;
+            .map_err(|e| Error::encode(Element::ChallengePassword, e))?;
             attributes
                 .insert(crate::asn1::attribute::single(
                     oids::CHALLENGE_PASSWORD,
                     value,
                 )?)
-                .map_err(|e| Error::encode("CSR attributes", e))?;
+                .map_err(|e| Error::encode(Element::CsrAttributes, e))?;
         }
         let mut extensions = Vec::new();
         let names = self.general_names()?;
@@ -159,19 +162,19 @@ impl CsrParams {
             extensions.push(
                 (&SubjectAltName(names))
                     .to_extension(&self.subject, &[])
-                    .map_err(|e| Error::encode("subjectAltName extension", e))?,
+                    .map_err(|e| Error::encode(Element::SubjectAltNameExtension, e))?,
             );
         }
         extensions.extend(self.extensions.iter().cloned());
         if !extensions.is_empty() {
             let value = der::asn1::Any::encode_from(&extensions)
-                .map_err(|e| Error::encode("extensionRequest attribute", e))?;
+                .map_err(|e| Error::encode(Element::ExtensionRequest, e))?;
             attributes
                 .insert(crate::asn1::attribute::single(
                     oids::EXTENSION_REQUEST,
                     value,
                 )?)
-                .map_err(|e| Error::encode("CSR attributes", e))?;
+                .map_err(|e| Error::encode(Element::CsrAttributes, e))?;
         }
         let info = CertReqInfo {
             version: 0,
@@ -181,7 +184,7 @@ impl CsrParams {
         };
         let info_der = info
             .to_der()
-            .map_err(|e| Error::encode("CertificationRequestInfo", e))?;
+            .map_err(|e| Error::encode(Element::CertificationRequestInfo, e))?;
         let signature = signer.sign_prehashed(self.digest, &self.digest.digest(&info_der))?;
         Ok(CertReq {
             info,
@@ -190,7 +193,7 @@ impl CsrParams {
                 self.digest,
             ),
             signature: BitString::from_bytes(&signature)
-                .map_err(|e| Error::encode("CSR signature", e))?,
+                .map_err(|e| Error::encode(Element::CsrSignature, e))?,
         })
     }
 }
@@ -200,7 +203,7 @@ fn ip_octets(ip: IpAddr) -> Result<OctetString> {
         IpAddr::V4(v4) => v4.octets().to_vec(),
         IpAddr::V6(v6) => v6.octets().to_vec(),
     };
-    OctetString::new(octets).map_err(|e| Error::encode("subjectAltName iPAddress", e))
+    OctetString::new(octets).map_err(|e| Error::encode(Element::SubjectAltNameIPAddress, e))
 }
 
 /// What a server reads from a PKCS #10 request.
@@ -269,20 +272,20 @@ pub fn inspect(csr: &CertReq) -> Result<CsrDetails> {
     let mut seen_extensions = false;
     for attr in csr.info.attributes.iter() {
         if attr.oid == oids::CHALLENGE_PASSWORD {
-            let value = crate::asn1::attribute::single_value("challengePassword", attr)?;
+            let value = crate::asn1::attribute::single_value(Element::ChallengePassword, attr)?;
             if details.challenge_password.is_some() {
-                return Err(ProtocolError::DuplicateAttribute("challengePassword").into());
+                return Err(ProtocolError::DuplicateAttribute(Element::ChallengePassword).into());
             }
             details.challenge_password = Some(challenge_password_text(value)?);
         } else if attr.oid == oids::EXTENSION_REQUEST {
-            let value = crate::asn1::attribute::single_value("extensionRequest", attr)?;
+            let value = crate::asn1::attribute::single_value(Element::ExtensionRequest, attr)?;
             if seen_extensions {
-                return Err(ProtocolError::DuplicateAttribute("extensionRequest").into());
+                return Err(ProtocolError::DuplicateAttribute(Element::ExtensionRequest).into());
             }
             seen_extensions = true;
             details.requested_extensions = value
                 .decode_as::<Vec<Extension>>()
-                .map_err(|e| Error::decode("extensionRequest attribute", e))?;
+                .map_err(|e| Error::decode(Element::ExtensionRequest, e))?;
         }
     }
     for ext in &details.requested_extensions {
@@ -290,7 +293,7 @@ pub fn inspect(csr: &CertReq) -> Result<CsrDetails> {
             continue;
         }
         let san = SubjectAltName::from_der(ext.extn_value.as_bytes())
-            .map_err(|e| Error::decode("subjectAltName extension", e))?;
+            .map_err(|e| Error::decode(Element::SubjectAltNameExtension, e))?;
         for name in san.0 {
             match name {
                 GeneralName::DnsName(n) => details.dns_names.push(n.to_string()),
@@ -312,7 +315,7 @@ fn challenge_password_text(value: &der::asn1::Any) -> Result<String> {
     value
         .decode_as::<Ia5String>()
         .map(|s| s.to_string())
-        .map_err(|e| Error::decode("challengePassword attribute", e))
+        .map_err(|e| Error::decode(Element::ChallengePassword, e))
 }
 
 fn ip_from(octets: &[u8]) -> Result<IpAddr> {
@@ -321,7 +324,7 @@ fn ip_from(octets: &[u8]) -> Result<IpAddr> {
     }
     <[u8; 16]>::try_from(octets).map(IpAddr::from).map_err(|_| {
         Error::decode(
-            "subjectAltName iPAddress",
+            Element::SubjectAltNameIPAddress,
             format_args!("{} octets, expected 4 or 16", octets.len()),
         )
     })
@@ -335,9 +338,9 @@ pub fn verify(csr: &CertReq) -> Result<()> {
     let info = csr
         .info
         .to_der()
-        .map_err(|e| Error::encode("CertificationRequestInfo", e))?;
+        .map_err(|e| Error::encode(Element::CertificationRequestInfo, e))?;
     crate::pipeline::keys::verify_signature(
-        "CertificationRequest.signatureAlgorithm",
+        Element::CertificationRequestSignatureAlgorithm,
         &info,
         &csr.algorithm.oid,
         &csr.signature,
@@ -429,7 +432,7 @@ mod tests {
         assert!(matches!(
             inspect(&two_values).unwrap_err(),
             Error::Decode {
-                element: "challengePassword",
+                element: Element::ChallengePassword,
                 ..
             }
         ));
@@ -440,7 +443,9 @@ mod tests {
         twice.info.attributes = SetOfVec::try_from(vec![attr, second]).unwrap();
         assert_eq!(
             inspect(&twice).unwrap_err(),
-            Error::Protocol(ProtocolError::DuplicateAttribute("challengePassword"))
+            Error::Protocol(ProtocolError::DuplicateAttribute(
+                Element::ChallengePassword
+            ))
         );
     }
 }

@@ -7,7 +7,7 @@ use core::fmt;
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Element, Error, Result};
 
 /// The SCEP `messageType` (RFC 8894 section 3.2.1.2).
 ///
@@ -38,6 +38,15 @@ pub enum MessageType {
 }
 
 impl MessageType {
+    /// The five requests a client sends, in the order of RFC 8894 section 3.2.1.2.
+    pub const REQUESTS: &'static [Self] = &[
+        Self::PkcsReq,
+        Self::RenewalReq,
+        Self::CertPoll,
+        Self::GetCert,
+        Self::GetCrl,
+    ];
+
     /// The numeric value carried on the wire.
     pub fn value(self) -> u32 {
         match self {
@@ -117,7 +126,7 @@ impl PkiStatus {
             2 => Ok(Self::Failure),
             3 => Ok(Self::Pending),
             v => Err(Error::decode(
-                "pkiStatus attribute",
+                Element::PkiStatus,
                 format_args!("{v} is not SUCCESS (0), FAILURE (2) or PENDING (3)"),
             )),
         }
@@ -215,7 +224,7 @@ impl fmt::Display for FailInfo {
 }
 
 /// Parses the decimal PrintableString form used by messageType, pkiStatus and failInfo.
-pub(crate) fn parse_decimal(element: &'static str, text: &str) -> Result<u32> {
+pub(crate) fn parse_decimal(element: Element, text: &str) -> Result<u32> {
     if text.is_empty() || text.len() > 9 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::decode(
             element,
@@ -250,7 +259,7 @@ impl Nonce {
         match bytes.len() {
             8 | 16 => Ok(Self(bytes.to_vec())),
             n => Err(Error::decode(
-                "nonce",
+                Element::Nonce,
                 format_args!("{n} octets; SCEP nonces have 16 (or 8 from old iOS)"),
             )),
         }
@@ -290,17 +299,17 @@ impl TransactionId {
     pub fn new(id: impl Into<String>) -> Result<Self> {
         let id = id.into();
         if id.is_empty() {
-            return Err(Error::decode("transactionID", "empty"));
+            return Err(Error::decode(Element::TransactionId, "empty"));
         }
         if id.len() > Self::MAX_LEN {
             return Err(Error::decode(
-                "transactionID",
+                Element::TransactionId,
                 format_args!("{} characters, more than {}", id.len(), Self::MAX_LEN),
             ));
         }
         if let Some(c) = id.chars().find(|c| !is_printable(*c)) {
             return Err(Error::decode(
-                "transactionID",
+                Element::TransactionId,
                 format_args!("{c:?} is not allowed in a PrintableString"),
             ));
         }
@@ -370,7 +379,7 @@ mod tests {
         assert!(matches!(
             PkiStatus::from_value(1),
             Err(Error::Decode {
-                element: "pkiStatus attribute",
+                element: Element::PkiStatus,
                 ..
             })
         ));
@@ -394,10 +403,13 @@ mod tests {
 
     #[test]
     fn decimal_parsing_is_strict() {
-        assert_eq!(parse_decimal("x", "19").ok(), Some(19));
-        assert!(parse_decimal("x", "+19").is_err());
-        assert!(parse_decimal("x", " 19").is_err());
-        assert!(parse_decimal("x", "").is_err());
-        assert!(parse_decimal("x", "99999999999").is_err());
+        assert_eq!(
+            parse_decimal(Element::SignerInfoSignatureAlgorithm, "19").ok(),
+            Some(19)
+        );
+        assert!(parse_decimal(Element::SignerInfoSignatureAlgorithm, "+19").is_err());
+        assert!(parse_decimal(Element::SignerInfoSignatureAlgorithm, " 19").is_err());
+        assert!(parse_decimal(Element::SignerInfoSignatureAlgorithm, "").is_err());
+        assert!(parse_decimal(Element::SignerInfoSignatureAlgorithm, "99999999999").is_err());
     }
 }

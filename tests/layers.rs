@@ -21,6 +21,15 @@ const LAYERS: &[&[&str]] = &[
     &["internal"],
 ];
 
+/// The vocabulary of higher layers that the one error type names (as rustls's `Error`
+/// names its enums): `error` may import exactly these types, and no logic.
+const NAMED_BY_ERROR: &[&str] = &[
+    "caps::Capability",
+    "pipeline::DigestAlgorithm",
+    "types::FailInfo",
+    "types::MessageType",
+];
+
 fn layer_of(module: &str) -> usize {
     LAYERS
         .iter()
@@ -70,6 +79,10 @@ fn imports() -> BTreeMap<String, BTreeMap<String, String>> {
                         .chars()
                         .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
                         .collect();
+                    let rest = &line[i + "crate::".len()..];
+                    if top == "error" && NAMED_BY_ERROR.iter().any(|n| rest.starts_with(n)) {
+                        continue;
+                    }
                     if !used.is_empty() && used != top {
                         out.entry(top.clone())
                             .or_default()

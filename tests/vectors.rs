@@ -4,6 +4,7 @@
 mod common;
 
 use common::{shared, shared_cert, shared_rsa_key};
+use scep::error::Element;
 use scep::message::{PkiMessage, RequestContent};
 use scep::{
     ContentCipher, DecryptOptions, DigestAlgorithm, EnvelopeKey, Limits, MessageType, PkiStatus,
@@ -59,7 +60,7 @@ fn jscep_resp2_certrep_has_no_sender_nonce() {
     assert_eq!(
         verified.check_reply(request.transaction_id(), &our_nonce, true),
         Err(scep::Error::Protocol(
-            scep::error::ProtocolError::MissingAttribute("senderNonce")
+            scep::error::ProtocolError::MissingAttribute(Element::SenderNonce)
         ))
     );
     let resp1 = shared("test-vectors/jscep/scep_resp1.der").unwrap();
@@ -155,7 +156,7 @@ fn smallstep_single_des_certrep_is_refused_by_default_and_reaches_the_key_when_a
         refused,
         scep::Error::Algorithm(scep::error::AlgorithmError::Refused {
             algorithm: "DES-CBC",
-            element: "EncryptedContentInfo.contentEncryptionAlgorithm",
+            element: Element::EncryptedContentInfoContentEncryptionAlgorithm,
         })
     );
     assert!(

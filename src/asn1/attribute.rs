@@ -17,10 +17,10 @@ use der::asn1::{Any, ObjectIdentifier, OctetString, PrintableString, SetOfVec};
 use der::{Decode, Encode};
 use x509_cert::attr::Attribute;
 
-use crate::error::{Error, ProtocolError, Result};
+use crate::error::{Element, Error, ProtocolError, Result};
 
 /// The one value of `attr`; `element` names it in errors.
-pub(crate) fn single_value<'a>(element: &'static str, attr: &'a Attribute) -> Result<&'a Any> {
+pub(crate) fn single_value(element: Element, attr: &Attribute) -> Result<&Any> {
     let mut values = attr.values.iter();
     match (values.next(), values.next()) {
         (Some(value), None) => Ok(value),
@@ -37,7 +37,7 @@ pub(crate) fn single_value<'a>(element: &'static str, attr: &'a Attribute) -> Re
 pub(crate) fn required_value<'a>(
     attrs: impl IntoIterator<Item = &'a Attribute>,
     oid: ObjectIdentifier,
-    name: &'static str,
+    name: Element,
 ) -> Result<&'a Any> {
     let mut found = attrs.into_iter().filter(|a| a.oid == oid);
     let attr = found.next().ok_or(ProtocolError::MissingAttribute(name))?;
@@ -48,7 +48,7 @@ pub(crate) fn required_value<'a>(
 }
 
 /// Encodes any value as an `Any`; `element` names it in errors.
-pub(crate) fn to_any<T: Encode>(element: &'static str, value: &T) -> Result<Any> {
+pub(crate) fn to_any<T: Encode>(element: Element, value: &T) -> Result<Any> {
     let der = value.to_der().map_err(|e| Error::encode(element, e))?;
     Any::from_der(&der).map_err(|e| Error::encode(element, e))
 }
@@ -58,21 +58,20 @@ pub(crate) fn single(oid: ObjectIdentifier, value: Any) -> Result<Attribute> {
     let mut values = SetOfVec::new();
     values
         .insert(value)
-        .map_err(|e| Error::encode("attribute value", e))?;
+        .map_err(|e| Error::encode(Element::AttributeValue, e))?;
     Ok(Attribute { oid, values })
 }
 
 /// The attribute `oid` with a PrintableString value.
 pub(crate) fn printable(oid: ObjectIdentifier, text: &str) -> Result<Attribute> {
-    let s =
-        PrintableString::new(text).map_err(|e| Error::encode("PrintableString attribute", e))?;
-    single(oid, to_any("attribute value", &s)?)
+    let s = PrintableString::new(text).map_err(|e| Error::encode(Element::AttributeValue, e))?;
+    single(oid, to_any(Element::AttributeValue, &s)?)
 }
 
 /// The attribute `oid` with an OCTET STRING value.
 pub(crate) fn octets(oid: ObjectIdentifier, bytes: &[u8]) -> Result<Attribute> {
-    let s = OctetString::new(bytes).map_err(|e| Error::encode("OCTET STRING attribute", e))?;
-    single(oid, to_any("attribute value", &s)?)
+    let s = OctetString::new(bytes).map_err(|e| Error::encode(Element::AttributeValue, e))?;
+    single(oid, to_any(Element::AttributeValue, &s)?)
 }
 
 /// The attribute `oid` with an OBJECT IDENTIFIER value.
@@ -80,7 +79,7 @@ pub(crate) fn object_identifier(
     oid: ObjectIdentifier,
     value: ObjectIdentifier,
 ) -> Result<Attribute> {
-    single(oid, to_any("attribute value", &value)?)
+    single(oid, to_any(Element::AttributeValue, &value)?)
 }
 
 #[cfg(test)]
@@ -91,14 +90,20 @@ mod tests {
     #[test]
     fn one_policy_for_every_reader() {
         let one = octets(oids::ID_SENDER_NONCE, &[1; 16]).unwrap();
-        assert!(single_value("senderNonce", &one).is_ok());
+        assert!(single_value(Element::SenderNonce, &one).is_ok());
 
         let mut two = one.clone();
         two.values
-            .insert(to_any("v", &OctetString::new([2u8; 16]).unwrap()).unwrap())
+            .insert(
+                to_any(
+                    Element::AttributeValue,
+                    &OctetString::new([2u8; 16]).unwrap(),
+                )
+                .unwrap(),
+            )
             .unwrap();
         assert!(matches!(
-            single_value("senderNonce", &two),
+            single_value(Element::SenderNonce, &two),
             Err(Error::Decode { .. })
         ));
         let none = Attribute {
@@ -106,19 +111,19 @@ mod tests {
             values: SetOfVec::new(),
         };
         assert!(matches!(
-            single_value("senderNonce", &none),
+            single_value(Element::SenderNonce, &none),
             Err(Error::Decode { .. })
         ));
 
         let attrs = [one.clone(), one.clone()];
         assert_eq!(
-            required_value(&attrs, oids::ID_SENDER_NONCE, "senderNonce"),
-            Err(ProtocolError::DuplicateAttribute("senderNonce").into())
+            required_value(&attrs, oids::ID_SENDER_NONCE, Element::SenderNonce),
+            Err(ProtocolError::DuplicateAttribute(Element::SenderNonce).into())
         );
         assert_eq!(
-            required_value(&attrs[..0], oids::ID_SENDER_NONCE, "senderNonce"),
-            Err(ProtocolError::MissingAttribute("senderNonce").into())
+            required_value(&attrs[..0], oids::ID_SENDER_NONCE, Element::SenderNonce),
+            Err(ProtocolError::MissingAttribute(Element::SenderNonce).into())
         );
-        assert!(required_value(&attrs[..1], oids::ID_SENDER_NONCE, "senderNonce").is_ok());
+        assert!(required_value(&attrs[..1], oids::ID_SENDER_NONCE, Element::SenderNonce).is_ok());
     }
 }

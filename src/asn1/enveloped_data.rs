@@ -43,7 +43,7 @@ use x509_cert::attr::Attributes;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::cert::IssuerAndSerialNumber;
-use crate::error::{Error, Result};
+use crate::error::{Element, Error, Result};
 
 /// `EnvelopedData` (RFC 5652 section 6.1).
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
@@ -130,7 +130,7 @@ impl RecipientInfo {
             Tag::Sequence => any
                 .decode_as::<KeyTransRecipientInfo>()
                 .map(RecipientInfo::Ktri)
-                .map_err(|e| Error::decode("KeyTransRecipientInfo", e)),
+                .map_err(|e| Error::decode(Element::KeyTransRecipientInfo, e)),
             Tag::ContextSpecific {
                 constructed: true,
                 number,
@@ -139,7 +139,7 @@ impl RecipientInfo {
                 Any::new(Tag::Sequence, any.value())
                     .and_then(|seq| seq.decode_as::<PasswordRecipientInfo>())
                     .map(RecipientInfo::Pwri)
-                    .map_err(|e| Error::decode("PasswordRecipientInfo", e))
+                    .map_err(|e| Error::decode(Element::PasswordRecipientInfo, e))
             }
             _ => Ok(Self::Other(any.clone())),
         }
@@ -151,16 +151,16 @@ impl RecipientInfo {
             Self::Ktri(k) => {
                 let der = k
                     .to_der()
-                    .map_err(|e| Error::encode("KeyTransRecipientInfo", e))?;
-                Any::from_der(&der).map_err(|e| Error::encode("KeyTransRecipientInfo", e))
+                    .map_err(|e| Error::encode(Element::KeyTransRecipientInfo, e))?;
+                Any::from_der(&der).map_err(|e| Error::encode(Element::KeyTransRecipientInfo, e))
             }
             Self::Pwri(p) => {
                 // [3] IMPLICIT: the SEQUENCE's contents under a constructed context tag.
                 let der = p
                     .to_der()
-                    .map_err(|e| Error::encode("PasswordRecipientInfo", e))?;
-                let seq =
-                    Any::from_der(&der).map_err(|e| Error::encode("PasswordRecipientInfo", e))?;
+                    .map_err(|e| Error::encode(Element::PasswordRecipientInfo, e))?;
+                let seq = Any::from_der(&der)
+                    .map_err(|e| Error::encode(Element::PasswordRecipientInfo, e))?;
                 Any::new(
                     Tag::ContextSpecific {
                         constructed: true,
@@ -168,7 +168,7 @@ impl RecipientInfo {
                     },
                     seq.value(),
                 )
-                .map_err(|e| Error::encode("PasswordRecipientInfo", e))
+                .map_err(|e| Error::encode(Element::PasswordRecipientInfo, e))
             }
             Self::Other(a) => Ok(a.clone()),
         }

@@ -9,7 +9,7 @@ use super::trust::{self, allows};
 use crate::asn1::Certificate;
 use crate::caps::{Capabilities, Negotiated, negotiate};
 use crate::cert::is_self_issued;
-use crate::error::{Error, PolicyError, ProtocolError, Result};
+use crate::error::{Element, Error, PolicyError, ProtocolError, Result};
 use crate::http::{self, HttpReply, HttpRequest, Method, Operation, OperationKind};
 use crate::message::CaCertificates;
 
@@ -70,7 +70,7 @@ impl CaInfo {
                         (Some((root, _)), None) => root,
                         _ => {
                             return Err(Error::decode(
-                                "GetCACert response",
+                                Element::GetCaCertResponse,
                                 "cannot tell which certificate is the CA; pin its fingerprint",
                             ));
                         }

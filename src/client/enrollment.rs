@@ -9,7 +9,7 @@ use rand_core::CryptoRng;
 use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{CertReq, Certificate};
 use crate::cert::{certifies_key, verify_issued_by_allowing};
-use crate::error::{Error, PolicyError, ProtocolError, Result};
+use crate::error::{Element, Error, PolicyError, ProtocolError, Result};
 use crate::http::{HttpReply, HttpRequest, Method, Operation};
 use crate::message::{
     CertRepContent, IssuerAndSubject, OutgoingRequest, RequestContent, SealParams,
@@ -211,7 +211,7 @@ impl Enrollment {
             .info
             .public_key
             .to_der()
-            .map_err(|e| Error::encode("SubjectPublicKeyInfo", e))?;
+            .map_err(|e| Error::encode(Element::SubjectPublicKeyInfo, e))?;
         Ok(Self {
             transaction_id: TransactionId::from_public_key(&spki),
             message_type,
@@ -467,7 +467,7 @@ impl Enrollment {
     /// the buffer (`zeroize`) once written.
     pub fn save(&self) -> Result<Vec<u8>> {
         let octets = |s: &str| {
-            OctetString::new(s.as_bytes()).map_err(|e| Error::encode("saved enrolment", e))
+            OctetString::new(s.as_bytes()).map_err(|e| Error::encode(Element::SavedEnrolment, e))
         };
         let state = match &self.state {
             State::Initial
@@ -500,33 +500,33 @@ impl Enrollment {
             state,
         }
         .to_der()
-        .map_err(|e| Error::encode("saved enrolment", e))
+        .map_err(|e| Error::encode(Element::SavedEnrolment, e))
     }
 
     /// Restores a state written by [`Enrollment::save`], under the policy of `config`
     /// (polling limits, strictness, digests, decryption options).
     pub fn restore(saved: &[u8], config: &ClientConfig) -> Result<Self> {
-        let s =
-            SavedEnrollment::from_der(saved).map_err(|e| Error::decode("saved enrolment", e))?;
+        let s = SavedEnrollment::from_der(saved)
+            .map_err(|e| Error::decode(Element::SavedEnrolment, e))?;
         if s.version != SAVED_VERSION {
             return Err(Error::decode(
-                "saved enrolment",
+                Element::SavedEnrolment,
                 format_args!("version {} (this crate reads {SAVED_VERSION})", s.version),
             ));
         }
         let text = |o: &OctetString| {
             String::from_utf8(o.as_bytes().to_vec())
-                .map_err(|e| Error::decode("saved enrolment", e))
+                .map_err(|e| Error::decode(Element::SavedEnrolment, e))
         };
         let time = |nanos: u64| {
             SystemTime::UNIX_EPOCH
                 .checked_add(Duration::from_nanos(nanos))
-                .ok_or_else(|| Error::decode("saved enrolment", "a time out of range"))
+                .ok_or_else(|| Error::decode(Element::SavedEnrolment, "a time out of range"))
         };
         let message_type = MessageType::from_value(s.message_type);
         if !matches!(message_type, MessageType::PkcsReq | MessageType::RenewalReq) {
             return Err(Error::decode(
-                "saved enrolment",
+                Element::SavedEnrolment,
                 format_args!("messageType {message_type} is not an enrolment"),
             ));
         }
@@ -545,8 +545,8 @@ impl Enrollment {
             recipient: s.recipient,
             signers: s.signers,
             ca: s.ca,
-            cipher: ContentCipher::from_oid("saved enrolment cipher", &s.cipher)?,
-            digest: DigestAlgorithm::from_oid("saved enrolment digest", &s.digest)?,
+            cipher: ContentCipher::from_oid(Element::SavedEnrolmentCipher, &s.cipher)?,
+            digest: DigestAlgorithm::from_oid(Element::SavedEnrolmentDigest, &s.digest)?,
             use_post: s.use_post,
             scep_path: text(&s.scep_path)?,
             sent: s.requests,
@@ -562,5 +562,5 @@ fn nanos(t: SystemTime) -> Result<u64> {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .ok()
         .and_then(|d| u64::try_from(d.as_nanos()).ok())
-        .ok_or_else(|| Error::encode("saved enrolment", "a time before 1970 or after 2554"))
+        .ok_or_else(|| Error::encode(Element::SavedEnrolment, "a time before 1970 or after 2554"))
 }

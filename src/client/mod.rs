@@ -47,7 +47,7 @@ use x509_cert::name::Name;
 use crate::asn1::Certificate;
 use crate::caps::Policy;
 use crate::cert::certifies_key;
-use crate::error::{CryptoError, Error, Result};
+use crate::error::{CryptoError, Element, Error, Result};
 use crate::http::{self, HttpReply, OperationKind};
 use crate::message::{CertRepContent, PkiMessage};
 use crate::pipeline::{DecryptOptions, DigestAlgorithm, EnvelopeKey, MessageSigner};
@@ -66,7 +66,9 @@ pub enum Fingerprint {
 impl Fingerprint {
     /// The SHA-256 fingerprint of `cert`.
     pub fn sha256(cert: &Certificate) -> Result<Self> {
-        let der = cert.to_der().map_err(|e| Error::encode("Certificate", e))?;
+        let der = cert
+            .to_der()
+            .map_err(|e| Error::encode(Element::Certificate, e))?;
         let mut out = [0u8; 32];
         out.copy_from_slice(&DigestAlgorithm::Sha256.digest(&der));
         Ok(Self::Sha256(out))
@@ -83,7 +85,10 @@ impl Fingerprint {
                 .to_digit(16)
                 .and_then(|d| u8::try_from(d).ok())
                 .ok_or_else(|| {
-                    Error::decode("fingerprint", format_args!("{c:?} is not a hex digit"))
+                    Error::decode(
+                        Element::Fingerprint,
+                        format_args!("{c:?} is not a hex digit"),
+                    )
                 })?;
             match high.take() {
                 None => high = Some(digit),
@@ -97,7 +102,7 @@ impl Fingerprint {
             Ok(Self::Sha1(a))
         } else {
             Err(Error::decode(
-                "fingerprint",
+                Element::Fingerprint,
                 "expected 64 (SHA-256) or 40 (SHA-1) hex digits",
             ))
         }
@@ -234,7 +239,7 @@ impl<'k> Identity<'k> {
     ) -> Result<Self> {
         let not_after = now
             .checked_add(validity)
-            .ok_or_else(|| Error::encode("validity", "too long"))?;
+            .ok_or_else(|| Error::encode(Element::Validity, "too long"))?;
         let certificate = crate::cert::self_signed_certificate(key, subject, now, not_after, rng)?;
         Ok(Identity { key, certificate })
     }
@@ -274,7 +279,7 @@ pub(crate) fn read_cert_rep(
     let message = PkiMessage::decode(body, &expected.decrypt.limits)?;
     message
         .digest_algorithm()
-        .require_allowed(expected.allowed_digests, "SignerInfo.digestAlgorithm")?;
+        .require_allowed(expected.allowed_digests, Element::SignerInfoDigestAlgorithm)?;
     let verified = message.verify(expected.signers)?;
     if !expected.signers.contains(verified.signer()) {
         return Err(CryptoError::UntrustedSigner.into());

@@ -4,6 +4,7 @@ use rand_core::CryptoRng;
 
 use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
+use crate::caps::Capability;
 use crate::error::{PolicyError, ProtocolError, Result};
 use crate::http::{self, HttpReply, HttpRequest, Method, Operation, OperationKind};
 use crate::message::{
@@ -157,7 +158,7 @@ impl Query {
 /// announce `GetNextCACert`.
 pub fn next_ca_request(ca: &CaInfo, config: &ClientConfig) -> Result<HttpRequest> {
     if !ca.negotiated.get_next_ca_cert {
-        return Err(PolicyError::NotSupportedByCa("GetNextCACert").into());
+        return Err(PolicyError::NotSupportedByCa(Capability::GetNextCaCert).into());
     }
     HttpRequest::new(
         &config.scep_path,

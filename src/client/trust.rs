@@ -34,7 +34,7 @@ use x509_cert::ext::pkix::{
 use super::Fingerprint;
 use crate::asn1::Certificate;
 use crate::cert::{is_self_issued, valid_at, verify_issued_by_allowing};
-use crate::error::{Distrust, Error, PolicyError, Result};
+use crate::error::{Distrust, Element, Error, PolicyError, Result};
 use crate::oids;
 use crate::pipeline::DigestAlgorithm;
 
@@ -223,7 +223,7 @@ pub(super) fn build(
 ) -> Result<Trusted> {
     let anchor_cert = certificates
         .get(anchor)
-        .ok_or_else(|| Error::decode("GetCACert response", "no trust anchor"))?;
+        .ok_or_else(|| Error::decode(Element::GetCaCertResponse, "no trust anchor"))?;
     if !valid_at(anchor_cert, now) {
         return Err(distrust(anchor_cert, Distrust::NotValidNow));
     }

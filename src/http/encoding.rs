@@ -2,7 +2,7 @@
 
 use base64ct::{Base64, Base64Unpadded, Encoding};
 
-use crate::error::{Error, HttpError, Result};
+use crate::error::{Element, Error, HttpError, Result};
 
 /// Longest operation name or content type quoted back in an error.
 pub(super) const MAX_QUOTED: usize = 64;
@@ -11,11 +11,14 @@ pub(super) const MAX_QUOTED: usize = 64;
 pub(super) fn base64_encode(data: &[u8]) -> Result<String> {
     let len = Base64::encoded_len(data);
     if len == 0 && !data.is_empty() {
-        return Err(Error::encode("PKIOperation message", "too large to encode"));
+        return Err(Error::encode(
+            Element::PkiOperationMessage,
+            "too large to encode",
+        ));
     }
     let mut buf = vec![0u8; len];
     let text = Base64::encode(data, &mut buf)
-        .map_err(|_| Error::encode("PKIOperation message", "base64 length mismatch"))?;
+        .map_err(|_| Error::encode(Element::PkiOperationMessage, "base64 length mismatch"))?;
     Ok(text.to_owned())
 }
 

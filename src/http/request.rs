@@ -2,7 +2,7 @@
 
 use super::encoding::{base64_encode, percent_encode};
 use super::{CONTENT_TYPE_PKI_MESSAGE, Method, Operation};
-use crate::error::{Error, HttpError, Result};
+use crate::error::{Element, Error, HttpError, Result};
 
 /// An HTTP request a client must send: method, request target, content type and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,12 @@ impl HttpRequest {
 
 /// Checks that SCEPPATH can be put in a request target as it is.
 fn check_scep_path(path: &str) -> Result<()> {
-    let bad = |detail: &str| Err(Error::encode("SCEPPATH", format!("{path:?} {detail}")));
+    let bad = |detail: &str| {
+        Err(Error::encode(
+            Element::RequestPath,
+            format!("{path:?} {detail}"),
+        ))
+    };
     if !path.starts_with('/') {
         return bad("does not start with '/'");
     }

@@ -5,7 +5,7 @@ use super::encoding::{
 };
 use super::*;
 use crate::caps::{Capabilities, Capability};
-use crate::error::{Error, HttpError, LimitKind, Result};
+use crate::error::{Element, Error, HttpError, LimitKind, Result};
 use crate::limits::Limits;
 
 const LIMITS: ServerLimits = ServerLimits::DEFAULT;
@@ -205,7 +205,7 @@ fn client_side_errors() {
             matches!(
                 HttpRequest::new(bad, &op, Method::Get),
                 Err(Error::Encode {
-                    element: "SCEPPATH",
+                    element: Element::RequestPath,
                     ..
                 })
             ),

@@ -12,6 +12,7 @@
 //! (embedded at compile time), so the sealed messages there are good seeds: they get past
 //! decryption into the payload decoders, and mutations of them get as far as they can.
 
+use crate::error::Element;
 use core::fmt::Debug;
 use std::sync::OnceLock;
 
@@ -196,7 +197,10 @@ fn certificate_round_trip(certificate: &Certificate, t: &mut Trace) {
             oracle("certificate", certificate, &again);
             t.round_trip();
         }
-        Err(e) => oracle_refused("certificate", &crate::Error::decode("Certificate", e)),
+        Err(e) => oracle_refused(
+            "certificate",
+            &crate::Error::decode(Element::Certificate, e),
+        ),
     }
 }
 
@@ -574,7 +578,7 @@ fn csr_trace(data: &[u8]) -> Trace {
                 }
                 Err(e) => oracle_refused(
                     "PKCS #10 request",
-                    &crate::Error::decode("CertificationRequest", e),
+                    &crate::Error::decode(Element::CertificationRequest, e),
                 ),
             }
         }

@@ -17,7 +17,7 @@ use crate::asn1::Certificate;
 use der::Decode;
 
 use crate::attributes::ScepAttributes;
-use crate::error::{CryptoError, Error, LimitKind, ProtocolError, Result};
+use crate::error::{CryptoError, Element, Error, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::pipeline::signed::{self, SignRequest};
 use crate::pipeline::{DigestAlgorithm, MessageSigner};
@@ -65,7 +65,7 @@ impl CaCertificates {
         };
         if certificates.is_empty() {
             return Err(Error::decode(
-                "GetCACert response",
+                Element::GetCaCertResponse,
                 "the certs-only SignedData holds no certificate",
             ));
         }
@@ -77,12 +77,12 @@ impl CaCertificates {
     pub fn to_response(&self) -> Result<(CaCertForm, Vec<u8>)> {
         match self.certificates.as_slice() {
             [] => Err(Error::encode(
-                "GetCACert response",
+                Element::GetCaCertResponse,
                 "no certificate to send",
             )),
             [one] => der::Encode::to_der(one)
                 .map(|b| (CaCertForm::Certificate, b))
-                .map_err(|e| Error::encode("CA certificate", e)),
+                .map_err(|e| Error::encode(Element::CaCertificate, e)),
             many => signed::certs_only(many, &[]).map(|b| (CaCertForm::Chain, b)),
         }
     }
@@ -90,7 +90,7 @@ impl CaCertificates {
 
 fn single_cert(body: &[u8], limits: &Limits) -> Result<Certificate> {
     let der = crate::ber::to_der(body, limits)?;
-    Certificate::from_der(&der).map_err(|e| Error::decode("CA certificate", e))
+    Certificate::from_der(&der).map_err(|e| Error::decode(Element::CaCertificate, e))
 }
 
 fn chain(body: &[u8], limits: &Limits) -> Result<Vec<Certificate>> {
@@ -98,7 +98,7 @@ fn chain(body: &[u8], limits: &Limits) -> Result<Vec<Certificate>> {
         .map(|(certs, _)| certs)
         .map_err(|e| match e {
             Error::Decode { detail, .. } => Error::Decode {
-                element: "GetCACert certs-only SignedData",
+                element: Element::GetCaCertCertsOnlySignedData,
                 detail,
             },
             e => e,
@@ -176,7 +176,7 @@ impl NextCaCertificates {
         let parsed = signed::parse(body, limits)?;
         if let Some(si) = parsed.signer_infos.first() {
             let (digest, _) = signed::signer_algorithms(si)?;
-            digest.require_allowed(allowed_digests, "SignerInfo.digestAlgorithm")?;
+            digest.require_allowed(allowed_digests, Element::SignerInfoDigestAlgorithm)?;
         }
         let verified = signed::verify(&parsed, current_ca)?;
         if !current_ca.contains(&verified.signer) {
@@ -208,7 +208,7 @@ impl NextCaCertificates {
         };
         if certificates.is_empty() {
             return Err(Error::decode(
-                "GetNextCACert response",
+                Element::GetNextCaCertResponse,
                 "no next CA certificate in it",
             ));
         }

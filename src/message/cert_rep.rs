@@ -9,7 +9,7 @@
 use crate::asn1::Certificate;
 use crate::asn1::CertificateList;
 
-use crate::error::{LimitKind, ProtocolError, Result};
+use crate::error::{Element, LimitKind, ProtocolError, Result};
 use crate::pipeline::{DecryptOptions, EnvelopeKey};
 use crate::types::{FailInfo, PkiStatus};
 
@@ -77,7 +77,7 @@ pub(crate) fn check_status(
     status: Option<PkiStatus>,
     fail_info: Option<FailInfo>,
 ) -> Result<PkiStatus> {
-    let status = status.ok_or(ProtocolError::MissingAttribute("pkiStatus"))?;
+    let status = status.ok_or(ProtocolError::MissingAttribute(Element::PkiStatus))?;
     match (status, fail_info) {
         (PkiStatus::Failure, None) => {
             Err(ProtocolError::InconsistentStatus("FAILURE without a failInfo attribute").into())

@@ -27,7 +27,7 @@ use crate::asn1::Certificate;
 use rand_core::CryptoRng;
 
 use crate::attributes::ScepAttributes;
-use crate::error::{LimitKind, ProtocolError, Result};
+use crate::error::{Element, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::pipeline::envelope::{
     self, DecryptOptions, Decrypted, Envelope, EnvelopeInfo, EnvelopeKey,
@@ -126,7 +126,7 @@ impl OutgoingCertRep {
         let recipient_nonce = request
             .sender_nonce
             .clone()
-            .ok_or(ProtocolError::MissingAttribute("senderNonce"))?;
+            .ok_or(ProtocolError::MissingAttribute(Element::SenderNonce))?;
         Ok(Self {
             transaction_id: request.transaction_id.clone(),
             sender_nonce: Nonce::generate(rng),
@@ -265,7 +265,7 @@ impl PkiMessage {
         let attrs = si
             .signed_attrs
             .as_ref()
-            .ok_or(ProtocolError::MissingAttribute("signedAttrs"))?;
+            .ok_or(ProtocolError::MissingAttribute(Element::SignedAttrs))?;
         let attributes = ScepAttributes::from_attributes(attrs.iter())?;
         if parsed.content_type != crate::oids::ID_DATA {
             return Err(ProtocolError::WrongContentType("eContentType is not id-data").into());
@@ -406,13 +406,13 @@ impl VerifiedMessage {
         let mt = self.message.message_type();
         if !mt.is_request() {
             return Err(ProtocolError::UnexpectedMessageType {
-                expected: "request",
-                found: mt.value(),
+                expected: MessageType::REQUESTS,
+                found: mt,
             }
             .into());
         }
         if self.attributes().sender_nonce.is_none() {
-            return Err(ProtocolError::MissingAttribute("senderNonce").into());
+            return Err(ProtocolError::MissingAttribute(Element::SenderNonce).into());
         }
         let envelope = Envelope::parse(self.envelope()?, options)?;
         let key = keys
@@ -460,8 +460,8 @@ impl VerifiedMessage {
         let a = self.attributes();
         if a.message_type != MessageType::CertRep {
             return Err(ProtocolError::UnexpectedMessageType {
-                expected: "CertRep",
-                found: a.message_type.value(),
+                expected: &[MessageType::CertRep],
+                found: a.message_type,
             }
             .into());
         }
@@ -469,12 +469,12 @@ impl VerifiedMessage {
             return Err(ProtocolError::TransactionIdMismatch.into());
         }
         match &a.recipient_nonce {
-            None => return Err(ProtocolError::MissingAttribute("recipientNonce").into()),
+            None => return Err(ProtocolError::MissingAttribute(Element::RecipientNonce).into()),
             Some(n) if n != our_nonce => return Err(ProtocolError::RecipientNonceMismatch.into()),
             Some(_) => {}
         }
         if require_sender_nonce && a.sender_nonce.is_none() {
-            return Err(ProtocolError::MissingAttribute("senderNonce").into());
+            return Err(ProtocolError::MissingAttribute(Element::SenderNonce).into());
         }
         Ok(())
     }
@@ -486,8 +486,8 @@ impl VerifiedMessage {
         let a = self.attributes();
         if a.message_type != MessageType::CertRep {
             return Err(ProtocolError::UnexpectedMessageType {
-                expected: "CertRep",
-                found: a.message_type.value(),
+                expected: &[MessageType::CertRep],
+                found: a.message_type,
             }
             .into());
         }
@@ -496,7 +496,7 @@ impl VerifiedMessage {
             PkiStatus::Failure => Ok(CertRepStatus::Failure {
                 fail_info: a
                     .fail_info
-                    .ok_or(ProtocolError::MissingAttribute("failInfo"))?,
+                    .ok_or(ProtocolError::MissingAttribute(Element::FailInfo))?,
                 fail_info_text: a.fail_info_text.clone(),
             }),
             PkiStatus::Pending => Ok(CertRepStatus::Pending),

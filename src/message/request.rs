@@ -11,7 +11,7 @@ use der::{Decode, Encode, Sequence};
 use x509_cert::name::Name;
 
 use crate::asn1::IssuerAndSerialNumber;
-use crate::error::{Error, LimitKind, ProtocolError, Result};
+use crate::error::{Element, Error, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::types::MessageType;
 
@@ -69,7 +69,7 @@ impl RequestContent {
             Self::CertPoll(c) => c.to_der(),
             Self::GetCert(c) | Self::GetCrl(c) => c.to_der(),
         };
-        r.map_err(|e| Error::encode("request payload", e))
+        r.map_err(|e| Error::encode(Element::RequestPayload, e))
     }
 
     /// Decodes the payload of a request of `message_type` (already decrypted; BER accepted).
@@ -84,7 +84,7 @@ impl RequestContent {
                     });
                 }
                 let csr = CertReq::from_der(&der)
-                    .map_err(|e| Error::decode("PKCS #10 CertificationRequest", e))?;
+                    .map_err(|e| Error::decode(Element::Pkcs10CertificationRequest, e))?;
                 if csr.info.attributes.len() > limits.max_attributes {
                     return Err(Error::Limit {
                         what: LimitKind::CsrAttributes,
@@ -99,16 +99,16 @@ impl RequestContent {
             }
             MessageType::CertPoll => IssuerAndSubject::from_der(&der)
                 .map(RequestContent::CertPoll)
-                .map_err(|e| Error::decode("IssuerAndSubject", e)),
+                .map_err(|e| Error::decode(Element::IssuerAndSubject, e)),
             MessageType::GetCert => IssuerAndSerialNumber::from_der(&der)
                 .map(RequestContent::GetCert)
-                .map_err(|e| Error::decode("IssuerAndSerialNumber", e)),
+                .map_err(|e| Error::decode(Element::IssuerAndSerialNumber, e)),
             MessageType::GetCrl => IssuerAndSerialNumber::from_der(&der)
                 .map(RequestContent::GetCrl)
-                .map_err(|e| Error::decode("IssuerAndSerialNumber", e)),
+                .map_err(|e| Error::decode(Element::IssuerAndSerialNumber, e)),
             other => Err(ProtocolError::UnexpectedMessageType {
-                expected: "request",
-                found: other.value(),
+                expected: MessageType::REQUESTS,
+                found: other,
             }
             .into()),
         }

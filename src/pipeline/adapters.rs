@@ -40,7 +40,7 @@ use p256::ecdsa::signature::Keypair;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::error::{CryptoError, PolicyError, Result};
+use crate::error::{CryptoError, Element, PolicyError, Result};
 use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm};
 use crate::pipeline::keys::{MessageSigner, ecdsa_p256_sign, ecdsa_p256_spki, rsa_spki};
 
@@ -85,7 +85,7 @@ where
         if digest.oid() != D::OID {
             return Err(PolicyError::DigestNotAllowed {
                 digest,
-                element: "the RSA signer's fixed digest",
+                element: Element::RsaSignerFixedDigest,
             }
             .into());
         }

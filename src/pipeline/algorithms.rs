@@ -6,7 +6,7 @@ use core::fmt;
 use der::asn1::ObjectIdentifier;
 use sha2::Digest;
 
-use crate::error::{AlgorithmError, Error, Result};
+use crate::error::{AlgorithmError, Element, Error, Result};
 use crate::oids;
 
 /// A content-encryption algorithm for the pkcsPKIEnvelope (EnvelopedData).
@@ -52,7 +52,7 @@ impl ContentCipher {
     /// Maps an OID to a cipher; unknown OIDs are an "unsupported algorithm" error naming
     /// `element`. Single DES is returned as [`ContentCipher::InsecureDesCbc`]: callers
     /// decide whether to refuse it.
-    pub fn from_oid(element: &'static str, oid: &ObjectIdentifier) -> Result<Self> {
+    pub fn from_oid(element: Element, oid: &ObjectIdentifier) -> Result<Self> {
         [
             Self::InsecureDesCbc,
             Self::DesEde3Cbc,
@@ -133,7 +133,7 @@ impl DigestAlgorithm {
     /// `Ok` when `allowed` holds this digest, else
     /// [`PolicyError::DigestNotAllowed`](crate::error::PolicyError::DigestNotAllowed)
     /// naming `element`: a policy on the digests of what is received.
-    pub(crate) fn require_allowed(self, allowed: &[Self], element: &'static str) -> Result<()> {
+    pub(crate) fn require_allowed(self, allowed: &[Self], element: Element) -> Result<()> {
         if allowed.contains(&self) {
             Ok(())
         } else {
@@ -157,7 +157,7 @@ impl DigestAlgorithm {
     }
 
     /// Maps an OID; MD5 is refused (RFC 8894 section 2.9), others are unsupported.
-    pub fn from_oid(element: &'static str, oid: &ObjectIdentifier) -> Result<Self> {
+    pub fn from_oid(element: Element, oid: &ObjectIdentifier) -> Result<Self> {
         if *oid == oids::MD5 {
             return Err(AlgorithmError::Refused {
                 algorithm: "MD5",
@@ -260,7 +260,7 @@ impl fmt::Display for KeyAlgorithm {
 /// they imply. Plain `rsaEncryption` (which cryptlib and others put in SignerInfos) gives
 /// no digest: the SignerInfo's `digestAlgorithm` applies. MD5 is refused.
 pub(crate) fn signature_algorithm(
-    element: &'static str,
+    element: Element,
     oid: &ObjectIdentifier,
 ) -> Result<(KeyAlgorithm, Option<DigestAlgorithm>)> {
     if *oid == oids::MD5_WITH_RSA {
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn md5_is_refused_with_rfc_reference() {
-        let err = DigestAlgorithm::from_oid("SignerInfo.digestAlgorithm", &oids::MD5)
+        let err = DigestAlgorithm::from_oid(Element::SignerInfoDigestAlgorithm, &oids::MD5)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -319,10 +319,13 @@ mod tests {
     #[test]
     fn cipher_oids_round_trip() {
         for c in ContentCipher::PRODUCIBLE {
-            assert_eq!(ContentCipher::from_oid("x", &c.oid()).ok(), Some(c));
+            assert_eq!(
+                ContentCipher::from_oid(Element::ContentEncryptionAlgorithm, &c.oid()).ok(),
+                Some(c)
+            );
         }
         assert_eq!(
-            ContentCipher::from_oid("x", &oids::DES_CBC).ok(),
+            ContentCipher::from_oid(Element::ContentEncryptionAlgorithm, &oids::DES_CBC).ok(),
             Some(ContentCipher::InsecureDesCbc)
         );
     }
@@ -330,14 +333,21 @@ mod tests {
     #[test]
     fn signature_oids() {
         assert_eq!(
-            signature_algorithm("x", &oids::SHA256_WITH_RSA).ok(),
+            signature_algorithm(
+                Element::SignerInfoSignatureAlgorithm,
+                &oids::SHA256_WITH_RSA
+            )
+            .ok(),
             Some((KeyAlgorithm::Rsa, Some(DigestAlgorithm::Sha256)))
         );
         assert_eq!(
-            signature_algorithm("x", &oids::RSA_ENCRYPTION).ok(),
+            signature_algorithm(Element::SignerInfoSignatureAlgorithm, &oids::RSA_ENCRYPTION).ok(),
             Some((KeyAlgorithm::Rsa, None))
         );
-        assert!(signature_algorithm("x", &oids::MD5_WITH_RSA).is_err());
+        assert!(
+            signature_algorithm(Element::SignerInfoSignatureAlgorithm, &oids::MD5_WITH_RSA)
+                .is_err()
+        );
     }
 
     #[test]

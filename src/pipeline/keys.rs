@@ -9,7 +9,7 @@ use der::{Decode, Encode};
 use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, PrivateKey, PublicKey};
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::error::{AlgorithmError, CryptoError, Error, Result};
+use crate::error::{AlgorithmError, CryptoError, Element, Error, Result};
 use crate::oids;
 use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm};
 
@@ -61,9 +61,9 @@ pub(crate) fn rsa_spki(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned> {
     use rsa::pkcs8::EncodePublicKey;
     let der = key
         .to_public_key_der()
-        .map_err(|e| Error::encode("RSA SubjectPublicKeyInfo", e))?;
+        .map_err(|e| Error::encode(Element::RsaSubjectPublicKeyInfo, e))?;
     SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
-        .map_err(|e| Error::encode("RSA SubjectPublicKeyInfo", e))
+        .map_err(|e| Error::encode(Element::RsaSubjectPublicKeyInfo, e))
 }
 
 impl MessageSigner for PrivateKey {
@@ -125,9 +125,9 @@ pub(crate) fn ecdsa_p256_spki(
     use p256::pkcs8::EncodePublicKey;
     let der = key
         .to_public_key_der()
-        .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))?;
+        .map_err(|e| Error::encode(Element::EcSubjectPublicKeyInfo, e))?;
     SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
-        .map_err(|e| Error::encode("EC SubjectPublicKeyInfo", e))
+        .map_err(|e| Error::encode(Element::EcSubjectPublicKeyInfo, e))
 }
 
 impl<T: MessageSigner + ?Sized> MessageSigner for &T {
@@ -144,7 +144,7 @@ impl<T: MessageSigner + ?Sized> MessageSigner for &T {
 
 /// The key algorithm of a SubjectPublicKeyInfo, or an error naming `element`.
 pub(crate) fn spki_algorithm(
-    element: &'static str,
+    element: Element,
     spki: &SubjectPublicKeyInfoOwned,
 ) -> Result<KeyAlgorithm> {
     let oid = spki.algorithm.oid;
@@ -175,8 +175,8 @@ pub(crate) fn rsa_public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicK
     use rsa::pkcs8::DecodePublicKey;
     let der = spki
         .to_der()
-        .map_err(|e| Error::encode("SubjectPublicKeyInfo", e))?;
-    PublicKey::from_public_key_der(&der).map_err(|e| Error::decode("RSA public key", e))
+        .map_err(|e| Error::encode(Element::SubjectPublicKeyInfo, e))?;
+    PublicKey::from_public_key_der(&der).map_err(|e| Error::decode(Element::RsaPublicKey, e))
 }
 
 /// Verifies `signature` over the hash `hashed` (computed with `digest`) with the public key
@@ -188,7 +188,7 @@ pub(crate) fn verify_prehashed(
     hashed: &[u8],
     signature: &[u8],
 ) -> Result<()> {
-    let key_alg = spki_algorithm("signer certificate public key", spki)?;
+    let key_alg = spki_algorithm(Element::SignerCertificatePublicKey, spki)?;
     if key_alg != alg {
         return Err(AlgorithmError::KeyMismatch {
             algorithm: alg.name(),
@@ -206,7 +206,7 @@ pub(crate) fn verify_prehashed(
             use p256::ecdsa::signature::hazmat::PrehashVerifier;
             let key =
                 p256::ecdsa::VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
-                    .map_err(|e| Error::decode("EC public key", e))?;
+                    .map_err(|e| Error::decode(Element::EcPublicKey, e))?;
             let sig = p256::ecdsa::Signature::from_der(signature)
                 .map_err(|_| Error::Crypto(CryptoError::BadSignature))?;
             key.verify_prehash(hashed, &sig)
@@ -230,7 +230,7 @@ pub(crate) fn rsa_encrypt_key<R: rand_core::CryptoRng + ?Sized>(
 /// algorithm (`shaNWithRSAEncryption`, `ecdsa-with-SHAn`) named `alg`. `element` names the
 /// algorithm field in errors.
 pub(crate) fn verify_signature(
-    element: &'static str,
+    element: Element,
     signed: &[u8],
     alg: &der::asn1::ObjectIdentifier,
     signature: &der::asn1::BitString,

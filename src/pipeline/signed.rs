@@ -37,7 +37,7 @@ use crate::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 
 use crate::asn1::attribute::{self, required_value, to_any};
-use crate::error::{AlgorithmError, Error, LimitKind, ProtocolError, Result};
+use crate::error::{AlgorithmError, Element, Error, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::oids;
 use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm, signature_algorithm};
@@ -70,7 +70,7 @@ fn digest_algorithm_identifier(digest: DigestAlgorithm) -> AlgorithmIdentifierOw
 
 /// Encodes values as a SET OF `Any`, dropping duplicates; `None` when empty.
 fn any_set<'t, T: Encode + 't>(
-    element: &'static str,
+    element: Element,
     items: impl IntoIterator<Item = &'t T>,
 ) -> Result<Option<SetOfVec<Any>>> {
     let mut set = SetOfVec::new();
@@ -85,13 +85,13 @@ fn any_set<'t, T: Encode + 't>(
 }
 
 fn wrap_content_info(signed: &SignedData) -> Result<Vec<u8>> {
-    let content = Any::encode_from(signed).map_err(|e| Error::encode("SignedData", e))?;
+    let content = Any::encode_from(signed).map_err(|e| Error::encode(Element::SignedData, e))?;
     ContentInfo {
         content_type: oids::ID_SIGNED_DATA,
         content,
     }
     .to_der()
-    .map_err(|e| Error::encode("ContentInfo", e))
+    .map_err(|e| Error::encode(Element::ContentInfo, e))
 }
 
 /// Builds and signs a pkiMessage SignedData; returns the DER ContentInfo.
@@ -119,21 +119,21 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
             oids::ID_CONTENT_TYPE,
             oids::ID_DATA,
         )?)
-        .map_err(|e| Error::encode("signedAttrs", e))?;
+        .map_err(|e| Error::encode(Element::SignedAttrs, e))?;
     attrs
         .insert(attribute::octets(oids::ID_MESSAGE_DIGEST, &content_digest)?)
-        .map_err(|e| Error::encode("signedAttrs", e))?;
+        .map_err(|e| Error::encode(Element::SignedAttrs, e))?;
     for attr in req.attributes {
         if attr.oid == oids::ID_CONTENT_TYPE || attr.oid == oids::ID_MESSAGE_DIGEST {
             continue;
         }
         attrs
             .insert(attr)
-            .map_err(|e| Error::encode("signedAttrs", e))?;
+            .map_err(|e| Error::encode(Element::SignedAttrs, e))?;
     }
     let signed_attrs_der = attrs
         .to_der()
-        .map_err(|e| Error::encode("signedAttrs", e))?;
+        .map_err(|e| Error::encode(Element::SignedAttrs, e))?;
     let hashed = digest.digest(&signed_attrs_der);
     let signature = req.signer.sign_prehashed(digest, &hashed)?;
 
@@ -158,14 +158,14 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
         digest_alg: digest_algorithm_identifier(digest),
         signed_attrs: Some(attrs),
         signature_algorithm,
-        signature: OctetString::new(signature).map_err(|e| Error::encode("signature", e))?,
+        signature: OctetString::new(signature).map_err(|e| Error::encode(Element::Signature, e))?,
         unsigned_attrs: None,
     };
 
     let econtent = match req.content {
         Some(c) => Some(to_any(
-            "eContent",
-            &OctetString::new(c).map_err(|e| Error::encode("eContent", e))?,
+            Element::EContent,
+            &OctetString::new(c).map_err(|e| Error::encode(Element::EContent, e))?,
         )?),
         None => None,
     };
@@ -173,11 +173,11 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
     let mut digest_algorithms = SetOfVec::new();
     digest_algorithms
         .insert(digest_algorithm_identifier(digest))
-        .map_err(|e| Error::encode("digestAlgorithms", e))?;
+        .map_err(|e| Error::encode(Element::DigestAlgorithms, e))?;
     let mut signer_infos = SetOfVec::new();
     signer_infos
         .insert(signer_info)
-        .map_err(|e| Error::encode("signerInfos", e))?;
+        .map_err(|e| Error::encode(Element::SignerInfos, e))?;
 
     let certs = core::iter::once(req.signer_certificate).chain(req.extra_certificates.iter());
     let signed = SignedData {
@@ -187,7 +187,7 @@ pub(crate) fn sign(req: SignRequest<'_>) -> Result<Vec<u8>> {
             econtent_type: oids::ID_DATA,
             econtent,
         },
-        certificates: any_set("SignedData.certificates", certs)?,
+        certificates: any_set(Element::SignedDataCertificates, certs)?,
         crls: None,
         signer_infos,
     };
@@ -204,8 +204,8 @@ pub fn certs_only(certificates: &[Certificate], crls: &[CertificateList]) -> Res
             econtent_type: oids::ID_DATA,
             econtent: None,
         },
-        certificates: any_set("SignedData.certificates", certificates)?,
-        crls: any_set("SignedData.crls", crls)?,
+        certificates: any_set(Element::SignedDataCertificates, certificates)?,
+        crls: any_set(Element::SignedDataCrls, crls)?,
         signer_infos: SetOfVec::new(),
     };
     wrap_content_info(&signed)
@@ -237,7 +237,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
         });
     }
     let der = crate::ber::to_der(input, limits)?;
-    let info = ContentInfo::from_der(&der).map_err(|e| Error::decode("ContentInfo", e))?;
+    let info = ContentInfo::from_der(&der).map_err(|e| Error::decode(Element::ContentInfo, e))?;
     if info.content_type != oids::ID_SIGNED_DATA {
         return Err(ProtocolError::WrongContentType(
             "the pkiMessage ContentInfo is not id-signedData",
@@ -247,15 +247,15 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
     let inner = info
         .content
         .to_der()
-        .map_err(|e| Error::decode("ContentInfo.content", e))?;
-    let signed = SignedData::from_der(&inner).map_err(|e| Error::decode("SignedData", e))?;
+        .map_err(|e| Error::decode(Element::ContentInfoContent, e))?;
+    let signed = SignedData::from_der(&inner).map_err(|e| Error::decode(Element::SignedData, e))?;
 
     let content = match &signed.encap_content_info.econtent {
         None => None,
         Some(any) => {
             let octets = any
                 .decode_as::<OctetString>()
-                .map_err(|e| Error::decode("EncapsulatedContentInfo.eContent", e))?;
+                .map_err(|e| Error::decode(Element::EncapsulatedContentInfoEContent, e))?;
             Some(octets.into_bytes().into_vec())
         }
     };
@@ -273,7 +273,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
         for any in set.iter().filter(|a| a.tag() == Tag::Sequence) {
             certificates.push(
                 any.decode_as::<Certificate>()
-                    .map_err(|e| Error::decode("SignedData.certificates", e))?,
+                    .map_err(|e| Error::decode(Element::SignedDataCertificates, e))?,
             );
         }
     }
@@ -288,7 +288,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
         for any in set.iter().filter(|a| a.tag() == Tag::Sequence) {
             crls.push(
                 any.decode_as::<CertificateList>()
-                    .map_err(|e| Error::decode("SignedData.crls", e))?,
+                    .map_err(|e| Error::decode(Element::SignedDataCrls, e))?,
             );
         }
     }
@@ -404,13 +404,15 @@ pub(crate) fn find_signer<'a>(
 
 /// The digest and signature algorithms of a SignerInfo, checked for consistency.
 pub(crate) fn signer_algorithms(si: &SignerInfo) -> Result<(DigestAlgorithm, KeyAlgorithm)> {
-    let digest = DigestAlgorithm::from_oid("SignerInfo.digestAlgorithm", &si.digest_alg.oid)?;
-    let (key_alg, implied) =
-        signature_algorithm("SignerInfo.signatureAlgorithm", &si.signature_algorithm.oid)?;
+    let digest = DigestAlgorithm::from_oid(Element::SignerInfoDigestAlgorithm, &si.digest_alg.oid)?;
+    let (key_alg, implied) = signature_algorithm(
+        Element::SignerInfoSignatureAlgorithm,
+        &si.signature_algorithm.oid,
+    )?;
     if let Some(implied) = implied.filter(|i| *i != digest) {
         {
             return Err(AlgorithmError::BadParameters {
-                element: "SignerInfo.signatureAlgorithm",
+                element: Element::SignerInfoSignatureAlgorithm,
                 detail: format!(
                     "the signature algorithm implies {implied} but digestAlgorithm is {digest}"
                 ),
@@ -443,21 +445,25 @@ pub(crate) fn verify(parsed: &ParsedSignedData, extra: &[Certificate]) -> Result
     let attrs = si
         .signed_attrs
         .as_ref()
-        .ok_or(ProtocolError::MissingAttribute("signedAttrs"))?;
+        .ok_or(ProtocolError::MissingAttribute(Element::SignedAttrs))?;
 
     // contentType must be present and match eContentType (RFC 5652 section 11.1).
-    let content_type = required_value(attrs.iter(), oids::ID_CONTENT_TYPE, "contentType")?
+    let content_type = required_value(attrs.iter(), oids::ID_CONTENT_TYPE, Element::ContentType)?
         .decode_as::<ObjectIdentifier>()
-        .map_err(|e| Error::decode("contentType attribute", e))?;
+        .map_err(|e| Error::decode(Element::ContentType, e))?;
     if content_type != parsed.content_type {
         return Err(ProtocolError::WrongContentType(
             "the contentType attribute differs from eContentType",
         )
         .into());
     }
-    let message_digest = required_value(attrs.iter(), oids::ID_MESSAGE_DIGEST, "messageDigest")?
-        .decode_as::<OctetString>()
-        .map_err(|e| Error::decode("messageDigest attribute", e))?;
+    let message_digest = required_value(
+        attrs.iter(),
+        oids::ID_MESSAGE_DIGEST,
+        Element::MessageDigest,
+    )?
+    .decode_as::<OctetString>()
+    .map_err(|e| Error::decode(Element::MessageDigest, e))?;
     let expected = digest.digest(parsed.content.as_deref().unwrap_or(&[]));
     if message_digest.as_bytes() != expected.as_slice() {
         return Err(crate::error::CryptoError::MessageDigestMismatch.into());
@@ -467,7 +473,7 @@ pub(crate) fn verify(parsed: &ParsedSignedData, extra: &[Certificate]) -> Result
     let signature = si.signature.as_bytes();
     let reencoded = attrs
         .to_der()
-        .map_err(|e| Error::encode("signedAttrs", e))?;
+        .map_err(|e| Error::encode(Element::SignedAttrs, e))?;
     let first = verify_prehashed(spki, key_alg, digest, &digest.digest(&reencoded), signature);
     match (first, &parsed.raw_signed_attrs) {
         (Ok(()), _) => {}

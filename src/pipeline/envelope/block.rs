@@ -2,6 +2,7 @@
 //! keys and IVs, the AlgorithmIdentifier of a cipher and its IV.
 
 use super::*;
+use crate::error::Element;
 
 pub(super) fn cbc_raw(
     cipher: ContentCipher,
@@ -94,16 +95,16 @@ pub(super) fn cipher_identifier(
     cipher: ContentCipher,
     iv: &[u8],
 ) -> Result<AlgorithmIdentifierOwned> {
-    let iv = OctetString::new(iv).map_err(|e| Error::encode("IV", e))?;
+    let iv = OctetString::new(iv).map_err(|e| Error::encode(Element::Iv, e))?;
     Ok(AlgorithmIdentifierOwned {
         oid: cipher.oid(),
-        parameters: Some(Any::encode_from(&iv).map_err(|e| Error::encode("IV", e))?),
+        parameters: Some(Any::encode_from(&iv).map_err(|e| Error::encode(Element::Iv, e))?),
     })
 }
 
 /// Reads a CBC cipher identifier: the cipher and its IV, refusing single DES unless allowed.
 pub(super) fn read_cipher(
-    element: &'static str,
+    element: Element,
     alg: &AlgorithmIdentifierOwned,
     allow_des: bool,
 ) -> Result<(ContentCipher, Vec<u8>)> {

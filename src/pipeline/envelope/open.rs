@@ -2,7 +2,7 @@
 //! decrypting, with every failure after key transport the same error.
 
 use super::*;
-use crate::error::LimitKind;
+use crate::error::{Element, LimitKind};
 
 fn parse(input: &[u8], limits: &Limits) -> Result<(EnvelopedData, Vec<RecipientInfo>)> {
     if input.len() > limits.max_message_size {
@@ -12,8 +12,8 @@ fn parse(input: &[u8], limits: &Limits) -> Result<(EnvelopedData, Vec<RecipientI
         });
     }
     let der = crate::ber::to_der(input, limits)?;
-    let info =
-        ContentInfo::from_der(&der).map_err(|e| Error::decode("pkcsPKIEnvelope ContentInfo", e))?;
+    let info = ContentInfo::from_der(&der)
+        .map_err(|e| Error::decode(Element::PkcsPkiEnvelopeContentInfo, e))?;
     if info.content_type != oids::ID_ENVELOPED_DATA {
         return Err(ProtocolError::WrongContentType(
             "the pkcsPKIEnvelope ContentInfo is not id-envelopedData",
@@ -23,7 +23,7 @@ fn parse(input: &[u8], limits: &Limits) -> Result<(EnvelopedData, Vec<RecipientI
     let env = info
         .content
         .decode_as::<EnvelopedData>()
-        .map_err(|e| Error::decode("EnvelopedData", e))?;
+        .map_err(|e| Error::decode(Element::EnvelopedData, e))?;
     if env.recip_infos.len() > limits.max_recipients {
         return Err(Error::Limit {
             what: LimitKind::Recipients,
@@ -47,7 +47,7 @@ fn hex(bytes: &[u8]) -> String {
 pub fn inspect(input: &[u8], limits: &Limits) -> Result<EnvelopeInfo> {
     let (env, recipients) = parse(input, limits)?;
     let cipher = read_cipher(
-        "EncryptedContentInfo.contentEncryptionAlgorithm",
+        Element::EncryptedContentInfoContentEncryptionAlgorithm,
         &env.encrypted_content.content_enc_alg,
         true,
     )
@@ -95,18 +95,18 @@ fn pwri_kek(
         ))?;
     if kdf.oid != oids::PBKDF2 {
         return Err(Error::unsupported(
-            "PasswordRecipientInfo.keyDerivationAlgorithm",
+            Element::PasswordRecipientInfoKeyDerivationAlgorithm,
             &kdf.oid,
         ));
     }
     let params = kdf
         .parameters
         .as_ref()
-        .ok_or_else(|| Error::decode("PBKDF2-params", "absent"))?
+        .ok_or_else(|| Error::decode(Element::Pbkdf2Params, "absent"))?
         .decode_as::<Pbkdf2Params>()
-        .map_err(|e| Error::decode("PBKDF2-params", e))?;
+        .map_err(|e| Error::decode(Element::Pbkdf2Params, e))?;
     if params.iteration_count == 0 {
-        return Err(Error::decode("PBKDF2-params", "iterationCount is 0"));
+        return Err(Error::decode(Element::Pbkdf2Params, "iterationCount is 0"));
     }
     // One PasswordRecipientInfo is tried per envelope, so the limit is the envelope's
     // whole PBKDF2 budget.
@@ -118,7 +118,7 @@ fn pwri_kek(
     }
     if pwri.key_enc_alg.oid != oids::PWRI_KEK {
         return Err(Error::unsupported(
-            "PasswordRecipientInfo.keyEncryptionAlgorithm",
+            Element::PasswordRecipientInfoKeyEncryptionAlgorithm,
             &pwri.key_enc_alg.oid,
         ));
     }
@@ -126,11 +126,11 @@ fn pwri_kek(
         .key_enc_alg
         .parameters
         .as_ref()
-        .ok_or_else(|| Error::decode("id-alg-PWRI-KEK parameters", "absent"))?
+        .ok_or_else(|| Error::decode(Element::IdAlgPwriKekParameters, "absent"))?
         .decode_as::<AlgorithmIdentifierOwned>()
-        .map_err(|e| Error::decode("id-alg-PWRI-KEK parameters", e))?;
+        .map_err(|e| Error::decode(Element::IdAlgPwriKekParameters, e))?;
     let (kek_cipher, kek_iv) = read_cipher(
-        "id-alg-PWRI-KEK parameters",
+        Element::IdAlgPwriKekParameters,
         &kek_alg,
         options.allow_insecure_single_des,
     )?;
@@ -138,7 +138,7 @@ fn pwri_kek(
         && usize::try_from(len).ok() != Some(kek_cipher.key_len())
     {
         return Err(AlgorithmError::BadParameters {
-            element: "PBKDF2-params.keyLength",
+            element: Element::Pbkdf2ParamsKeyLength,
             detail: format!("{len} octets, {kek_cipher} needs {}", kek_cipher.key_len()),
         }
         .into());
@@ -168,7 +168,7 @@ fn check_key_transport_alg(k: &KeyTransRecipientInfo) -> Result<()> {
     let alg = &k.key_enc_alg;
     if alg.oid != oids::RSA_ENCRYPTION {
         return Err(Error::unsupported(
-            "KeyTransRecipientInfo.keyEncryptionAlgorithm",
+            Element::KeyTransRecipientInfoKeyEncryptionAlgorithm,
             &alg.oid,
         ));
     }
@@ -177,7 +177,7 @@ fn check_key_transport_alg(k: &KeyTransRecipientInfo) -> Result<()> {
         None => Ok(()),
         Some(p) if p.is_null() => Ok(()),
         Some(_) => Err(AlgorithmError::BadParameters {
-            element: "KeyTransRecipientInfo.keyEncryptionAlgorithm",
+            element: Element::KeyTransRecipientInfoKeyEncryptionAlgorithm,
             detail: "rsaEncryption parameters must be NULL or absent".into(),
         }
         .into()),
@@ -255,7 +255,7 @@ impl Envelope {
         let (env, recipients) = parse(input, &options.limits)?;
         let eci = env.encrypted_content;
         let (cipher, iv) = read_cipher(
-            "EncryptedContentInfo.contentEncryptionAlgorithm",
+            Element::EncryptedContentInfoContentEncryptionAlgorithm,
             &eci.content_enc_alg,
             options.allow_insecure_single_des,
         )?;
@@ -268,7 +268,7 @@ impl Envelope {
             .into_vec();
         if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(cipher.block_len()) {
             return Err(Error::decode(
-                "EncryptedContentInfo.encryptedContent",
+                Element::EncryptedContentInfoEncryptedContent,
                 format_args!(
                     "{} octets is not a whole number of {cipher} blocks",
                     ciphertext.len()

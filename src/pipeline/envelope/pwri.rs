@@ -1,6 +1,7 @@
 //! PasswordRecipientInfo (RFC 3211): PBKDF2 key derivation and the key wrap.
 
 use super::*;
+use crate::error::Element;
 
 /// PBKDF2-params (RFC 8018 appendix A.2), with the `specified` salt choice.
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
@@ -29,7 +30,7 @@ pub(super) fn pbkdf2(
     } else if *prf == oids::HMAC_WITH_SHA224 {
         ::pbkdf2::pbkdf2_hmac::<sha2::Sha224>(password, salt, rounds, out);
     } else {
-        return Err(Error::unsupported("PBKDF2-params.prf", prf));
+        return Err(Error::unsupported(Element::Pbkdf2ParamsPrf, prf));
     }
     Ok(())
 }
@@ -43,7 +44,8 @@ pub(super) fn pwri_wrap<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<Vec<u8>> {
     let block = cipher.block_len();
-    let len = u8::try_from(cek.len()).map_err(|_| Error::encode("PWRI key", "key too long"))?;
+    let len =
+        u8::try_from(cek.len()).map_err(|_| Error::encode(Element::PwriKey, "key too long"))?;
     let mut formatted = Secret::new(vec![len]);
     formatted.extend(cek.iter().take(3).map(|b| !b));
     formatted.extend_from_slice(cek);

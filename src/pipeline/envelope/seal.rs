@@ -2,6 +2,7 @@
 //! password (PasswordRecipientInfo).
 
 use super::*;
+use crate::error::Element;
 
 /// Encrypts `content` for `recipient` and returns the DER `ContentInfo` of type
 /// id-envelopedData.
@@ -25,14 +26,14 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
 ) -> Result<Vec<u8>> {
     if pbkdf2_iterations == 0 {
         return Err(Error::encode(
-            "PBKDF2-params",
+            Element::Pbkdf2Params,
             "iterationCount must be at least 1",
         ));
     }
     if cipher == ContentCipher::InsecureDesCbc {
         return Err(AlgorithmError::Refused {
             algorithm: "DES-CBC",
-            element: "contentEncryptionAlgorithm",
+            element: Element::ContentEncryptionAlgorithm,
         }
         .into());
     }
@@ -42,7 +43,7 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
     let (info, version) = match recipient {
         Recipient::Certificate(cert) => {
             let spki = cert.tbs_certificate().subject_public_key_info();
-            if spki_algorithm("recipient certificate", spki)? != crate::KeyAlgorithm::Rsa {
+            if spki_algorithm(Element::RecipientCertificate, spki)? != crate::KeyAlgorithm::Rsa {
                 return Err(Error::key(
                     "key transport needs an RSA recipient certificate; use a password \
                      (PasswordRecipientInfo) for recipients whose key cannot decrypt",
@@ -57,7 +58,7 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
                     parameters: Some(Any::null()),
                 },
                 enc_key: OctetString::new(encrypted)
-                    .map_err(|e| Error::encode("encryptedKey", e))?,
+                    .map_err(|e| Error::encode(Element::EncryptedKey, e))?,
             };
             (RecipientInfo::Ktri(ktri), CmsVersion::V0)
         }
@@ -74,7 +75,7 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
             let kek_iv = random_bytes(rng, cipher.block_len());
             let wrapped = pwri_wrap(cipher, &kek, &kek_iv, &cek, rng)?;
             let params = Pbkdf2Params {
-                salt: OctetString::new(salt).map_err(|e| Error::encode("PBKDF2 salt", e))?,
+                salt: OctetString::new(salt).map_err(|e| Error::encode(Element::Pbkdf2Salt, e))?,
                 iteration_count: pbkdf2_iterations,
                 key_length: None,
                 prf: Some(AlgorithmIdentifierOwned {
@@ -88,16 +89,19 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
                 key_derivation_alg: Some(AlgorithmIdentifierOwned {
                     oid: oids::PBKDF2,
                     parameters: Some(
-                        Any::encode_from(&params).map_err(|e| Error::encode("PBKDF2-params", e))?,
+                        Any::encode_from(&params)
+                            .map_err(|e| Error::encode(Element::Pbkdf2Params, e))?,
                     ),
                 }),
                 key_enc_alg: AlgorithmIdentifierOwned {
                     oid: oids::PWRI_KEK,
                     parameters: Some(
-                        Any::encode_from(&kek_alg).map_err(|e| Error::encode("PWRI-KEK", e))?,
+                        Any::encode_from(&kek_alg)
+                            .map_err(|e| Error::encode(Element::PwriKek, e))?,
                     ),
                 },
-                enc_key: OctetString::new(wrapped).map_err(|e| Error::encode("encryptedKey", e))?,
+                enc_key: OctetString::new(wrapped)
+                    .map_err(|e| Error::encode(Element::EncryptedKey, e))?,
             };
             (RecipientInfo::Pwri(pwri), CmsVersion::V3)
         }
@@ -113,7 +117,7 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
     let mut recip_infos = SetOfVec::new();
     recip_infos
         .insert(info.to_any()?)
-        .map_err(|e| Error::encode("recipientInfos", e))?;
+        .map_err(|e| Error::encode(Element::RecipientInfos, e))?;
     let env = EnvelopedData {
         version,
         originator_info: None,
@@ -122,15 +126,16 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
             content_type: oids::ID_DATA,
             content_enc_alg: cipher_identifier(cipher, &iv)?,
             encrypted_content: Some(
-                OctetString::new(ciphertext).map_err(|e| Error::encode("encryptedContent", e))?,
+                OctetString::new(ciphertext)
+                    .map_err(|e| Error::encode(Element::EncryptedContent, e))?,
             ),
         },
         unprotected_attrs: None,
     };
     ContentInfo {
         content_type: oids::ID_ENVELOPED_DATA,
-        content: Any::encode_from(&env).map_err(|e| Error::encode("EnvelopedData", e))?,
+        content: Any::encode_from(&env).map_err(|e| Error::encode(Element::EnvelopedData, e))?,
     }
     .to_der()
-    .map_err(|e| Error::encode("ContentInfo", e))
+    .map_err(|e| Error::encode(Element::ContentInfo, e))
 }

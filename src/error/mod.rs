@@ -7,6 +7,15 @@
 
 use core::fmt;
 
+mod element;
+pub use element::Element;
+
+// The error names the vocabulary of the layers above it (as rustls's `Error` names its
+// enums); it calls nothing there. tests/layers.rs allows exactly these names.
+use crate::caps::Capability;
+use crate::types::FailInfo;
+use crate::types::MessageType;
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
@@ -16,16 +25,16 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 pub enum Error {
     /// Input could not be decoded: `element` names the structure or attribute.
     Decode {
-        /// The ASN.1 element, attribute or text field being decoded (e.g. `"SignedData"`,
-        /// `"transactionID attribute"`).
-        element: &'static str,
+        /// The ASN.1 element, attribute or text field being decoded (e.g.
+        /// [`Element::SignedData`], [`Element::TransactionId`]).
+        element: Element,
         /// What was wrong with it.
         detail: String,
     },
     /// A value could not be encoded (usually a value too large for its ASN.1 type).
     Encode {
         /// The element being encoded.
-        element: &'static str,
+        element: Element,
         /// What was wrong.
         detail: String,
     },
@@ -159,8 +168,8 @@ impl From<StoreError> for Error {
 pub enum AlgorithmError {
     /// The algorithm identifier is not one this crate implements.
     Unsupported {
-        /// Where the algorithm was found (e.g. `"SignerInfo.digestAlgorithm"`).
-        element: &'static str,
+        /// Where the algorithm was found (e.g. [`Element::SignerInfoDigestAlgorithm`]).
+        element: Element,
         /// The dotted OID that was found.
         oid: String,
     },
@@ -169,12 +178,12 @@ pub enum AlgorithmError {
         /// The algorithm's name (e.g. `"DES-CBC"`, `"MD5"`).
         algorithm: &'static str,
         /// Where it was found.
-        element: &'static str,
+        element: Element,
     },
     /// The algorithm's parameters are malformed (e.g. an IV of the wrong length).
     BadParameters {
         /// Where the algorithm was found.
-        element: &'static str,
+        element: Element,
         /// What was wrong.
         detail: String,
     },
@@ -219,15 +228,15 @@ pub enum CryptoError {
 #[non_exhaustive]
 pub enum ProtocolError {
     /// A required authenticated attribute is missing.
-    MissingAttribute(&'static str),
+    MissingAttribute(Element),
     /// An authenticated attribute appears more than once, or has more than one value.
-    DuplicateAttribute(&'static str),
+    DuplicateAttribute(Element),
     /// The message type is not the one this operation expects.
     UnexpectedMessageType {
-        /// What was expected.
-        expected: &'static str,
-        /// What was found (numeric value).
-        found: u32,
+        /// The message types the operation accepts.
+        expected: &'static [MessageType],
+        /// The message type found.
+        found: MessageType,
     },
     /// The recipientNonce does not echo the senderNonce of our request.
     RecipientNonceMismatch,
@@ -267,8 +276,8 @@ pub enum PolicyError {
     NoCommonCipher,
     /// No digest algorithm is supported by both sides under the policy.
     NoCommonDigest,
-    /// The operation is not supported by the CA's announced capabilities.
-    NotSupportedByCa(&'static str),
+    /// The operation needs a capability the CA does not announce in GetCACaps.
+    NotSupportedByCa(Capability),
     /// No certificate of the GetCACert answer has the pinned fingerprint.
     CaPinMismatch,
     /// A certificate of the GetCACert answer is not trusted.
@@ -282,9 +291,9 @@ pub enum PolicyError {
     /// (`caps::Policy::allowed_digests` applies to what is received too).
     DigestNotAllowed {
         /// The digest.
-        digest: crate::DigestAlgorithm,
+        digest: crate::pipeline::DigestAlgorithm,
         /// Where it was found.
-        element: &'static str,
+        element: Element,
     },
     /// The request is still PENDING after the configured number of polls.
     PollLimitReached {
@@ -364,7 +373,7 @@ pub enum HttpError {
 
 impl Error {
     /// Builds a decode error for `element`.
-    pub(crate) fn decode(element: &'static str, detail: impl fmt::Display) -> Self {
+    pub(crate) fn decode(element: Element, detail: impl fmt::Display) -> Self {
         Self::Decode {
             element,
             detail: detail.to_string(),
@@ -372,7 +381,7 @@ impl Error {
     }
 
     /// Builds an encode error for `element`.
-    pub(crate) fn encode(element: &'static str, detail: impl fmt::Display) -> Self {
+    pub(crate) fn encode(element: Element, detail: impl fmt::Display) -> Self {
         Self::Encode {
             element,
             detail: detail.to_string(),
@@ -387,7 +396,7 @@ impl Error {
     }
 
     /// Builds an "unsupported algorithm" error.
-    pub(crate) fn unsupported(element: &'static str, oid: &der::asn1::ObjectIdentifier) -> Self {
+    pub(crate) fn unsupported(element: Element, oid: &der::asn1::ObjectIdentifier) -> Self {
         Self::Algorithm(AlgorithmError::Unsupported {
             element,
             oid: oid.to_string(),
@@ -396,8 +405,7 @@ impl Error {
 
     /// Returns the SCEP `failInfo` a server should answer with for this error, when one fits
     /// (RFC 8894 section 3.2.1.4).
-    pub fn fail_info(&self) -> Option<crate::FailInfo> {
-        use crate::FailInfo;
+    pub fn fail_info(&self) -> Option<FailInfo> {
         match self {
             Self::Algorithm(_) => Some(FailInfo::BadAlg),
             Self::Crypto(CryptoError::SigningFailed(_) | CryptoError::EncryptionFailed(_)) => None,
@@ -481,16 +489,20 @@ impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MissingAttribute(a) => {
-                write!(f, "the required authenticated attribute {a} is missing")
+                write!(f, "the required {a} is missing")
             }
             Self::DuplicateAttribute(a) => {
-                write!(f, "the authenticated attribute {a} appears more than once")
+                write!(f, "the {a} appears more than once")
             }
             Self::UnexpectedMessageType { expected, found } => {
-                write!(
-                    f,
-                    "expected a {expected} message, found messageType {found}"
-                )
+                f.write_str("expected a ")?;
+                for (i, t) in expected.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" or ")?;
+                    }
+                    f.write_str(t.name())?;
+                }
+                write!(f, " message, found messageType {found}")
             }
             Self::RecipientNonceMismatch => {
                 f.write_str("the recipientNonce does not echo our senderNonce")
@@ -529,8 +541,8 @@ impl fmt::Display for PolicyError {
             Self::NoCommonDigest => {
                 f.write_str("no digest algorithm is acceptable to both sides")
             }
-            Self::NotSupportedByCa(op) => {
-                write!(f, "the CA does not announce support for {op}")
+            Self::NotSupportedByCa(cap) => {
+                write!(f, "the CA does not announce the {cap} capability")
             }
             Self::CaPinMismatch => {
                 f.write_str("no CA certificate has the pinned fingerprint")
@@ -628,5 +640,33 @@ impl From<PolicyError> for Error {
 impl From<HttpError> for Error {
     fn from(e: HttpError) -> Self {
         Self::Http(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unexpected_message_type_names_what_was_expected_and_found() {
+        let e = Error::from(ProtocolError::UnexpectedMessageType {
+            expected: MessageType::REQUESTS,
+            found: MessageType::CertRep,
+        });
+        assert_eq!(
+            e.to_string(),
+            "expected a PKCSReq or RenewalReq or CertPoll or GetCert or GetCRL message, \
+             found messageType CertRep (3)"
+        );
+        assert_eq!(e.fail_info(), Some(FailInfo::BadRequest));
+    }
+
+    #[test]
+    fn a_capability_the_ca_lacks_is_named_by_its_keyword() {
+        let e = Error::from(PolicyError::NotSupportedByCa(Capability::GetNextCaCert));
+        assert_eq!(
+            e.to_string(),
+            "the CA does not announce the GetNextCACert capability"
+        );
     }
 }
