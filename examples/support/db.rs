@@ -12,7 +12,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use scep::error::StoreError;
+use scep::error::{Cause, StoreError};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -412,8 +412,11 @@ impl Db {
     }
 
     /// A store error naming this database.
-    pub fn error(&self, store: &'static str, e: impl std::fmt::Display) -> StoreError {
-        StoreError::new(store, format!("{} database: {e}", self.what))
+    /// The database's own error is kept as the error's source.
+    pub fn error(&self, store: &'static str, e: impl Into<BoxError>) -> StoreError {
+        let e: BoxError = e.into();
+        let text = format!("{} database: {e}", self.what);
+        StoreError::from_cause(store, Cause::new(text, e))
     }
 }
 

@@ -178,7 +178,7 @@ fn normalise_serial(hex: &str) -> String {
 }
 
 impl DbCa {
-    fn store_error(&self, e: impl std::fmt::Display) -> StoreError {
+    fn store_error(&self, e: impl Into<BoxError>) -> StoreError {
         self.db.error("CA", e)
     }
 

@@ -109,7 +109,7 @@ impl Authority {
     fn issued(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
         self.issue_for(enrolment)
             .map(|c| Decision::Issue(vec![c]))
-            .map_err(|e| StoreError::new("example CA", e))
+            .map_err(|e| StoreError::caused_by("example CA", e))
     }
 }
 
@@ -175,7 +175,7 @@ impl CertificateAuthority for Authority {
             &[],
         )
         .map(Some)
-        .map_err(|e| StoreError::new("example CA", e))
+        .map_err(|e| StoreError::caused_by("example CA", e))
     }
 
     fn password_for(&self, requester: &Certificate) -> Result<Option<Vec<u8>>, StoreError> {

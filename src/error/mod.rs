@@ -6,6 +6,7 @@
 //! it, log it precisely, or map it to a SCEP `failInfo`.
 
 use core::fmt;
+use std::sync::Arc;
 
 mod element;
 pub use element::Element;
@@ -130,29 +131,123 @@ impl fmt::Display for LimitKind {
     }
 }
 
+/// An error of another crate, boxed (what [`Cause::from_error`] takes: any error type, or
+/// a `Box` of one).
+pub type BoxedError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The error of something outside this crate (a store's database driver, an HSM's
+/// PKCS #11 library, a signer), kept so that [`Error::source`](std::error::Error::source)
+/// reaches it.
+///
+/// Two are equal when their texts are: the source is not compared.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    detail: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Cause {
+    /// A cause with only a text.
+    pub fn text(detail: impl fmt::Display) -> Self {
+        Self {
+            detail: detail.to_string(),
+            source: None,
+        }
+    }
+
+    /// A cause that keeps `error` as its source; its text is `error`'s.
+    pub fn from_error(error: impl Into<BoxedError>) -> Self {
+        let error: BoxedError = error.into();
+        Self {
+            detail: error.to_string(),
+            source: Some(Arc::from(error)),
+        }
+    }
+
+    /// A cause with its own text (e.g. naming the database) that keeps `error` as its
+    /// source.
+    pub fn new(detail: impl fmt::Display, error: impl Into<BoxedError>) -> Self {
+        Self {
+            detail: detail.to_string(),
+            source: Some(Arc::from(error.into())),
+        }
+    }
+
+    /// The text, for the operator.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.detail == other.detail
+    }
+}
+
+impl Eq for Cause {}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
 /// A store that could not answer: which, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoreError {
     /// The store (e.g. `"replay store"`).
     pub store: &'static str,
-    /// What went wrong, for the operator.
-    pub detail: String,
+    /// What went wrong, for the operator; its source is the store's own error when the
+    /// store gave one ([`StoreError::caused_by`]).
+    pub cause: Cause,
 }
 
 impl StoreError {
-    /// A store error for `store`.
+    /// A store error for `store`, with a text.
     pub fn new(store: &'static str, detail: impl fmt::Display) -> Self {
         Self {
             store,
-            detail: detail.to_string(),
+            cause: Cause::text(detail),
         }
+    }
+
+    /// A store error for `store` that keeps the store's own `error` as its
+    /// [`source`](std::error::Error::source).
+    pub fn caused_by(store: &'static str, error: impl Into<BoxedError>) -> Self {
+        Self {
+            store,
+            cause: Cause::from_error(error),
+        }
+    }
+
+    /// A store error for `store` with a [`Cause`] made by the caller.
+    pub fn from_cause(store: &'static str, cause: Cause) -> Self {
+        Self { store, cause }
+    }
+
+    /// What went wrong, for the operator.
+    pub fn detail(&self) -> &str {
+        self.cause.detail()
     }
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the {} could not answer: {}", self.store, self.detail)
+        write!(f, "the {} could not answer: {}", self.store, self.cause)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.source_error()
     }
 }
 
@@ -217,10 +312,11 @@ pub enum CryptoError {
     DecryptionFailed,
     /// None of the message's RecipientInfos is addressed to the key or password given.
     NoMatchingRecipient,
-    /// Signing failed in the signer (e.g. an HSM refused).
-    SigningFailed(String),
+    /// Signing failed in the signer (e.g. an HSM refused); the signer's own error is the
+    /// [`source`](std::error::Error::source) when it gave one.
+    SigningFailed(Cause),
     /// Encryption failed (e.g. the recipient's RSA key is too small for the content key).
-    EncryptionFailed(String),
+    EncryptionFailed(Cause),
 }
 
 /// Violations of the SCEP protocol by a well-formed message.
@@ -615,7 +711,25 @@ impl fmt::Display for HttpError {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Store(e) => e.cause.source_error(),
+            Self::Crypto(CryptoError::SigningFailed(c) | CryptoError::EncryptionFailed(c)) => {
+                c.source_error()
+            }
+            _ => None,
+        }
+    }
+}
+
+impl CryptoError {
+    /// A signing failure that keeps the signer's `error` (an HSM's, a key's) as its
+    /// [`source`](std::error::Error::source).
+    pub fn signing_failed(error: impl Into<BoxedError>) -> Self {
+        Self::SigningFailed(Cause::from_error(error))
+    }
+}
 
 impl From<AlgorithmError> for Error {
     fn from(e: AlgorithmError) -> Self {
@@ -667,6 +781,40 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "the CA does not announce the GetNextCACert capability"
+        );
+    }
+
+    #[test]
+    fn a_store_or_signer_error_is_kept_as_the_source() {
+        use std::error::Error as _;
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let store = Error::from(StoreError::caused_by("transaction store", io()));
+        assert_eq!(
+            store.to_string(),
+            "the transaction store could not answer: refused"
+        );
+        let source = store
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            source.map(std::io::Error::kind),
+            Some(std::io::ErrorKind::ConnectionRefused)
+        );
+        let signer = Error::from(CryptoError::signing_failed(io()));
+        assert!(
+            signer
+                .source()
+                .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+        );
+        // A text alone has no source, and equality ignores the source.
+        assert!(
+            Error::from(StoreError::new("replay store", "x"))
+                .source()
+                .is_none()
+        );
+        assert_eq!(
+            StoreError::caused_by("s", io()),
+            StoreError::new("s", "refused")
         );
     }
 }

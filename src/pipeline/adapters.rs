@@ -92,7 +92,7 @@ where
         let signature = self
             .0
             .sign_prehash(hashed)
-            .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
+            .map_err(CryptoError::signing_failed)?;
         Ok(rsa::signature::SignatureEncoding::to_vec(&signature))
     }
 

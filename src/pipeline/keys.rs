@@ -9,7 +9,7 @@ use der::{Decode, Encode};
 use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, PrivateKey, PublicKey};
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::error::{AlgorithmError, CryptoError, Element, Error, Result};
+use crate::error::{AlgorithmError, Cause, CryptoError, Element, Error, Result};
 use crate::oids;
 use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm};
 
@@ -74,7 +74,7 @@ impl MessageSigner for PrivateKey {
     fn sign_prehashed(&self, digest: DigestAlgorithm, hashed: &[u8]) -> Result<Vec<u8>> {
         // With rsa's default `getrandom` feature, `sign` blinds the private-key operation.
         self.sign(rsa_scheme(digest), hashed)
-            .map_err(|e| CryptoError::SigningFailed(e.to_string()).into())
+            .map_err(|e| CryptoError::signing_failed(e).into())
     }
 
     fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
@@ -114,7 +114,7 @@ pub(crate) fn ecdsa_p256_sign(
 ) -> Result<Vec<u8>> {
     let sig = signer
         .sign_prehash(hashed)
-        .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
+        .map_err(CryptoError::signing_failed)?;
     Ok(sig.to_der().as_bytes().to_vec())
 }
 
@@ -224,7 +224,7 @@ pub(crate) fn rsa_encrypt_key<R: rand_core::CryptoRng + ?Sized>(
     let public = rsa_public_key(spki)?;
     public
         .encrypt(rng, Pkcs1v15Encrypt, key)
-        .map_err(|e| CryptoError::EncryptionFailed(e.to_string()).into())
+        .map_err(|e| CryptoError::EncryptionFailed(Cause::from_error(e)).into())
 }
 /// Verifies `signature` over `signed` with the key in `spki`, for a combined signature
 /// algorithm (`shaNWithRSAEncryption`, `ecdsa-with-SHAn`) named `alg`. `element` names the

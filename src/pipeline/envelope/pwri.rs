@@ -1,7 +1,7 @@
 //! PasswordRecipientInfo (RFC 3211): PBKDF2 key derivation and the key wrap.
 
 use super::*;
-use crate::error::Element;
+use crate::error::{Cause, Element};
 
 /// PBKDF2-params (RFC 8018 appendix A.2), with the `specified` salt choice.
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
@@ -60,7 +60,7 @@ pub(super) fn pwri_wrap<R: CryptoRng + ?Sized>(
     let first = cbc_raw(cipher, kek, iv, &formatted, true)?;
     let last_block = first
         .get(first.len().saturating_sub(block)..)
-        .ok_or(CryptoError::EncryptionFailed("PWRI wrap".into()))?
+        .ok_or(CryptoError::EncryptionFailed(Cause::text("PWRI wrap")))?
         .to_vec();
     cbc_raw(cipher, kek, &last_block, &first, true)
 }
