@@ -23,7 +23,7 @@ use scep::csr::CsrParams;
 use scep::message::{OutgoingRequest, PkiMessage, RequestContent, SealParams};
 use scep::{
     Certificate, DecryptOptions, DigestAlgorithm, EnvelopeKey, Limits, MessageSigner, MessageType,
-    Nonce, Recipient, TransactionId, oids,
+    Nonce, Recipient, TransactionId,
 };
 use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
@@ -132,7 +132,7 @@ fn bench_open_failures(c: &mut Criterion) {
         let content = craft::envelope(
             cms::content_info::CmsVersion::V0,
             recipients.clone(),
-            oids::AES128_CBC,
+            const_oid::db::rfc5911::ID_AES_128_CBC,
             &iv,
             &blocks,
         );

@@ -52,7 +52,7 @@ use scep::message::{
 };
 use scep::{
     Certificate, ContentCipher, DecryptOptions, DigestAlgorithm, FailInfo, Limits, MessageType,
-    Nonce, Recipient, TransactionId, oids,
+    Nonce, Recipient, TransactionId,
 };
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
@@ -1371,7 +1371,7 @@ fn des_envelope(content: &[u8], recipient: &Certificate) -> Result<Vec<u8>, BoxE
             &IssuerAndSerialNumber::of(recipient).to_der()?,
         )?),
         key_enc_alg: AlgorithmIdentifierOwned {
-            oid: oids::RSA_ENCRYPTION,
+            oid: const_oid::db::rfc5912::RSA_ENCRYPTION,
             parameters: Some(Any::null()),
         },
         enc_key: OctetString::new(encrypted_key)?,
@@ -1379,7 +1379,8 @@ fn des_envelope(content: &[u8], recipient: &Certificate) -> Result<Vec<u8>, BoxE
     Ok(craft::envelope(
         CmsVersion::V0,
         vec![Any::from_der(&ktri.to_der()?)?],
-        oids::DES_CBC,
+        // desCBC (RFC 8018 appendix B.2.1; not in const-oid's database).
+        der::oid::ObjectIdentifier::new_unwrap("1.3.14.3.2.7"),
         &iv,
         &ciphertext,
     ))

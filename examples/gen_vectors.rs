@@ -208,7 +208,7 @@ fn main() -> Result<(), BoxError> {
     let ca_params = SealParams::new(&ca_key, &ca_cert);
     let replies: [(
         &str,
-        &scep::attributes::ScepAttributes,
+        &scep::message::ScepAttributes,
         CertRepContent,
         Recipient<'_>,
     ); 4] = [

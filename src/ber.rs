@@ -42,18 +42,7 @@ const ELEMENT: Element = Element::BerEncoding;
 /// length that runs past the end of its container, an unterminated indefinite length, a
 /// primitive element with an indefinite length and a malformed tag are errors naming the
 /// offset where they were found.
-///
-/// ```
-/// # fn main() -> Result<(), scep::Error> {
-/// let limits = scep::Limits::default();
-/// // An indefinite-length SEQUENCE holding a constructed OCTET STRING in two segments.
-/// let ber = [0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0xAA, 0x04, 0x01, 0xBB, 0x00, 0x00, 0x00, 0x00];
-/// let der = scep::ber::to_der(&ber, &limits)?;
-/// assert_eq!(der, [0x30, 0x04, 0x04, 0x02, 0xAA, 0xBB]);
-/// # Ok(())
-/// # }
-/// ```
-pub fn to_der(input: &[u8], limits: &Limits) -> Result<Vec<u8>> {
+pub(crate) fn to_der(input: &[u8], limits: &Limits) -> Result<Vec<u8>> {
     if input.len() > limits.max_message_size {
         return Err(Error::Limit {
             what: LimitKind::MessageSize,
@@ -463,6 +452,17 @@ fn push_len(out: &mut Vec<u8>, len: usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_indefinite_sequence_of_a_segmented_octet_string_becomes_der() {
+        let limits = crate::Limits::default();
+        // An indefinite-length SEQUENCE holding a constructed OCTET STRING in two segments.
+        let ber = [
+            0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0xAA, 0x04, 0x01, 0xBB, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let der = super::to_der(&ber, &limits).unwrap();
+        assert_eq!(der, [0x30, 0x04, 0x04, 0x02, 0xAA, 0xBB]);
+    }
+
     use super::*;
 
     fn der(input: &[u8]) -> Result<Vec<u8>> {

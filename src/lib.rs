@@ -12,22 +12,23 @@
         clippy::arithmetic_side_effects
     )
 )]
+#![warn(unreachable_pub)]
 
 pub mod asn1;
-pub mod attributes;
-pub mod ber;
+mod attributes;
+mod ber;
 pub mod caps;
 pub mod cert;
 pub mod client;
 pub mod csr;
 pub mod error;
 pub mod http;
-pub mod limits;
+mod limits;
 pub mod message;
-pub mod oids;
+mod oids;
 pub mod pipeline;
 pub mod server;
-pub mod types;
+mod types;
 
 /// Entry points for the fuzz targets and mutation tests (`--cfg fuzzing` only).
 #[cfg(any(test, fuzzing))]

@@ -7,7 +7,7 @@
 /// The message decoders take them directly ([`PkiMessage::decode`](crate::message::PkiMessage::decode),
 /// [`CaCertificates::parse`](crate::message::CaCertificates::parse),
 /// [`NextCaCertificates::open`](crate::message::NextCaCertificates::open),
-/// [`ber::to_der`](crate::ber::to_der), [`envelope::inspect`](crate::pipeline::envelope::inspect));
+/// the BER normalisation of every input, [`envelope::inspect`](crate::pipeline::envelope::inspect));
 /// decryption and the payload decoders behind it take them from
 /// [`DecryptOptions::limits`](crate::DecryptOptions::limits). `tests/limits.rs` exceeds each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

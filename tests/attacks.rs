@@ -32,7 +32,7 @@ use der::Decode;
 use der::asn1::{Any, OctetString};
 use memory_ca::{CaKey, MemoryCa};
 use scep::asn1::Certificate;
-use scep::asn1::enveloped_data::EnvelopedData;
+use scep::asn1::EnvelopedData;
 use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
 use scep::client::{
     CaInfo, ClientConfig, Enrollment, EnrollmentKind, Fingerprint, Identity, RaTrust,
@@ -45,7 +45,7 @@ use scep::message::{
 };
 use scep::{
     DigestAlgorithm, EnvelopeKey, KeyAlgorithm, KeyDecryptor, MessageSigner, MessageType, Nonce,
-    Recipient, TransactionId, oids,
+    Recipient, TransactionId,
 };
 use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
@@ -336,7 +336,10 @@ fn capture(ca: &MemoryCa) -> Captured {
     let ca_cert = &ca.current.cert;
     let (_, _, captured) = victim_request(ca_cert, SECRET);
     let env = envelope_of(&captured);
-    assert_eq!(env.encrypted_content.content_enc_alg.oid, oids::AES128_CBC);
+    assert_eq!(
+        env.encrypted_content.content_enc_alg.oid,
+        const_oid::db::rfc5911::ID_AES_128_CBC
+    );
     let (iv, ciphertext) = iv_and_ciphertext(&env);
     let plaintext = scep::pipeline::envelope::open(
         PkiMessage::decode(&captured, &Default::default())
@@ -428,7 +431,7 @@ fn padding_oracle_attack_on_a_captured_request_learns_nothing() {
         let content = envelope(
             CmsVersion::V0,
             captured.recipients.clone(),
-            oids::AES128_CBC,
+            const_oid::db::rfc5911::ID_AES_128_CBC,
             &captured.iv,
             &chosen,
         );
@@ -476,7 +479,7 @@ fn format_oracle(
         let content = envelope(
             CmsVersion::V0,
             captured.recipients.clone(),
-            oids::AES128_CBC,
+            const_oid::db::rfc5911::ID_AES_128_CBC,
             &iv2,
             &ct,
         );
@@ -588,8 +591,8 @@ impl KeyDecryptor for LenientHsm {
 
 /// The KTRI of a captured request with its encryptedKey replaced by `enc`.
 fn ktri_with(ktri: &Any, enc: &[u8]) -> Any {
-    let mut k = scep::asn1::enveloped_data::RecipientInfo::from_any(ktri).unwrap();
-    if let scep::asn1::enveloped_data::RecipientInfo::Ktri(t) = &mut k {
+    let mut k = scep::asn1::RecipientInfo::from_any(ktri).unwrap();
+    if let scep::asn1::RecipientInfo::Ktri(t) = &mut k {
         t.enc_key = OctetString::new(enc.to_vec()).unwrap();
     }
     k.to_any().unwrap()
@@ -631,7 +634,7 @@ fn the_envelope_memory_is_no_padding_oracle_for_a_lenient_key_decryptor() {
         let content = envelope(
             CmsVersion::V0,
             vec![ktri_with(&ktri, enc)],
-            oids::AES128_CBC,
+            const_oid::db::rfc5911::ID_AES_128_CBC,
             &[7u8; 16],
             &[9u8; 32],
         );
@@ -713,7 +716,7 @@ fn a_flood_without_rsa_work_does_not_empty_the_envelope_memory() {
     let replay = envelope(
         CmsVersion::V0,
         vec![ktri.clone()],
-        oids::AES128_CBC,
+        const_oid::db::rfc5911::ID_AES_128_CBC,
         &iv,
         &[0u8; 32],
     );
@@ -725,7 +728,7 @@ fn a_flood_without_rsa_work_does_not_empty_the_envelope_memory() {
         let junk = envelope(
             CmsVersion::V0,
             vec![ktri_with(&ktri, &[i])],
-            oids::AES128_CBC,
+            const_oid::db::rfc5911::ID_AES_128_CBC,
             &iv,
             &[0u8; 32],
         );
@@ -1201,7 +1204,7 @@ fn ra_certificate(ca: &MemoryCa, name_text: &str, usage: KeyUsages, marked: bool
     let mut extensions: Vec<_> = end_entity_extensions(&n, &spki, None)
         .unwrap()
         .into_iter()
-        .filter(|e| e.extn_id != oids::KEY_USAGE)
+        .filter(|e| e.extn_id != const_oid::db::rfc5280::ID_CE_KEY_USAGE)
         .collect();
     extensions.push((&KeyUsage(usage.into())).to_extension(&n, &[]).unwrap());
     if marked {
@@ -1457,8 +1460,8 @@ fn duplicate_recipients_cost_no_rsa_decryption() {
     // 16 copies of the KTRI, each with another encryptedKey so that the SET keeps them.
     let mut recipients = vec![ktri.clone()];
     for i in 1..16u8 {
-        let mut k = scep::asn1::enveloped_data::RecipientInfo::from_any(&ktri).unwrap();
-        if let scep::asn1::enveloped_data::RecipientInfo::Ktri(t) = &mut k {
+        let mut k = scep::asn1::RecipientInfo::from_any(&ktri).unwrap();
+        if let scep::asn1::RecipientInfo::Ktri(t) = &mut k {
             let mut bytes = t.enc_key.as_bytes().to_vec();
             bytes[0] ^= i;
             t.enc_key = OctetString::new(bytes).unwrap();
@@ -1468,7 +1471,7 @@ fn duplicate_recipients_cost_no_rsa_decryption() {
     let content = envelope(
         CmsVersion::V0,
         recipients,
-        oids::AES128_CBC,
+        const_oid::db::rfc5911::ID_AES_128_CBC,
         &iv,
         &vec![0u8; 64 << 10],
     );
@@ -1874,7 +1877,7 @@ fn discovery_uses_the_configured_limits() {
     let mut config = pinned(&ca);
     config.decrypt.limits.max_certificates = 1;
     let (_, device) = enrolled_device(&ca);
-    let body = scep::pipeline::signed::certs_only(&[ca.current.cert.clone(), device], &[]).unwrap();
+    let body = scep::pipeline::certs_only(&[ca.current.cert.clone(), device], &[]).unwrap();
     let mut d = scep::client::Discovery::new(config);
     let req = d.poll_request().unwrap().unwrap();
     let caps = send(&mut ca, &req);
@@ -1933,20 +1936,18 @@ fn pwri_iterations(envelope_der: &[u8]) -> Vec<u32> {
         .unwrap();
     env.recip_infos
         .iter()
-        .filter_map(
-            |r| match scep::asn1::enveloped_data::RecipientInfo::from_any(r).unwrap() {
-                scep::asn1::enveloped_data::RecipientInfo::Pwri(p) => Some(
-                    p.key_derivation_alg
-                        .unwrap()
-                        .parameters
-                        .unwrap()
-                        .decode_as::<Pbkdf2Params>()
-                        .unwrap()
-                        .iteration_count,
-                ),
-                _ => None,
-            },
-        )
+        .filter_map(|r| match scep::asn1::RecipientInfo::from_any(r).unwrap() {
+            scep::asn1::RecipientInfo::Pwri(p) => Some(
+                p.key_derivation_alg
+                    .unwrap()
+                    .parameters
+                    .unwrap()
+                    .decode_as::<Pbkdf2Params>()
+                    .unwrap()
+                    .iteration_count,
+            ),
+            _ => None,
+        })
         .collect()
 }
 
@@ -1968,8 +1969,8 @@ fn several_password_recipients_are_refused_before_any_key_derivation() {
         .decode_as::<EnvelopedData>()
         .unwrap();
     let pwri = env.recip_infos.iter().next().unwrap().clone();
-    let mut second = scep::asn1::enveloped_data::RecipientInfo::from_any(&pwri).unwrap();
-    if let scep::asn1::enveloped_data::RecipientInfo::Pwri(p) = &mut second {
+    let mut second = scep::asn1::RecipientInfo::from_any(&pwri).unwrap();
+    if let scep::asn1::RecipientInfo::Pwri(p) = &mut second {
         let mut bytes = p.enc_key.as_bytes().to_vec();
         bytes[0] ^= 1;
         p.enc_key = OctetString::new(bytes).unwrap();
@@ -1978,7 +1979,7 @@ fn several_password_recipients_are_refused_before_any_key_derivation() {
     let two = envelope(
         CmsVersion::V3,
         vec![second.to_any().unwrap(), pwri],
-        oids::AES128_CBC,
+        const_oid::db::rfc5911::ID_AES_128_CBC,
         &iv,
         &ciphertext,
     );

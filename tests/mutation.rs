@@ -388,7 +388,7 @@ fn structured_mutations_of_every_element() {
         let mut mutations = 0usize;
         for v in vectors() {
             // Mutate the DER form (the shared vectors include BER).
-            let der = scep::ber::to_der(&v.bytes, &Limits::default()).unwrap();
+            let der = scep::internal::fuzzing::ber_to_der(&v.bytes, &Limits::default()).unwrap();
             let (tree, rest) = parse_tlv(&der).unwrap();
             assert!(rest.is_empty());
             assert_eq!(encode(&tree, &mut 0, usize::MAX, Mutation::LongForm), der);
@@ -465,7 +465,7 @@ fn deep_nesting_is_refused_at_the_depth_limit() {
                     "{r:?}"
                 )
             };
-            depth(scep::ber::to_der(input, &limits).map(drop));
+            depth(scep::internal::fuzzing::ber_to_der(input, &limits).map(drop));
             depth(PkiMessage::decode(input, &limits).map(drop));
             depth(CaCertificates::parse(None, input, &limits).map(drop));
             depth(RequestContent::from_der(MessageType::PkcsReq, input, &limits).map(drop));
@@ -478,7 +478,7 @@ fn deep_nesting_is_refused_at_the_depth_limit() {
         let mut strings = [0x24, 0x80].repeat(10_000);
         strings.extend([0x00, 0x00].repeat(10_000));
         assert!(matches!(
-            scep::ber::to_der(&strings, &limits),
+            scep::internal::fuzzing::ber_to_der(&strings, &limits),
             Err(Error::Limit {
                 what: scep::error::LimitKind::NestingDepth,
                 ..
@@ -487,7 +487,7 @@ fn deep_nesting_is_refused_at_the_depth_limit() {
         // Just within the limit is fine.
         let mut ok = [0x30, 0x80].repeat(64);
         ok.extend([0x00, 0x00].repeat(64));
-        assert!(scep::ber::to_der(&ok, &limits).is_ok());
+        assert!(scep::internal::fuzzing::ber_to_der(&ok, &limits).is_ok());
     });
 }
 
@@ -521,7 +521,7 @@ fn huge_claimed_lengths_are_decode_errors() {
                     "{input:02x?}: {r:?}"
                 )
             };
-            decode_err(scep::ber::to_der(input, &limits).map(drop));
+            decode_err(scep::internal::fuzzing::ber_to_der(input, &limits).map(drop));
             decode_err(PkiMessage::decode(input, &limits).map(drop));
             decode_err(CaCertificates::parse(None, input, &limits).map(drop));
             decode_err(RequestContent::from_der(MessageType::PkcsReq, input, &limits).map(drop));
@@ -543,7 +543,7 @@ fn an_unterminated_indefinite_length_is_a_decode_error() {
         &[0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0xAA],
         &[0x30, 0x80, 0x00],
     ] {
-        let r = scep::ber::to_der(input, &limits);
+        let r = scep::internal::fuzzing::ber_to_der(input, &limits);
         assert!(
             matches!(r, Err(Error::Decode { .. })),
             "{input:02x?}: {r:?}"

@@ -601,7 +601,7 @@ fn ndes_style_ca_with_separate_ra_signing_and_encryption_certificates() {
         let mut extensions: Vec<_> = end_entity_extensions(&name, &spki, None)
             .unwrap()
             .into_iter()
-            .filter(|e| e.extn_id != scep::oids::KEY_USAGE)
+            .filter(|e| e.extn_id != const_oid::db::rfc5280::ID_CE_KEY_USAGE)
             .collect();
         extensions.push((&KeyUsage(usage.into())).to_extension(&name, &[]).unwrap());
         if eku {

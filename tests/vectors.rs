@@ -112,7 +112,7 @@ fn smallstep_pkcsreq_verifies_decrypts_and_yields_the_apple_csr() {
             .iter()
             .map(|e| e.extn_id)
             .collect::<Vec<_>>(),
-        [scep::oids::KEY_USAGE]
+        [const_oid::db::rfc5280::ID_CE_KEY_USAGE]
     );
     // The device signs the pkiMessage with an identity the MDM gave it (CN=MDM SCEP
     // SIGNER, RSA-2048), not with a self-signed certificate for the CSR's key (RSA-1024): a
@@ -243,7 +243,7 @@ fn jscep_certs_only_response_lists_the_issued_certificate() {
     ) else {
         return;
     };
-    let (certs, crls) = scep::pipeline::signed::parse_certs_only(&der, &Limits::default()).unwrap();
+    let (certs, crls) = scep::pipeline::parse_certs_only(&der, &Limits::default()).unwrap();
     assert_eq!(certs, vec![issued]);
     assert!(crls.is_empty());
 }
@@ -305,7 +305,7 @@ fn all_six_jscep_samples_decode_at_their_layer() {
     // Level 0 of the response: the certs-only SignedData with the issued certificate,
     // whose key is the CSR's.
     let resp0 = shared("test-vectors/jscep/scep_resp0.der").unwrap();
-    let (certs, crls) = scep::pipeline::signed::parse_certs_only(&resp0, &limits).unwrap();
+    let (certs, crls) = scep::pipeline::parse_certs_only(&resp0, &limits).unwrap();
     assert!(crls.is_empty());
     assert_eq!(certs.len(), 1);
     assert_eq!(

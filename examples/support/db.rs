@@ -559,7 +559,7 @@ fn state_columns(state: &TransactionState) -> Result<(Value, Value, Value), BoxE
         TransactionState::Pending => ("pending".into(), Value::Null, Value::Null),
         TransactionState::Issued(chain) => (
             "issued".into(),
-            scep::pipeline::signed::certs_only(chain, &[])?.into(),
+            scep::pipeline::certs_only(chain, &[])?.into(),
             Value::Null,
         ),
         TransactionState::Rejected(fail_info) => (
@@ -622,7 +622,7 @@ fn transaction_of(row: &Row) -> Result<Transaction, BoxError> {
         "pending" => TransactionState::Pending,
         "issued" => {
             let chain = col(8)?.bytes().ok_or_else(|| bad("chain"))?;
-            let (certs, _) = scep::pipeline::signed::parse_certs_only(chain, &Default::default())
+            let (certs, _) = scep::pipeline::parse_certs_only(chain, &Default::default())
                 .map_err(|e| bad(&format!("chain: {e}")))?;
             TransactionState::Issued(certs)
         }

@@ -8,15 +8,20 @@
 //! [`Raw`](x509_cert::certificate::Raw) profile; `cms` still provides `ContentInfo`, the
 //! version numbers, and the structures that carry neither.
 //!
-//! One module per structure: [`cert`] (certificates, IssuerAndSerialNumber),
-//! [`signed_data`] (SignedData, SignerInfo), [`enveloped_data`] (EnvelopedData and its
-//! RecipientInfos), [`request`] (PKCS #10, which Apple devices send with version 2).
+//! One (private) module per structure, its types re-exported here: `cert` (certificates,
+//! IssuerAndSerialNumber), `signed_data` (SignedData, SignerInfo), `enveloped_data`
+//! (EnvelopedData and its RecipientInfos), `request` (PKCS #10, which Apple devices send
+//! with version 2).
 
 pub(crate) mod attribute;
-pub mod cert;
-pub mod enveloped_data;
-pub mod request;
-pub mod signed_data;
+pub(crate) mod cert;
+pub(crate) mod enveloped_data;
+pub(crate) mod request;
+pub(crate) mod signed_data;
 
 pub use cert::{Certificate, CertificateList, IssuerAndSerialNumber, SerialNumber};
+pub use enveloped_data::{
+    EnvelopedData, KeyTransRecipientInfo, PasswordRecipientInfo, RecipientIdentifier, RecipientInfo,
+};
 pub use request::{CertReq, CertReqInfo};
+pub use signed_data::{SignedData, SignerIdentifier, SignerInfo};

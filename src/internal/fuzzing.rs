@@ -12,14 +12,20 @@
 //! (embedded at compile time), so the sealed messages there are good seeds: they get past
 //! decryption into the payload decoders, and mutations of them get as far as they can.
 
-use crate::error::Element;
 use core::fmt::Debug;
 use std::sync::OnceLock;
 
 use der::{Decode, DecodePem, Encode};
 
 use crate::asn1::{CertReq, Certificate, CertificateList};
+use crate::error::Element;
+
 use crate::attributes::ScepAttributes;
+/// BER to DER normalisation under `limits` (the crate's `ber` module), for the mutation
+/// tests.
+pub fn ber_to_der(input: &[u8], limits: &Limits) -> crate::Result<Vec<u8>> {
+    crate::ber::to_der(input, limits)
+}
 use crate::caps::{Capabilities, Policy, negotiate};
 use crate::client::{CaInfo, ClientConfig, Fingerprint, RaTrust};
 use crate::http::{self, HttpRequest, Method, Operation, ServerLimits};

@@ -15,9 +15,9 @@
 //! 3. [`VerifiedMessage::request`] / [`VerifiedMessage::cert_rep`]: decrypt and decode the
 //!    typed payload.
 
-pub mod ca_certs;
-pub mod cert_rep;
-pub mod request;
+mod ca_certs;
+mod cert_rep;
+mod request;
 
 pub use ca_certs::{CaCertForm, CaCertificates, NextCaCertificates};
 pub use cert_rep::{CertRepContent, CertRepStatus, SealedSuccess};
@@ -26,7 +26,7 @@ pub use request::{IssuerAndSubject, RequestContent};
 use crate::asn1::Certificate;
 use rand_core::CryptoRng;
 
-use crate::attributes::ScepAttributes;
+pub use crate::attributes::ScepAttributes;
 use crate::error::{Element, LimitKind, ProtocolError, Result};
 use crate::limits::Limits;
 use crate::pipeline::envelope::{

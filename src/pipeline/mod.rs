@@ -5,13 +5,14 @@
 //! verify the signature and messageDigest, then decrypt.
 
 pub mod adapters;
-pub mod algorithms;
+pub(crate) mod algorithms;
 pub mod envelope;
-pub mod keys;
-pub mod signed;
+pub(crate) mod keys;
+pub(crate) mod signed;
 
 pub use algorithms::{ContentCipher, DigestAlgorithm, KeyAlgorithm};
 pub use envelope::{
     DecryptOptions, Decrypted, EnvelopeInfo, EnvelopeKey, Recipient, RecipientKind,
 };
 pub use keys::{KeyDecryptor, MessageSigner};
+pub use signed::{certs_only, parse_certs_only};

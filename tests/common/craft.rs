@@ -8,12 +8,12 @@ use cms::enveloped_data::EncryptedContentInfo;
 use cms::signed_data::EncapsulatedContentInfo;
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Decode, Encode};
-use scep::asn1::enveloped_data::EnvelopedData;
-use scep::asn1::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use scep::asn1::EnvelopedData;
 use scep::asn1::{Certificate, IssuerAndSerialNumber};
-use scep::attributes::ScepAttributes;
+use scep::asn1::{SignedData, SignerIdentifier, SignerInfo};
 use scep::message::PkiMessage;
-use scep::{DigestAlgorithm, KeyAlgorithm, MessageSigner, MessageType, Nonce, TransactionId, oids};
+use scep::message::ScepAttributes;
+use scep::{DigestAlgorithm, KeyAlgorithm, MessageSigner, MessageType, Nonce, TransactionId};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 /// Signs `content` (a pkcsPKIEnvelope, or anything) as a pkiMessage with the SCEP
@@ -27,7 +27,7 @@ pub fn sign_message(
 ) -> Vec<u8> {
     let signature_algorithm = match key.key_algorithm() {
         KeyAlgorithm::Rsa => AlgorithmIdentifierOwned {
-            oid: oids::RSA_ENCRYPTION,
+            oid: const_oid::db::rfc5912::RSA_ENCRYPTION,
             parameters: Some(Any::null()),
         },
         other => AlgorithmIdentifierOwned {
@@ -59,14 +59,14 @@ pub fn sign_message_md5(
         attrs,
         content,
         cert,
-        oids::MD5,
+        const_oid::db::rfc5912::ID_MD_5,
         &|data| md5::Md5::digest(data).to_vec(),
         &|hashed| {
             key.sign(rsa::pkcs1v15::Pkcs1v15Sign::new::<md5::Md5>(), hashed)
                 .unwrap()
         },
         AlgorithmIdentifierOwned {
-            oid: oids::RSA_ENCRYPTION,
+            oid: const_oid::db::rfc5912::RSA_ENCRYPTION,
             parameters: Some(Any::null()),
         },
     )
@@ -90,13 +90,13 @@ fn assemble(
     };
     signed_attrs
         .insert(single(
-            oids::ID_CONTENT_TYPE,
-            Any::encode_from(&oids::ID_DATA).unwrap(),
+            const_oid::db::rfc5911::ID_CONTENT_TYPE,
+            Any::encode_from(&const_oid::db::rfc5911::ID_DATA).unwrap(),
         ))
         .unwrap();
     signed_attrs
         .insert(single(
-            oids::ID_MESSAGE_DIGEST,
+            const_oid::db::rfc5911::ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(hash(content)).unwrap()).unwrap(),
         ))
         .unwrap();
@@ -121,7 +121,7 @@ fn assemble(
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::try_from(vec![digest_alg]).unwrap(),
         encap_content_info: EncapsulatedContentInfo {
-            econtent_type: oids::ID_DATA,
+            econtent_type: const_oid::db::rfc5911::ID_DATA,
             econtent: Some(Any::encode_from(&OctetString::new(content).unwrap()).unwrap()),
         },
         certificates: Some(SetOfVec::try_from(vec![Any::encode_from(cert).unwrap()]).unwrap()),
@@ -129,7 +129,7 @@ fn assemble(
         signer_infos: SetOfVec::try_from(vec![signer_info]).unwrap(),
     };
     ContentInfo {
-        content_type: oids::ID_SIGNED_DATA,
+        content_type: const_oid::db::rfc5911::ID_SIGNED_DATA,
         content: Any::encode_from(&signed).unwrap(),
     }
     .to_der()
@@ -186,7 +186,7 @@ pub fn envelope(
         originator_info: None,
         recip_infos: SetOfVec::from_iter(recipients).unwrap(),
         encrypted_content: EncryptedContentInfo {
-            content_type: oids::ID_DATA,
+            content_type: const_oid::db::rfc5911::ID_DATA,
             content_enc_alg: AlgorithmIdentifierOwned {
                 oid: cipher,
                 parameters: Some(Any::encode_from(&OctetString::new(iv).unwrap()).unwrap()),
@@ -196,7 +196,7 @@ pub fn envelope(
         unprotected_attrs: None,
     };
     ContentInfo {
-        content_type: oids::ID_ENVELOPED_DATA,
+        content_type: const_oid::db::rfc5911::ID_ENVELOPED_DATA,
         content: Any::encode_from(&env).unwrap(),
     }
     .to_der()

@@ -1,6 +1,6 @@
 //! EnvelopedData (RFC 5652 section 6): the pkcsPKIEnvelope of SCEP (RFC 8894 section 3.2.2).
 //!
-//! The structures are in [`crate::asn1::enveloped_data`]; this module holds the options and
+//! The structures are [`crate::asn1::EnvelopedData`] and its RecipientInfos; this module holds the options and
 //! results, `seal` and `open` the two directions, `block` the CBC plumbing and `pwri` the
 //! password recipient's key derivation and wrap. Sealing makes a random
 //! content-encryption key (CEK), encrypts the content in CBC mode with PKCS #7 padding and
