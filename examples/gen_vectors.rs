@@ -248,9 +248,7 @@ fn main() -> Result<(), BoxError> {
     // GetCACert answers: the single certificate, and a chain (CA + the RSA client standing
     // in for an RA certificate).
     std::fs::write(out.join("getcacert-single.der"), ca_cert.to_der()?)?;
-    let chain = CaCertificates {
-        certificates: vec![ca_cert.clone(), rsa_cert.clone()],
-    };
+    let chain = CaCertificates::new(vec![ca_cert.clone(), rsa_cert.clone()]);
     std::fs::write(out.join("getcacert-chain.der"), chain.to_response()?.1)?;
 
     eprintln!("wrote vectors to {}", out.display());

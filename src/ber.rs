@@ -454,12 +454,12 @@ fn push_len(out: &mut Vec<u8>, len: usize) {
 mod tests {
     #[test]
     fn an_indefinite_sequence_of_a_segmented_octet_string_becomes_der() {
-        let limits = crate::Limits::default();
+        let limits = Limits::default();
         // An indefinite-length SEQUENCE holding a constructed OCTET STRING in two segments.
         let ber = [
             0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0xAA, 0x04, 0x01, 0xBB, 0x00, 0x00, 0x00, 0x00,
         ];
-        let der = super::to_der(&ber, &limits).unwrap();
+        let der = to_der(&ber, &limits).unwrap();
         assert_eq!(der, [0x30, 0x04, 0x04, 0x02, 0xAA, 0xBB]);
     }
 

@@ -12,7 +12,7 @@
         clippy::arithmetic_side_effects
     )
 )]
-#![warn(unreachable_pub)]
+#![warn(unreachable_pub, clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 pub mod asn1;
 mod attributes;

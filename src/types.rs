@@ -100,6 +100,10 @@ impl fmt::Display for MessageType {
 
 /// The `pkiStatus` of a CertRep (RFC 8894 section 3.2.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "RFC 8894 section 3.2.1.3 defines exactly SUCCESS, FAILURE and PENDING"
+)]
 pub enum PkiStatus {
     /// SUCCESS (0): the request was granted.
     Success,

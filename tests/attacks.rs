@@ -1172,11 +1172,9 @@ fn get_next_ca_cert_signed_by_a_device_is_refused() {
     let config = pinned(&ca);
     let info = discovered(&ca, &config);
     let rogue = CaKey::generate("CN=rogue next CA", SystemTime::now()).unwrap();
-    let body = scep::message::NextCaCertificates {
-        certificates: vec![rogue.cert],
-    }
-    .seal(&key, &device, DigestAlgorithm::Sha256)
-    .unwrap();
+    let body = scep::message::NextCaCertificates::new(vec![rogue.cert])
+        .seal(&key, &device, DigestAlgorithm::Sha256)
+        .unwrap();
     let result = scep::client::handle_next_ca_response(
         &info,
         &config,

@@ -34,9 +34,7 @@ fn get_ca_cert_single_and_chain_round_trip() {
     let (_, ca) = party("CN=current CA");
     let (_, ra) = party("CN=RA");
     for certs in [vec![ca.clone()], vec![ca.clone(), ra.clone()]] {
-        let resp = CaCertificates {
-            certificates: certs.clone(),
-        };
+        let resp = CaCertificates::new(certs.clone());
         let (form, body) = resp.to_response().unwrap();
         let back = CaCertificates::parse(Some(form), &body, &Limits::default()).unwrap();
         let mut got = back.certificates.clone();
@@ -46,13 +44,7 @@ fn get_ca_cert_single_and_chain_round_trip() {
         want.sort_by_key(|c| c.to_der().unwrap());
         assert_eq!(got, want);
     }
-    assert!(
-        CaCertificates {
-            certificates: vec![]
-        }
-        .to_response()
-        .is_err()
-    );
+    assert!(CaCertificates::new(vec![]).to_response().is_err());
     assert!(matches!(
         CaCertificates::parse(
             Some(CaCertForm::Certificate),
@@ -68,21 +60,17 @@ fn get_next_ca_cert_is_verified_against_the_current_ca() {
     let (ca_key, ca) = party("CN=current CA");
     let (_, next) = party("CN=next CA");
     let (other_key, other) = party("CN=impostor");
-    let body = NextCaCertificates {
-        certificates: vec![next.clone()],
-    }
-    .seal(&ca_key, &ca, DigestAlgorithm::Sha256)
-    .unwrap();
+    let body = NextCaCertificates::new(vec![next.clone()])
+        .seal(&ca_key, &ca, DigestAlgorithm::Sha256)
+        .unwrap();
     let opened =
         NextCaCertificates::open(&body, std::slice::from_ref(&ca), &Limits::default()).unwrap();
     assert_eq!(opened.certificates, vec![next.clone()]);
 
     // Signed by someone else: refused even though the signature itself is valid.
-    let forged = NextCaCertificates {
-        certificates: vec![next.clone()],
-    }
-    .seal(&other_key, &other, DigestAlgorithm::Sha256)
-    .unwrap();
+    let forged = NextCaCertificates::new(vec![next.clone()])
+        .seal(&other_key, &other, DigestAlgorithm::Sha256)
+        .unwrap();
     assert_eq!(
         NextCaCertificates::open(&forged, std::slice::from_ref(&ca), &Limits::default()),
         Err(Error::Crypto(CryptoError::UntrustedSigner))

@@ -260,11 +260,9 @@ fn openssl_reads_get_ca_cert_chains() {
     let dir = TempDir::new("cacert");
     let ca = rsa_party("CN=oracle root");
     let ra = rsa_party("CN=oracle RA");
-    let (form, body) = CaCertificates {
-        certificates: vec![ca.cert.clone(), ra.cert.clone()],
-    }
-    .to_response()
-    .unwrap();
+    let (form, body) = CaCertificates::new(vec![ca.cert.clone(), ra.cert.clone()])
+        .to_response()
+        .unwrap();
     let response = scep::http::HttpResponse::ca_certificates(form, body.clone());
     assert_eq!(response.content_type, "application/x-x509-ca-ra-cert");
     let f = dir.path("chain.p7b");
@@ -287,11 +285,9 @@ fn openssl_reads_get_ca_cert_chains() {
         "{listing}"
     );
 
-    let (single_form, single) = CaCertificates {
-        certificates: vec![ca.cert.clone()],
-    }
-    .to_response()
-    .unwrap();
+    let (single_form, single) = CaCertificates::new(vec![ca.cert.clone()])
+        .to_response()
+        .unwrap();
     let response = scep::http::HttpResponse::ca_certificates(single_form, single.clone());
     assert_eq!(response.content_type, "application/x-x509-ca-cert");
     assert_eq!(single, ca.cert.to_der().unwrap());

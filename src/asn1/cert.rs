@@ -1,5 +1,10 @@
 //! Certificates, CRLs and IssuerAndSerialNumber over the lenient `Raw` profile.
 
+#![expect(
+    clippy::exhaustive_structs,
+    reason = "ASN.1 structures of RFC 5280 / RFC 5652: fixed by the RFC, fields public to build and read them, as in RustCrypto formats"
+)]
+
 use der::Sequence;
 use x509_cert::certificate::Raw;
 use x509_cert::name::Name;

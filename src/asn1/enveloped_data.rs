@@ -35,6 +35,12 @@
 //! RecipientInfos are kept as a set of [`Any`] and read with [`RecipientInfo::from_any`],
 //! so that choices this crate does not implement (kari, kekri, ori) are listed, not fatal.
 
+#![expect(
+    clippy::exhaustive_structs,
+    clippy::exhaustive_enums,
+    reason = "ASN.1 structures of RFC 5652 section 6: fixed by the RFC, fields public to build and read them, as in RustCrypto formats"
+)]
+
 use cms::content_info::CmsVersion;
 use cms::enveloped_data::EncryptedContentInfo;
 use der::asn1::{Any, OctetString, SetOfVec};

@@ -17,6 +17,11 @@
 //! and Apple devices (iOS and macOS SCEP clients) send version 2. The version is kept as
 //! received, so the signature, which covers it, still verifies.
 
+#![expect(
+    clippy::exhaustive_structs,
+    reason = "ASN.1 structures of RFC 2986: fixed by the RFC, fields public to build and read them, as in RustCrypto formats"
+)]
+
 use der::Sequence;
 use der::asn1::BitString;
 use x509_cert::attr::Attributes;

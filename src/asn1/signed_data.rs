@@ -27,6 +27,12 @@
 //! (SEQUENCE) and CRLs are decoded from them one by one, and the other choices
 //! (attribute certificates, other formats) are skipped rather than failing the message.
 
+#![expect(
+    clippy::exhaustive_structs,
+    clippy::exhaustive_enums,
+    reason = "ASN.1 structures of RFC 5652 section 5: fixed by the RFC, fields public to build and read them, as in RustCrypto formats"
+)]
+
 use cms::content_info::CmsVersion;
 use cms::signed_data::EncapsulatedContentInfo;
 use der::asn1::{Any, OctetString, SetOfVec};

@@ -128,6 +128,10 @@ pub const DEFAULT_SCEP_PATH: &str = "/cgi-bin/pkiclient.exe";
 
 /// The HTTP methods SCEP uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "SCEP uses GET and POST only (RFC 8894 section 4.1)"
+)]
 pub enum Method {
     /// `GET`: every operation; PKIOperation carries the message base64 in the query.
     Get,

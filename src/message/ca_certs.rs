@@ -37,12 +37,19 @@ pub enum CaCertForm {
 
 /// The certificates of a GetCACert response.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CaCertificates {
     /// The certificates, in the order received.
     pub certificates: Vec<Certificate>,
 }
 
 impl CaCertificates {
+    /// The certificates a server answers GetCACert with (the CA first, then RA
+    /// certificates or intermediates).
+    pub fn new(certificates: Vec<Certificate>) -> Self {
+        Self { certificates }
+    }
+
     /// Parses a GetCACert response body.
     ///
     /// `form` is the form the response declares (from its content type); when it is
@@ -107,12 +114,18 @@ fn chain(body: &[u8], limits: &Limits) -> Result<Vec<Certificate>> {
 
 /// GetNextCACert responses: certs-only content signed by the current CA.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NextCaCertificates {
     /// The next CA's certificates.
     pub certificates: Vec<Certificate>,
 }
 
 impl NextCaCertificates {
+    /// The next CA certificates a server answers GetNextCACert with.
+    pub fn new(certificates: Vec<Certificate>) -> Self {
+        Self { certificates }
+    }
+
     /// Builds the response body: a SignedData by the current CA (`signer`,
     /// `signer_certificate`) around a certs-only SignedData of the next CA certificates.
     /// The next CA certificates are in the outer SignedData's `certificates` too: jscep's

@@ -38,6 +38,10 @@ use crate::types::{MessageType, Nonce, PkiStatus, TransactionId};
 
 /// How to sign and encrypt an outgoing message.
 #[derive(Clone, Copy)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a parameter struct built with a literal; a new field is meant to break the build"
+)]
 pub struct SealParams<'a> {
     /// The signing key.
     pub signer: &'a dyn MessageSigner,
@@ -74,6 +78,10 @@ impl<'a> SealParams<'a> {
 
 /// A request to seal: PKCSReq, RenewalReq, CertPoll, GetCert or GetCRL.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a parameter struct built with a literal; a new field is meant to break the build"
+)]
 pub struct OutgoingRequest {
     /// The transaction ID (the same for a request and its polls).
     pub transaction_id: TransactionId,
@@ -104,6 +112,10 @@ impl OutgoingRequest {
 
 /// A CertRep to seal.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a parameter struct built with a literal; a new field is meant to break the build"
+)]
 pub struct OutgoingCertRep {
     /// The request's transaction ID.
     pub transaction_id: TransactionId,

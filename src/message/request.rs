@@ -26,6 +26,10 @@ use crate::types::MessageType;
 ///
 /// `issuer` is the CA's name, `subject` the subject of the pending request.
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "the ASN.1 structure of RFC 8894 section 3.3.3, fixed"
+)]
 pub struct IssuerAndSubject {
     /// The issuing CA's distinguished name.
     pub issuer: Name,

@@ -47,6 +47,10 @@ use crate::pipeline::keys::{MessageSigner, ecdsa_p256_sign, ecdsa_p256_spki, rsa
 /// An ECDSA P-256 RustCrypto signer as a [`MessageSigner`] (see the
 /// [module documentation](self)).
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a wrapper of the key, built as `Adapter(key)`"
+)]
 pub struct EcdsaP256Signer<S>(pub S);
 
 impl<S> MessageSigner for EcdsaP256Signer<S>
@@ -69,6 +73,10 @@ where
 /// An RSA PKCS #1 v1.5 RustCrypto signer for the digest `D` as a [`MessageSigner`] (see
 /// the [module documentation](self)).
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a wrapper of the key, built as `Adapter(key)`"
+)]
 pub struct RsaPkcs1v15Signer<S>(pub S);
 
 impl<S, D> MessageSigner for RsaPkcs1v15Signer<S>

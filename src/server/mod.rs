@@ -82,6 +82,10 @@ use crate::types::FailInfo;
 
 /// A decryption key and the certificate requests are encrypted to.
 #[derive(Clone)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a parameter struct built with a literal; a new field is meant to break the build"
+)]
 pub struct DecryptionKey {
     /// The certificate clients encrypt to (CA or RA encryption certificate).
     pub certificate: Certificate,
@@ -93,6 +97,10 @@ pub struct DecryptionKey {
 /// What the server made of an HTTP request. Deliberately exhaustive: a server either
 /// answers or has a request to decide on.
 #[derive(Debug)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "a server either answers or has a request to decide: a match must handle both"
+)]
 pub enum Incoming {
     /// Send this response (GetCACaps, GetCACert, GetNextCACert, or the refusal of a
     /// PKIOperation that does not decode, does not verify or was replayed).
@@ -211,19 +219,15 @@ impl Server {
                 ));
             }
         }
-        let (form, body) = CaCertificates {
-            certificates: config.ca_certificates.clone(),
-        }
-        .to_response()?;
+        let (form, body) = CaCertificates::new(config.ca_certificates.clone()).to_response()?;
         let ca_response = HttpResponse::ca_certificates(form, body);
         let next_ca_response = match &config.next_ca_certificates {
             None => HttpResponse::error(404, "no next CA certificate"),
-            Some(next) => HttpResponse::next_ca_cert(
-                NextCaCertificates {
-                    certificates: next.clone(),
-                }
-                .seal(signer.as_ref(), &signer_certificate, config.digest)?,
-            ),
+            Some(next) => HttpResponse::next_ca_cert(NextCaCertificates::new(next.clone()).seal(
+                signer.as_ref(),
+                &signer_certificate,
+                config.digest,
+            )?),
         };
         let replay = Arc::new(MemoryReplayStore::new(
             config.replay_cache_size,
