@@ -39,9 +39,10 @@ use der::{Decode, EncodePem};
 use scep::Certificate;
 use scep::asn1::{IssuerAndSerialNumber, SerialNumber};
 use scep::caps::Capabilities;
+use scep::cert::Identity;
 use scep::client::{
-    CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Identity, Outcome,
-    Query, QueryOutcome, RaTrust, handle_next_ca_response, next_ca_request,
+    CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Outcome, Query,
+    QueryOutcome, RaTrust, handle_next_ca_response, next_ca_request,
 };
 use scep::csr::CsrParams;
 use x509_cert::name::Name;
@@ -296,10 +297,10 @@ fn enroll(args: &Args, renew: bool) -> Result<ExitCode, BoxError> {
         (None, None) => return Err("--subject is required".into()),
     };
     let identity = if renew {
-        Identity::from_parts(old_cert, old_key.as_ref().map(Key::signer))?
+        Identity::from_parts(old_cert, old_key.as_ref().map(Key::shared))?
     } else {
         Identity::self_signed(
-            new_key.signer(),
+            new_key.shared(),
             &subject,
             now,
             Duration::from_secs(7 * 86400),
@@ -360,7 +361,7 @@ fn query(args: &Args, crl: bool) -> Result<ExitCode, BoxError> {
     let info = discover(&t, &config)?;
     let key = Key::load(args.need("--key")?)?;
     let cert = load_cert(args.need("--cert")?)?;
-    let identity = Identity::new(cert.clone(), key.signer())?;
+    let identity = Identity::new(cert.clone(), key.shared())?;
     let target = if crl {
         IssuerAndSerialNumber::of(&cert)
     } else {

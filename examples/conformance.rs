@@ -44,7 +44,8 @@ use der::asn1::{Any, OctetString};
 use der::{Decode, Encode};
 use scep::asn1::IssuerAndSerialNumber;
 use scep::caps::{Capabilities, Capability};
-use scep::client::{CaInfo, ClientConfig, Discovery, Fingerprint, Identity};
+use scep::cert::Identity;
+use scep::client::{CaInfo, ClientConfig, Discovery, Fingerprint};
 use scep::csr::CsrParams;
 use scep::http::{HttpRequest, Method, Operation};
 use scep::message::{
@@ -226,7 +227,7 @@ impl Probe {
         ))?;
         let key = Key::generate(self.ecdsa)?;
         let identity = Identity::self_signed(
-            key.signer(),
+            key.shared(),
             &subject,
             SystemTime::now(),
             Duration::from_secs(86400),

@@ -20,15 +20,15 @@ mod memory_ca;
 
 use core::str::FromStr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use der::EncodePem;
 use der::pem::LineEnding;
 use memory_ca::MemoryCa;
 use scep::Certificate;
-use scep::client::{
-    ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Identity, Outcome,
-};
+use scep::cert::Identity;
+use scep::client::{ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Outcome};
 use scep::csr::CsrParams;
 use scep::http::HttpRequest;
 use scep::{EnvelopeKey, KeyDecryptor, MessageSigner};
@@ -76,7 +76,7 @@ fn send(ca: &mut MemoryCa, request: &HttpRequest) -> Result<(u16, String, Vec<u8
 /// without one the CA's reply is read with the challenge password.
 fn enrol(
     ca: &mut MemoryCa,
-    key: &dyn MessageSigner,
+    key: Arc<dyn MessageSigner + Send + Sync>,
     decryptor: Option<&dyn KeyDecryptor>,
 ) -> Result<Certificate, BoxError> {
     // The CA's fingerprint would come out of band (a provisioning profile, a config
@@ -108,8 +108,13 @@ fn enrol(
     // The PKCSReq: a CSR with the challenge password, signed with a self-signed certificate.
     let now = SystemTime::now();
     let subject = Name::from_str("CN=device-0001,O=scep example")?;
-    let identity =
-        Identity::self_signed(key, &subject, now, Duration::from_secs(3600), &mut rng())?;
+    let identity = Identity::self_signed(
+        key.clone(),
+        &subject,
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )?;
     let mut csr = CsrParams::new(subject);
     csr.challenge_password = Some(CHALLENGE.into());
     csr.dns_names.push("device-0001.example.net".into());
@@ -117,7 +122,7 @@ fn enrol(
         &info,
         &config,
         EnrollmentKind::Initial,
-        csr.build(key)?,
+        csr.build(key.as_ref())?,
         &identity,
         now,
     )?;
@@ -134,7 +139,7 @@ fn enrol(
         None => EnvelopeKey::Password(CHALLENGE.as_bytes()),
     };
     let request = enrollment
-        .poll_request(key, now, &mut rng())?
+        .poll_request(key.as_ref(), now, &mut rng())?
         .ok_or("no request to send")?;
     let (status, content_type, body) = send(ca, &request)?;
     match enrollment.handle_response(
@@ -157,10 +162,10 @@ fn run(ecdsa: bool) -> Result<(), BoxError> {
     let cert = if ecdsa {
         use p256::elliptic_curve::Generate;
         let key = p256::ecdsa::SigningKey::generate_from_rng(&mut rng());
-        enrol(&mut ca, &key, None)?
+        enrol(&mut ca, Arc::new(key), None)?
     } else {
         let key = rsa::PrivateKey::new(&mut rng(), 2048)?;
-        enrol(&mut ca, &key, Some(&key))?
+        enrol(&mut ca, Arc::new(key.clone()), Some(&key))?
     };
     scep::cert::verify_issued_by(
         &cert,

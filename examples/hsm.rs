@@ -26,10 +26,9 @@ use std::time::{Duration, SystemTime};
 
 use scep::asn1::{CertificateList, IssuerAndSerialNumber};
 use scep::caps::{Capabilities, Capability};
+use scep::cert::Identity;
 use scep::cert::{CertificateParams, ca_extensions, end_entity_extensions, issue, random_serial};
-use scep::client::{
-    ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Identity, Outcome,
-};
+use scep::client::{ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Outcome};
 use scep::csr::CsrParams;
 use scep::error::StoreError;
 use scep::http::{HttpReply, HttpRequest, HttpResponse};
@@ -190,8 +189,13 @@ fn enrol(
     };
     let key = rsa::PrivateKey::new(&mut rng(), 2048)?;
     let subject = Name::from_str("CN=hsm-example-device")?;
-    let identity =
-        Identity::self_signed(&key, &subject, now, Duration::from_secs(3600), &mut rng())?;
+    let identity = Identity::self_signed(
+        Arc::new(key.clone()),
+        &subject,
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )?;
     let mut csr = CsrParams::new(subject);
     csr.challenge_password = Some(CHALLENGE.into());
     let mut enrollment = Enrollment::new(
@@ -255,8 +259,7 @@ fn run() -> Result<(), BoxError> {
     let server = Server::new(
         ServerConfig::new(caps, vec![ca_cert.clone()]),
         ca_cert.clone(),
-        key.clone(),
-        ca_cert.clone(),
+        Identity::new(ca_cert.clone(), key.clone())?,
         vec![DecryptionKey {
             certificate: ca_cert.clone(),
             key: key.clone(),

@@ -3,6 +3,7 @@
 //!
 //! The signing goes through [`MessageSigner`], so a CA key in an HSM can issue.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use der::asn1::{BitString, GeneralizedTime, UtcTime};
@@ -17,6 +18,93 @@ use x509_cert::time::{Time, Validity};
 use crate::asn1::{Certificate, SerialNumber};
 use crate::error::{Element, Error, Result};
 use crate::pipeline::{DigestAlgorithm, KeyAlgorithm, MessageSigner};
+
+/// A signing identity: a certificate and the key it certifies, checked to belong
+/// together. The key is shared (`Arc`), so an identity is `Send + Sync + 'static` and lives
+/// across an `.await`; a key in an HSM is a [`MessageSigner`] like any other.
+///
+/// The client signs its requests with one (a self-signed certificate for an initial
+/// enrolment, RFC 8894 section 2.3, or the certificate being renewed) and the server its
+/// CertReps (the CA's or an RA's, [`Server::new`](crate::server::Server::new)).
+#[derive(Clone)]
+pub struct Identity {
+    key: Arc<dyn MessageSigner + Send + Sync>,
+    certificate: Certificate,
+}
+
+impl core::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Identity")
+            .field("certificate", &self.certificate.tbs_certificate().subject())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// An identity from a certificate and its key; the key must be the certificate's
+    /// ([`Error::Key`] otherwise).
+    pub fn new(
+        certificate: Certificate,
+        key: Arc<dyn MessageSigner + Send + Sync>,
+    ) -> Result<Self> {
+        if !certifies_key(&certificate, &key.public_key_info()?) {
+            return Err(Error::key(
+                "the signing key does not belong to the signing certificate",
+            ));
+        }
+        Ok(Self { key, certificate })
+    }
+
+    /// An identity from parts that may be missing (command-line options, configuration):
+    /// a certificate without its key, or a key without its certificate, is an
+    /// [`Error::Key`] saying which is missing.
+    pub fn from_parts(
+        certificate: Option<Certificate>,
+        key: Option<Arc<dyn MessageSigner + Send + Sync>>,
+    ) -> Result<Self> {
+        match (certificate, key) {
+            (Some(c), Some(k)) => Self::new(c, k),
+            (Some(_), None) => Err(Error::key(
+                "a signing certificate was given without its key",
+            )),
+            (None, Some(_)) => Err(Error::key(
+                "a signing key was given without its certificate",
+            )),
+            (None, None) => Err(Error::key("no signing certificate and key were given")),
+        }
+    }
+
+    /// A fresh self-signed identity for `key` (RFC 8894 section 2.3), valid from `now`
+    /// for `validity`.
+    pub fn self_signed<R: CryptoRng + ?Sized>(
+        key: Arc<dyn MessageSigner + Send + Sync>,
+        subject: &Name,
+        now: SystemTime,
+        validity: core::time::Duration,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let not_after = now
+            .checked_add(validity)
+            .ok_or_else(|| Error::encode(Element::Validity, "too long"))?;
+        let certificate = self_signed_certificate(key.as_ref(), subject, now, not_after, rng)?;
+        Ok(Self { key, certificate })
+    }
+
+    /// The certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    /// The key.
+    pub fn key(&self) -> &(dyn MessageSigner + Send + Sync) {
+        self.key.as_ref()
+    }
+
+    /// The key, shared.
+    pub fn shared_key(&self) -> &Arc<dyn MessageSigner + Send + Sync> {
+        &self.key
+    }
+}
 
 /// What goes into a certificate.
 #[derive(Clone, Debug)]

@@ -45,7 +45,13 @@ pub use pipeline::{
 pub use types::{FailInfo, MessageType, Nonce, PkiStatus, TransactionId};
 
 /// Re-exports of the crates whose types appear in this crate's API.
+///
+/// `cms` is a release candidate pinned exactly (`=0.3.0-rc.0`, no 0.3 release exists):
+/// the public fields of the structures in [`asn1`] use its `CmsVersion`,
+/// `EncapsulatedContentInfo` and `EncryptedContentInfo`, so a dependent names them through
+/// `scep::reexports::cms` and gets the same version as this crate, whatever else it uses.
 pub mod reexports {
+    pub use cms;
     pub use der;
     pub use p256;
     pub use rand_core;

@@ -5,10 +5,11 @@
 mod common;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::rng;
-use scep::client::Identity;
+use scep::cert::Identity;
 use scep::csr::CsrParams;
 use scep::error::{Error, PolicyError};
 use scep::message::{OutgoingRequest, PkiMessage, RequestContent, SealParams};
@@ -23,11 +24,14 @@ fn signed_request(
     digest: DigestAlgorithm,
 ) -> Result<(Vec<u8>, Certificate), Error> {
     let subject = Name::from_str("CN=adapted key").unwrap();
-    let identity = Identity::self_signed(
+    // The adapters are borrowed here, so the self-signed certificate is made directly
+    // rather than through an `Identity` (which shares its key).
+    let now = SystemTime::now();
+    let certificate = scep::cert::self_signed_certificate(
         signer,
         &subject,
-        SystemTime::now(),
-        Duration::from_secs(3600),
+        now,
+        now + Duration::from_secs(3600),
         &mut rng(),
     )?;
     let mut params = CsrParams::new(subject);
@@ -37,16 +41,16 @@ fn signed_request(
         sender_nonce: Nonce::generate(&mut rng()),
         content: RequestContent::PkcsReq(params.build(signer)?),
     };
-    let mut seal = SealParams::new(signer, identity.certificate());
+    let mut seal = SealParams::new(signer, &certificate);
     seal.digest = digest;
     let message = request.seal(&seal, Recipient::Certificate(ca), &mut rng())?;
-    Ok((message, identity.certificate().clone()))
+    Ok((message, certificate))
 }
 
 fn ca() -> Certificate {
     let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     Identity::self_signed(
-        &key,
+        Arc::new(key.clone()),
         &Name::from_str("CN=adapter CA").unwrap(),
         SystemTime::now(),
         Duration::from_secs(3600),

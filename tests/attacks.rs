@@ -33,10 +33,9 @@ use der::asn1::{Any, OctetString};
 use memory_ca::{CaKey, MemoryCa};
 use scep::asn1::Certificate;
 use scep::asn1::EnvelopedData;
+use scep::cert::Identity;
 use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
-use scep::client::{
-    CaInfo, ClientConfig, Enrollment, EnrollmentKind, Fingerprint, Identity, RaTrust,
-};
+use scep::client::{CaInfo, ClientConfig, Enrollment, EnrollmentKind, Fingerprint, RaTrust};
 use scep::csr::CsrParams;
 use scep::error::Distrust;
 use scep::http::{HttpRequest, HttpResponse, Method, Operation};
@@ -249,8 +248,7 @@ fn ca_with(
     ca.server = scep::server::Server::new(
         config,
         cert.clone(),
-        signer,
-        cert.clone(),
+        Identity::new(cert.clone(), signer).unwrap(),
         vec![scep::server::DecryptionKey {
             certificate: cert,
             key: decryptor,
@@ -782,7 +780,7 @@ fn enrolment(
     signer: &Certificate,
     now: SystemTime,
 ) -> Enrollment {
-    let identity = Identity::new(signer.clone(), key).unwrap();
+    let identity = Identity::new(signer.clone(), Arc::new(key.clone())).unwrap();
     Enrollment::new(info, config, kind, csr, &identity, now).unwrap()
 }
 

@@ -26,9 +26,10 @@ use common::process::{Running, example, free_port, load_cert, run, tempdir};
 use common::rng;
 use scep::Certificate;
 use scep::asn1::IssuerAndSerialNumber;
+use scep::cert::Identity;
 use scep::client::{
-    CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Identity, Outcome,
-    Query, QueryOutcome,
+    CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Outcome, Query,
+    QueryOutcome,
 };
 use scep::csr::CsrParams;
 use scep::http::{HttpRequest, Method};
@@ -186,7 +187,7 @@ impl Device {
         let key = rsa::PrivateKey::new(&mut rng(), bits).unwrap();
         let name = Name::from_str(&format!("CN={cn}")).unwrap();
         let id = Identity::self_signed(
-            &key,
+            Arc::new(key.clone()),
             &name,
             SystemTime::now(),
             Duration::from_secs(3600),
@@ -213,7 +214,7 @@ impl Device {
         p.dns_names = vec![self.dns_name()];
         p.ip_addresses = vec!["192.0.2.7".parse().unwrap()];
         let csr = p.build(&self.key).unwrap();
-        let id = Identity::new(self.cert.clone(), &self.key).unwrap();
+        let id = Identity::new(self.cert.clone(), Arc::new(self.key.clone())).unwrap();
         Enrollment::new(
             info,
             config,
@@ -653,7 +654,7 @@ fn postgres_instances_share_transactions_replays_and_revocations() {
         .join(":");
     let (code, _) = operator(&store, &["revoke", &serial]);
     assert_eq!(code, 0, "revoke");
-    let holder = Identity::new(cert.clone(), &device.key).unwrap();
+    let holder = Identity::new(cert.clone(), Arc::new(device.key.clone())).unwrap();
     // Answers to the holder are encrypted to its certificate.
     let holder_key = EnvelopeKey::Key {
         key: &device.key,

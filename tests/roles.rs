@@ -7,13 +7,15 @@
 mod memory_ca;
 
 use core::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use memory_ca::MemoryCa;
 use scep::asn1::IssuerAndSerialNumber;
+use scep::cert::Identity;
 use scep::client::{
-    CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Identity, Outcome,
-    Query, QueryOutcome, handle_next_ca_response, next_ca_request,
+    CaInfo, ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Outcome, Query,
+    QueryOutcome, handle_next_ca_response, next_ca_request,
 };
 use scep::csr::CsrParams;
 use scep::error::{CryptoError, PolicyError, ProtocolError};
@@ -70,8 +72,14 @@ fn csr(key: &dyn MessageSigner, cn: &str, challenge: &str) -> scep::asn1::CertRe
 fn self_signed_rsa(cn: &str, now: SystemTime) -> (rsa::PrivateKey, Certificate) {
     let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     let name = Name::from_str(cn).unwrap();
-    let id =
-        Identity::self_signed(&key, &name, now, Duration::from_secs(3600), &mut rng()).unwrap();
+    let id = Identity::self_signed(
+        Arc::new(key.clone()),
+        &name,
+        now,
+        Duration::from_secs(3600),
+        &mut rng(),
+    )
+    .unwrap();
     let cert = id.certificate().clone();
     (key, cert)
 }
@@ -80,13 +88,13 @@ fn self_signed_rsa(cn: &str, now: SystemTime) -> (rsa::PrivateKey, Certificate) 
 fn initial(
     info: &CaInfo,
     cfg: &ClientConfig,
-    key: &dyn MessageSigner,
+    key: &rsa::PrivateKey,
     cert: &Certificate,
     cn: &str,
     challenge: &str,
     now: SystemTime,
 ) -> Enrollment {
-    let id = Identity::new(cert.clone(), key).unwrap();
+    let id = Identity::new(cert.clone(), Arc::new(key.clone())).unwrap();
     Enrollment::new(
         info,
         cfg,
@@ -216,7 +224,7 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
 
     // Renewal, announced: a RenewalReq signed with the issued certificate, no challenge.
     let new_key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
-    let renewing = Identity::new(cert.clone(), &key).unwrap();
+    let renewing = Identity::new(cert.clone(), Arc::new(key.clone())).unwrap();
     let mut r = Enrollment::new(
         &info,
         &cfg,
@@ -317,7 +325,7 @@ fn ecdsa_enrolment_through_pending_with_save_and_restore() {
         p256::ecdsa::SigningKey::generate_from_rng(&mut rng())
     };
     let id = Identity::self_signed(
-        &key,
+        Arc::new(key.clone()),
         &Name::from_str("CN=roles ec").unwrap(),
         now,
         Duration::from_secs(3600),
@@ -353,6 +361,8 @@ fn ecdsa_enrolment_through_pending_with_save_and_restore() {
     let mut resumed = Enrollment::restore(&saved, &cfg).unwrap();
     assert_eq!(resumed, e);
     assert_eq!(resumed.transaction_id(), e.transaction_id());
+    // The restored enrolment knows the certificate it signs with (the key is not saved).
+    assert_eq!(resumed.signer_certificate(), id.certificate());
     let (cert, _) = issued(run(&mut ca, &mut resumed, &key, password, next_poll));
     assert_eq!(resumed.polls(), 2);
     assert!(scep::cert::certifies_key(
@@ -570,11 +580,11 @@ fn discovery_pins_and_identities_are_checked() {
         Err(scep::Error::Key { .. })
     ));
     assert!(matches!(
-        Identity::from_parts(None, Some(&key)),
+        Identity::from_parts(None, Some(Arc::new(key.clone()))),
         Err(scep::Error::Key { .. })
     ));
     assert!(matches!(
-        Identity::from_parts(Some(cert), Some(&key)),
+        Identity::from_parts(Some(cert), Some(Arc::new(key.clone()))),
         Err(scep::Error::Key { .. })
     ));
 }
@@ -752,8 +762,7 @@ fn server_decrypts_with_the_key_a_request_is_addressed_to_during_rollover() {
     let server = Server::new(
         ServerConfig::new(memory_ca::capabilities(), vec![new.current.cert.clone()]),
         new.current.cert.clone(),
-        new.current.key.clone(),
-        new.current.cert.clone(),
+        Identity::new(new.current.cert.clone(), new.current.key.clone()).unwrap(),
         vec![
             DecryptionKey {
                 certificate: new.current.cert.clone(),
@@ -770,7 +779,7 @@ fn server_decrypts_with_the_key_a_request_is_addressed_to_during_rollover() {
     let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     let now = SystemTime::now();
     let id = Identity::self_signed(
-        &key,
+        Arc::new(key.clone()),
         &Name::from_str("CN=rollover").unwrap(),
         now,
         Duration::from_secs(3600),
@@ -882,4 +891,31 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
             assert_eq!(got.tbs_certificate().subject(), &subject);
         }
     }
+}
+
+/// An identity owns its key (shared): it is `Send + Sync + 'static`, so it can be kept in
+/// a task across an `.await` or handed to another thread.
+#[test]
+fn an_identity_owns_its_key_and_crosses_threads() {
+    fn send_sync_static<T: Send + Sync + 'static>(_: &T) {}
+    let (key, cert) = self_signed_rsa("CN=shared", SystemTime::now());
+    let id = Identity::new(cert.clone(), Arc::new(key)).unwrap();
+    send_sync_static(&id);
+    let moved = id.clone();
+    let signed = std::thread::spawn(move || {
+        moved
+            .key()
+            .sign_prehashed(scep::DigestAlgorithm::Sha256, &[7; 32])
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(signed.len(), 256);
+    assert_eq!(id.certificate(), &cert);
+    // A key that is not the certificate's is refused.
+    let (other, _) = self_signed_rsa("CN=other", SystemTime::now());
+    assert!(matches!(
+        Identity::new(cert, Arc::new(other)),
+        Err(scep::Error::Key { .. })
+    ));
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use scep::asn1::{CertReq, Certificate, CertificateList, IssuerAndSerialNumber};
-use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
+use scep::cert::{CertificateParams, Identity, end_entity_extensions, issue, random_serial};
 use scep::csr::CsrParams;
 use scep::error::StoreError;
 use scep::http::{HttpRequest, Method, Operation};
@@ -87,8 +87,7 @@ impl Ca {
         Server::new(
             config,
             self.cert.clone(),
-            self.key.clone(),
-            self.cert.clone(),
+            Identity::new(self.cert.clone(), self.key.clone()).unwrap(),
             vec![DecryptionKey {
                 certificate: self.cert.clone(),
                 key: self.key.clone(),

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use scep::Certificate;
 use scep::asn1::SerialNumber;
 use scep::caps::{Capabilities, Capability};
-use scep::cert::{CertificateParams, end_entity_extensions, issue};
+use scep::cert::{CertificateParams, Identity, end_entity_extensions, issue};
 use scep::csr::CsrDetails;
 use scep::server::{DecryptionKey, Server, ServerConfig};
 use scep::{DigestAlgorithm, MessageSigner};
@@ -60,8 +60,7 @@ impl CaKey {
         Server::new(
             config,
             self.cert.clone(),
-            self.key.clone(),
-            self.cert.clone(),
+            Identity::new(self.cert.clone(), self.key.clone())?,
             vec![DecryptionKey {
                 certificate: self.cert.clone(),
                 key: self.key.clone(),

@@ -125,6 +125,14 @@ impl Key {
         std::fs::write(path, pem)?;
         Ok(())
     }
+    /// The key as a shared signer (a copy of it in an `Arc`), for an `Identity`.
+    pub fn shared(&self) -> std::sync::Arc<dyn MessageSigner + Send + Sync> {
+        match self {
+            Key::Rsa(k) => std::sync::Arc::new(k.clone()),
+            Key::Ec(k) => std::sync::Arc::new(k.clone()),
+        }
+    }
+    #[allow(dead_code, reason = "not every example signs with a borrowed key")]
     pub fn signer(&self) -> &dyn MessageSigner {
         match self {
             Key::Rsa(k) => k,

@@ -6,8 +6,9 @@ use der::asn1::{Null, ObjectIdentifier, OctetString};
 use der::{Choice, Decode, Encode, Sequence};
 use rand_core::CryptoRng;
 
-use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
+use super::{CaInfo, ClientConfig, ExpectedReply, read_cert_rep};
 use crate::asn1::{CertReq, Certificate};
+use crate::cert::Identity;
 use crate::cert::{certifies_key, verify_issued_by_allowing};
 use crate::error::{Element, Error, PolicyError, ProtocolError, Result};
 use crate::http::{HttpReply, HttpRequest, Method, Operation};
@@ -200,7 +201,7 @@ impl Enrollment {
         config: &ClientConfig,
         kind: EnrollmentKind,
         csr: CertReq,
-        identity: &Identity<'_>,
+        identity: &Identity,
         now: SystemTime,
     ) -> Result<Self> {
         let message_type = match kind {
@@ -216,7 +217,7 @@ impl Enrollment {
             transaction_id: TransactionId::from_public_key(&spki),
             message_type,
             csr,
-            signer_certificate: identity.certificate.clone(),
+            signer_certificate: identity.certificate().clone(),
             recipient: ca.recipient.clone(),
             signers: ca.signers.clone(),
             ca: ca.ca.clone(),

@@ -38,19 +38,16 @@ pub use enrollment::{Enrollment, EnrollmentKind, Outcome};
 pub use query::{Query, QueryOutcome, handle_next_ca_response, next_ca_request};
 pub use trust::RaTrust;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use der::Encode;
-use rand_core::CryptoRng;
-use x509_cert::name::Name;
 
 use crate::asn1::Certificate;
 use crate::caps::Policy;
-use crate::cert::certifies_key;
 use crate::error::{CryptoError, Element, Error, Result};
 use crate::http::{self, HttpReply, OperationKind};
 use crate::message::{CertRepContent, PkiMessage};
-use crate::pipeline::{DecryptOptions, DigestAlgorithm, EnvelopeKey, MessageSigner};
+use crate::pipeline::{DecryptOptions, DigestAlgorithm, EnvelopeKey};
 use crate::types::{Nonce, TransactionId};
 
 /// A CA certificate fingerprint: the hash of the certificate's DER encoding.
@@ -181,77 +178,6 @@ impl ClientConfig {
             max_poll_duration: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_secs(60),
         }
-    }
-}
-
-/// A signing identity: a certificate and the key it certifies.
-pub struct Identity<'k> {
-    key: &'k dyn MessageSigner,
-    certificate: Certificate,
-}
-
-impl core::fmt::Debug for Identity<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Identity")
-            .field("certificate", &self.certificate.tbs_certificate().subject())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'k> Identity<'k> {
-    /// An identity from a certificate and its key; the key must be the certificate's.
-    pub fn new(certificate: Certificate, key: &'k dyn MessageSigner) -> Result<Self> {
-        if !certifies_key(&certificate, &key.public_key_info()?) {
-            return Err(Error::key(
-                "the signing key does not belong to the signing certificate",
-            ));
-        }
-        Ok(Identity { key, certificate })
-    }
-
-    /// An identity from parts that may be missing (command-line options, configuration):
-    /// a certificate without its key, or a key without its certificate, is an
-    /// [`Error::Key`] saying which is missing.
-    pub fn from_parts(
-        certificate: Option<Certificate>,
-        key: Option<&'k dyn MessageSigner>,
-    ) -> Result<Self> {
-        match (certificate, key) {
-            (Some(c), Some(k)) => Identity::new(c, k),
-            (Some(_), None) => Err(Error::key(
-                "a signing certificate was given without its key",
-            )),
-            (None, Some(_)) => Err(Error::key(
-                "a signing key was given without its certificate",
-            )),
-            (None, None) => Err(Error::key("no signing certificate and key were given")),
-        }
-    }
-
-    /// A fresh self-signed identity for `key` (RFC 8894 section 2.3), valid from `now`
-    /// for `validity`.
-    pub fn self_signed<R: CryptoRng + ?Sized>(
-        key: &'k dyn MessageSigner,
-        subject: &Name,
-        now: SystemTime,
-        validity: Duration,
-        rng: &mut R,
-    ) -> Result<Self> {
-        let not_after = now
-            .checked_add(validity)
-            .ok_or_else(|| Error::encode(Element::Validity, "too long"))?;
-        let certificate = crate::cert::self_signed_certificate(key, subject, now, not_after, rng)?;
-        Ok(Identity { key, certificate })
-    }
-
-    /// The certificate.
-    pub fn certificate(&self) -> &Certificate {
-        &self.certificate
-    }
-
-    /// The key.
-    pub fn key(&self) -> &'k dyn MessageSigner {
-        self.key
     }
 }
 

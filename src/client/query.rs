@@ -2,9 +2,10 @@
 
 use rand_core::CryptoRng;
 
-use super::{CaInfo, ClientConfig, ExpectedReply, Identity, read_cert_rep};
+use super::{CaInfo, ClientConfig, ExpectedReply, read_cert_rep};
 use crate::asn1::{Certificate, CertificateList, IssuerAndSerialNumber};
 use crate::caps::Capability;
+use crate::cert::Identity;
 use crate::error::{PolicyError, ProtocolError, Result};
 use crate::http::{self, HttpReply, HttpRequest, Method, Operation, OperationKind};
 use crate::message::{
@@ -52,7 +53,7 @@ impl Query {
         ca: &CaInfo,
         config: &ClientConfig,
         issuer_and_serial: IssuerAndSerialNumber,
-        identity: &Identity<'_>,
+        identity: &Identity,
         rng: &mut R,
     ) -> Result<(Self, HttpRequest)> {
         Self::start(
@@ -70,7 +71,7 @@ impl Query {
         ca: &CaInfo,
         config: &ClientConfig,
         issuer_and_serial: IssuerAndSerialNumber,
-        identity: &Identity<'_>,
+        identity: &Identity,
         rng: &mut R,
     ) -> Result<(Self, HttpRequest)> {
         Self::start(
@@ -86,7 +87,7 @@ impl Query {
         ca: &CaInfo,
         config: &ClientConfig,
         content: RequestContent,
-        identity: &Identity<'_>,
+        identity: &Identity,
         rng: &mut R,
     ) -> Result<(Self, HttpRequest)> {
         let kind = content.message_type();
@@ -95,7 +96,7 @@ impl Query {
             sender_nonce: Nonce::generate(rng),
             content,
         };
-        let mut params = SealParams::new(identity.key, &identity.certificate);
+        let mut params = SealParams::new(identity.key(), identity.certificate());
         params.cipher = ca.negotiated.cipher;
         params.digest = ca.negotiated.digest;
         let sealed = request.seal(&params, Recipient::Certificate(&ca.recipient), rng)?;

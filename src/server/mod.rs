@@ -68,6 +68,7 @@ use rand_core::CryptoRng;
 
 use crate::asn1::Certificate;
 use crate::caps::Capability;
+use crate::cert::Identity;
 use crate::cert::verify_issued_by;
 use crate::error::{Error, ProtocolError, Result};
 use crate::http::{self, HttpResponse, Operation};
@@ -77,7 +78,7 @@ use crate::message::{
     RequestContent, SealParams,
 };
 use crate::oids;
-use crate::pipeline::{ContentCipher, EnvelopeKey, KeyDecryptor, MessageSigner, Recipient};
+use crate::pipeline::{ContentCipher, EnvelopeKey, KeyDecryptor, Recipient};
 use crate::types::FailInfo;
 
 /// A decryption key and the certificate requests are encrypted to.
@@ -117,8 +118,7 @@ pub enum Incoming {
 pub struct Server {
     config: ServerConfig,
     ca_certificate: Certificate,
-    signer: Arc<dyn MessageSigner + Send + Sync>,
-    signer_certificate: Certificate,
+    signer: Identity,
     decryption_keys: Vec<DecryptionKey>,
     replay: Arc<dyn ReplayStore>,
     transactions: Arc<dyn TransactionStore>,
@@ -133,7 +133,7 @@ impl core::fmt::Debug for Server {
             .field("ca", &self.ca_certificate.tbs_certificate().subject())
             .field(
                 "signer",
-                &self.signer_certificate.tbs_certificate().subject(),
+                &self.signer.certificate().tbs_certificate().subject(),
             )
             .field("decryption_keys", &self.decryption_keys.len())
             .finish_non_exhaustive()
@@ -194,24 +194,18 @@ fn unavailable() -> HttpResponse {
 
 impl Server {
     /// A server for the CA `ca_certificate` that signs CertReps (and GetNextCACert
-    /// answers) with `signer` / `signer_certificate` (the CA itself, or an RA) and
-    /// decrypts requests with `decryption_keys` (several during a rollover: the one the
-    /// request is addressed to is used).
+    /// answers) as `signer` (the CA itself, or an RA) and decrypts requests with
+    /// `decryption_keys` (several during a rollover: the one the request is addressed to
+    /// is used).
     ///
     /// The GetCACert and GetNextCACert answers are made here, once: answering them
     /// costs no private-key operation.
     pub fn new(
         config: ServerConfig,
         ca_certificate: Certificate,
-        signer: Arc<dyn MessageSigner + Send + Sync>,
-        signer_certificate: Certificate,
+        signer: Identity,
         decryption_keys: Vec<DecryptionKey>,
     ) -> Result<Self> {
-        if !crate::cert::certifies_key(&signer_certificate, &signer.public_key_info()?) {
-            return Err(Error::key(
-                "the CertRep signing key does not belong to its certificate",
-            ));
-        }
         for k in &decryption_keys {
             if !crate::cert::certifies_key(&k.certificate, &k.key.recipient_key_info()?) {
                 return Err(Error::key(
@@ -224,8 +218,8 @@ impl Server {
         let next_ca_response = match &config.next_ca_certificates {
             None => HttpResponse::error(404, "no next CA certificate"),
             Some(next) => HttpResponse::next_ca_cert(NextCaCertificates::new(next.clone()).seal(
-                signer.as_ref(),
-                &signer_certificate,
+                signer.key(),
+                signer.certificate(),
                 config.digest,
             )?),
         };
@@ -238,7 +232,6 @@ impl Server {
             config,
             ca_certificate,
             signer,
-            signer_certificate,
             decryption_keys,
             replay,
             transactions,
@@ -424,7 +417,7 @@ impl Server {
     }
 
     fn seal_params(&self) -> SealParams<'_> {
-        let mut params = SealParams::new(self.signer.as_ref(), &self.signer_certificate);
+        let mut params = SealParams::new(self.signer.key(), self.signer.certificate());
         params.digest = self.config.digest;
         params.pbkdf2_iterations = self.config.pbkdf2_iterations;
         params
