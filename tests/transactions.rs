@@ -1280,6 +1280,7 @@ fn a_get_with_the_base64_unescaped_as_jscep_sends_it_enrols() {
 /// Content-Type, `Allow` on 405, and a declared body over the limit refused before it is
 /// read.
 #[test]
+#[cfg(feature = "http")]
 fn http_requests_and_responses() {
     let ca = Scripted::new(Ca::new());
     let server = ca.ca.server(|_| {});
@@ -1335,6 +1336,7 @@ fn http_requests_and_responses() {
 /// The `tracing` feature: an event per request with the operation, message type,
 /// transaction ID and outcome, and the reason of a refusal; never the challenge.
 #[test]
+#[cfg(feature = "tracing")]
 fn the_server_traces_what_it_did_without_secrets() {
     // One global subscriber for the whole test binary, writing each thread's events to
     // that thread's buffer when it has one. (A subscriber set for this thread only is
