@@ -5,11 +5,10 @@
 mod common;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use common::party::rsa_party;
 use common::rng;
-use scep::cert::Identity;
 use scep::csr::CsrParams;
 use scep::error::{Error, PolicyError};
 use scep::message::{OutgoingRequest, PkiMessage, RequestContent, SealParams};
@@ -47,23 +46,9 @@ fn signed_request(
     Ok((message, certificate))
 }
 
-fn ca() -> Certificate {
-    let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
-    Identity::self_signed(
-        Arc::new(key.clone()),
-        &Name::from_str("CN=adapter CA").unwrap(),
-        SystemTime::now(),
-        Duration::from_secs(3600),
-        &mut rng(),
-    )
-    .unwrap()
-    .certificate()
-    .clone()
-}
-
 #[test]
 fn wrapped_rustcrypto_signers_sign_messages_that_verify() {
-    let ca = ca();
+    let ca = rsa_party("CN=adapter CA").cert;
     let ec = {
         use p256::elliptic_curve::Generate;
         p256::ecdsa::SigningKey::generate_from_rng(&mut rng())
@@ -93,7 +78,12 @@ fn wrapped_rustcrypto_signers_sign_messages_that_verify() {
 fn an_rsa_signer_with_a_fixed_digest_refuses_another() {
     let rsa = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
     let signer = RsaPkcs1v15Signer(rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(rsa));
-    let err = signed_request(&signer, &ca(), DigestAlgorithm::Sha384).unwrap_err();
+    let err = signed_request(
+        &signer,
+        &rsa_party("CN=adapter CA").cert,
+        DigestAlgorithm::Sha384,
+    )
+    .unwrap_err();
     assert!(
         matches!(
             err,

@@ -2,37 +2,15 @@
 
 mod common;
 
-use std::str::FromStr;
-use std::time::{Duration, SystemTime};
-
-use common::rng;
-use scep::cert::{CertificateParams, issue, random_serial};
+use common::party::{Party, ec_party};
 use scep::error::{CryptoError, Error};
 use scep::message::{CaCertForm, CaCertificates, NextCaCertificates};
-use scep::{Certificate, DigestAlgorithm, Limits, MessageSigner};
-use x509_cert::name::Name;
-
-fn party(cn: &str) -> (p256::ecdsa::SigningKey, Certificate) {
-    use p256::elliptic_curve::Generate;
-    let key = p256::ecdsa::SigningKey::generate_from_rng(&mut rng());
-    let name = Name::from_str(cn).unwrap();
-    let now = SystemTime::now();
-    let params = CertificateParams {
-        serial_number: random_serial(&mut rng()).unwrap(),
-        subject: name.clone(),
-        public_key: key.public_key_info().unwrap(),
-        not_before: now,
-        not_after: now + Duration::from_secs(3600),
-        extensions: Vec::new(),
-    };
-    let cert = issue(&params, &name, &key, DigestAlgorithm::Sha256).unwrap();
-    (key, cert)
-}
+use scep::{DigestAlgorithm, Limits};
 
 #[test]
 fn get_ca_cert_single_and_chain_round_trip() {
-    let (_, ca) = party("CN=current CA");
-    let (_, ra) = party("CN=RA");
+    let Party { key: _, cert: ca } = ec_party("CN=current CA");
+    let Party { key: _, cert: ra } = ec_party("CN=RA");
     for certs in [vec![ca.clone()], vec![ca.clone(), ra.clone()]] {
         let resp = CaCertificates::new(certs.clone());
         let (form, body) = resp.to_response().unwrap();
@@ -57,9 +35,15 @@ fn get_ca_cert_single_and_chain_round_trip() {
 
 #[test]
 fn get_next_ca_cert_is_verified_against_the_current_ca() {
-    let (ca_key, ca) = party("CN=current CA");
-    let (_, next) = party("CN=next CA");
-    let (other_key, other) = party("CN=impostor");
+    let Party {
+        key: ca_key,
+        cert: ca,
+    } = ec_party("CN=current CA");
+    let Party { key: _, cert: next } = ec_party("CN=next CA");
+    let Party {
+        key: other_key,
+        cert: other,
+    } = ec_party("CN=impostor");
     let body = NextCaCertificates::new(vec![next.clone()])
         .seal(&ca_key, &ca, DigestAlgorithm::Sha256)
         .unwrap();

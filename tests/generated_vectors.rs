@@ -2,8 +2,9 @@
 //! see `test-vectors/README.md`) open, verify and decrypt with the keys beside them, with
 //! the transaction IDs, statuses, subjects and payloads the generator put in.
 
-use std::path::PathBuf;
+mod common;
 
+use common::sealed::{cert, read, rsa_key};
 use der::Decode;
 use scep::message::{CaCertificates, CertRepContent, PkiMessage, RequestContent};
 use scep::{
@@ -12,26 +13,6 @@ use scep::{
 };
 
 const CHALLENGE: &str = "vector-challenge";
-
-fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("test-vectors/sealed")
-        .join(name)
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn cert(name: &str) -> Certificate {
-    let pem = read(name);
-    Certificate::load_pem_chain(&pem).unwrap().remove(0)
-}
-
-fn rsa_key(name: &str) -> rsa::PrivateKey {
-    use rsa::pkcs8::DecodePrivateKey;
-    rsa::PrivateKey::from_pkcs8_pem(std::str::from_utf8(&read(name)).unwrap()).unwrap()
-}
 
 fn open(name: &str) -> scep::message::VerifiedMessage {
     let msg = PkiMessage::decode(&read(name), &Limits::default()).unwrap();

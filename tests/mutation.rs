@@ -118,7 +118,7 @@ fn vectors() -> Vec<Vector> {
             });
         }
     };
-    add(&root.join("test-vectors/sealed"), true);
+    add(&common::sealed::dir(), true);
     let shared = common::shared_dir().join("test-vectors");
     if shared.is_dir() {
         add(&shared, false);
@@ -378,13 +378,7 @@ fn encode(t: &Tlv, next: &mut usize, target: usize, mutation: Mutation) -> Vec<u
 fn structured_mutations_of_every_element() {
     let (mutations, elapsed) = within_deadline("structured mutations", || {
         let start = Instant::now();
-        let ca = scep::Certificate::load_pem_chain(
-            &std::fs::read(
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-vectors/sealed/ca.pem"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let ca = vec![common::sealed::cert("ca.pem")];
         let mut mutations = 0usize;
         for v in vectors() {
             // Mutate the DER form (the shared vectors include BER).

@@ -9,12 +9,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
-use std::time::{Duration, SystemTime};
 
+use common::party::{ec_party, rsa_party};
 use common::rng;
 use der::Encode;
-use scep::cert::{CertificateParams, issue, random_serial};
 use scep::message::{
     CaCertificates, CertRepContent, IssuerAndSubject, OutgoingCertRep, OutgoingRequest,
     RequestContent, SealParams,
@@ -22,7 +20,6 @@ use scep::message::{
 use scep::{
     Certificate, ContentCipher, DigestAlgorithm, MessageSigner, Nonce, Recipient, TransactionId,
 };
-use x509_cert::name::Name;
 
 /// A fresh temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -74,26 +71,6 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-struct Party<K> {
-    key: K,
-    cert: Certificate,
-}
-
-fn party<K: MessageSigner>(key: K, cn: &str) -> Party<K> {
-    let name = Name::from_str(cn).unwrap();
-    let now = SystemTime::now();
-    let params = CertificateParams {
-        serial_number: random_serial(&mut rng()).unwrap(),
-        subject: name.clone(),
-        public_key: key.public_key_info().unwrap(),
-        not_before: now - Duration::from_secs(60),
-        not_after: now + Duration::from_secs(86400),
-        extensions: Vec::new(),
-    };
-    let cert = issue(&params, &name, &key, DigestAlgorithm::Sha256).unwrap();
-    Party { key, cert }
-}
-
 fn write_pem_cert(path: &Path, cert: &Certificate) {
     use der::EncodePem;
     std::fs::write(path, cert.to_pem(der::pem::LineEnding::LF).unwrap()).unwrap();
@@ -106,15 +83,6 @@ fn write_rsa_key(path: &Path, key: &rsa::PrivateKey) {
         key.to_pkcs8_pem(Default::default()).unwrap().as_bytes(),
     )
     .unwrap();
-}
-
-fn rsa_party(cn: &str) -> Party<rsa::PrivateKey> {
-    party(rsa::PrivateKey::new(&mut rng(), 2048).unwrap(), cn)
-}
-
-fn ec_party(cn: &str) -> Party<p256::ecdsa::SigningKey> {
-    use p256::elliptic_curve::Generate;
-    party(p256::ecdsa::SigningKey::generate_from_rng(&mut rng()), cn)
 }
 
 /// `openssl cms -verify` (signature only: the certificates are self-signed test ones) and

@@ -7,8 +7,13 @@
 mod memory_ca;
 
 use core::str::FromStr;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use common::party::{Party, party_at, rsa_key};
+use common::rng;
 
 use memory_ca::MemoryCa;
 use scep::asn1::IssuerAndSerialNumber;
@@ -24,10 +29,6 @@ use scep::{Certificate, EnvelopeKey, FailInfo, MessageSigner, MessageType};
 use x509_cert::name::Name;
 
 const CHALLENGE: &str = "roles-challenge";
-
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
 
 /// The in-process transport: the request shape goes to the CA as an HTTP server would pass
 /// it on.
@@ -66,22 +67,6 @@ fn csr(key: &dyn MessageSigner, cn: &str, challenge: &str) -> scep::asn1::CertRe
     let mut p = CsrParams::new(Name::from_str(cn).unwrap());
     p.challenge_password = Some(challenge.into());
     p.build(key).unwrap()
-}
-
-/// A fresh RSA-2048 key and its self-signed signer certificate for `cn`.
-fn self_signed_rsa(cn: &str, now: SystemTime) -> (rsa::PrivateKey, Certificate) {
-    let key = rsa::PrivateKey::new(&mut rng(), 2048).unwrap();
-    let name = Name::from_str(cn).unwrap();
-    let id = Identity::self_signed(
-        Arc::new(key.clone()),
-        &name,
-        now,
-        Duration::from_secs(3600),
-        &mut rng(),
-    )
-    .unwrap();
-    let cert = id.certificate().clone();
-    (key, cert)
 }
 
 /// An initial enrolment for `cn` with `challenge`, signed by `key` / `cert`.
@@ -187,7 +172,10 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     assert!(info.negotiated.renewal && info.negotiated.use_post);
 
     let now = SystemTime::now();
-    let (key, signer_cert) = self_signed_rsa("CN=roles rsa", now);
+    let Party {
+        key,
+        cert: signer_cert,
+    } = party_at(rsa_key(), "CN=roles rsa", now);
     let mut e = initial(
         &info,
         &cfg,
@@ -378,7 +366,7 @@ fn polling_stops_at_the_configured_limit() {
     cfg.max_polls = 3;
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let (key, cert) = self_signed_rsa("CN=patient", now);
+    let Party { key, cert } = party_at(rsa_key(), "CN=patient", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=patient", CHALLENGE, now);
     let env = EnvelopeKey::Key {
         key: &key,
@@ -397,7 +385,7 @@ fn wrong_challenge_fails_with_bad_request_and_replay_is_refused() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let (key, cert) = self_signed_rsa("CN=intruder", now);
+    let Party { key, cert } = party_at(rsa_key(), "CN=intruder", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=intruder", "guess", now);
     let env = EnvelopeKey::Key {
         key: &key,
@@ -440,7 +428,7 @@ fn a_request_sent_again_unchanged_is_a_retransmission_when_accepted() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let (key, cert) = self_signed_rsa("CN=resender", now);
+    let Party { key, cert } = party_at(rsa_key(), "CN=resender", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=resender", CHALLENGE, now);
     let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
     let query = req.query.as_str().to_owned();
@@ -495,7 +483,7 @@ fn cert_reps_from_strangers_and_for_other_transactions_are_refused() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let (key, cert) = self_signed_rsa("CN=careful", now);
+    let Party { key, cert } = party_at(rsa_key(), "CN=careful", now);
     let env = EnvelopeKey::Key {
         key: &key,
         certificate: Some(&cert),
@@ -733,7 +721,7 @@ fn polling_stops_at_the_configured_time() {
     cfg.max_poll_duration = Duration::from_secs(12);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let (key, cert) = self_signed_rsa("CN=late", now);
+    let Party { key, cert } = party_at(rsa_key(), "CN=late", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=late", CHALLENGE, now);
     let env = EnvelopeKey::Key {
         key: &key,
@@ -835,7 +823,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
             now,
         )
         .unwrap();
-        let (key, cert) = self_signed_rsa("CN=asked for", now);
+        let Party { key, cert } = party_at(rsa_key(), "CN=asked for", now);
         let mut e = initial(&info, &cfg, &key, &cert, "CN=asked for", CHALLENGE, now);
         let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
         let query = req.query.as_str();
@@ -898,7 +886,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
 #[test]
 fn an_identity_owns_its_key_and_crosses_threads() {
     fn send_sync_static<T: Send + Sync + 'static>(_: &T) {}
-    let (key, cert) = self_signed_rsa("CN=shared", SystemTime::now());
+    let Party { key, cert } = party_at(rsa_key(), "CN=shared", SystemTime::now());
     let id = Identity::new(cert.clone(), Arc::new(key)).unwrap();
     send_sync_static(&id);
     let moved = id.clone();
@@ -913,7 +901,10 @@ fn an_identity_owns_its_key_and_crosses_threads() {
     assert_eq!(signed.len(), 256);
     assert_eq!(id.certificate(), &cert);
     // A key that is not the certificate's is refused.
-    let (other, _) = self_signed_rsa("CN=other", SystemTime::now());
+    let Party {
+        key: other,
+        cert: _,
+    } = party_at(rsa_key(), "CN=other", SystemTime::now());
     assert!(matches!(
         Identity::new(cert, Arc::new(other)),
         Err(scep::Error::Key { .. })

@@ -5,51 +5,28 @@
 
 mod common;
 
-use std::str::FromStr;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
 
+use common::party::{Party, party};
 use common::rng;
 use scep::asn1::CertReq;
 use scep::asn1::IssuerAndSerialNumber;
-use scep::cert::{CertificateParams, issue, random_serial};
 use scep::csr::CsrParams;
 use scep::message::{
     CertRepContent, CertRepStatus, IssuerAndSubject, OutgoingCertRep, OutgoingRequest, PkiMessage,
     RequestContent, SealParams,
 };
 use scep::{
-    Certificate, ContentCipher, DecryptOptions, DigestAlgorithm, EnvelopeKey, FailInfo, Limits,
-    MessageSigner, MessageType, Nonce, PkiStatus, Recipient, TransactionId,
+    ContentCipher, DecryptOptions, DigestAlgorithm, EnvelopeKey, FailInfo, Limits, MessageSigner,
+    MessageType, Nonce, PkiStatus, Recipient, TransactionId,
 };
-use x509_cert::name::Name;
 
 const CHALLENGE: &[u8] = b"s3cret challenge";
-
-struct Party<K> {
-    key: K,
-    cert: Certificate,
-}
-
-fn self_signed<K: MessageSigner>(key: K, subject: &str) -> Party<K> {
-    let name = Name::from_str(subject).unwrap();
-    let now = SystemTime::now();
-    let params = CertificateParams {
-        serial_number: random_serial(&mut rng()).unwrap(),
-        subject: name.clone(),
-        public_key: key.public_key_info().unwrap(),
-        not_before: now,
-        not_after: now + Duration::from_secs(86400),
-        extensions: Vec::new(),
-    };
-    let cert = issue(&params, &name, &key, DigestAlgorithm::Sha256).unwrap();
-    Party { key, cert }
-}
 
 fn ca() -> &'static Party<rsa::PrivateKey> {
     static CA: OnceLock<Party<rsa::PrivateKey>> = OnceLock::new();
     CA.get_or_init(|| {
-        self_signed(
+        party(
             rsa::PrivateKey::new(&mut rng(), 2048).unwrap(),
             "CN=Round Trip CA",
         )
@@ -59,7 +36,7 @@ fn ca() -> &'static Party<rsa::PrivateKey> {
 fn rsa_client() -> &'static Party<rsa::PrivateKey> {
     static C: OnceLock<Party<rsa::PrivateKey>> = OnceLock::new();
     C.get_or_init(|| {
-        self_signed(
+        party(
             rsa::PrivateKey::new(&mut rng(), 2048).unwrap(),
             "CN=rsa client",
         )
@@ -70,7 +47,7 @@ fn ec_client() -> &'static Party<p256::ecdsa::SigningKey> {
     static C: OnceLock<Party<p256::ecdsa::SigningKey>> = OnceLock::new();
     C.get_or_init(|| {
         use p256::elliptic_curve::Generate;
-        self_signed(
+        party(
             p256::ecdsa::SigningKey::generate_from_rng(&mut rng()),
             "CN=ec client",
         )

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+pub mod party;
 pub mod process;
+pub mod sealed;
 
 /// The `../shared` folder beside the repository.
 pub fn shared_dir() -> PathBuf {
