@@ -26,6 +26,17 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
+    /// A GET of `path` with `query` and no body.
+    fn get(path: String, query: String) -> Self {
+        Self {
+            method: Method::Get,
+            path,
+            query,
+            content_type: None,
+            body: Vec::new(),
+        }
+    }
+
     /// The request target to send: the path, `?`, the query (e.g.
     /// `/scep?operation=GetCACaps`).
     pub fn target(&self) -> String {
@@ -64,13 +75,7 @@ impl HttpRequest {
                     Method::Get => {
                         target.push_str("&message=");
                         percent_encode(base64_encode(message)?.as_bytes(), &mut target);
-                        Ok(Self {
-                            method,
-                            path,
-                            query: target,
-                            content_type: None,
-                            body: Vec::new(),
-                        })
+                        Ok(Self::get(path, target))
                     }
                     Method::Post => Ok(Self {
                         method,
@@ -91,13 +96,7 @@ impl HttpRequest {
                     target.push_str("&message=");
                     percent_encode(ident.as_bytes(), &mut target);
                 }
-                Ok(Self {
-                    method,
-                    path,
-                    query: target,
-                    content_type: None,
-                    body: Vec::new(),
-                })
+                Ok(Self::get(path, target))
             }
         }
     }

@@ -470,13 +470,7 @@ impl VerifiedMessage {
         require_sender_nonce: bool,
     ) -> Result<()> {
         let a = self.attributes();
-        if a.message_type != MessageType::CertRep {
-            return Err(ProtocolError::UnexpectedMessageType {
-                expected: &[MessageType::CertRep],
-                found: a.message_type,
-            }
-            .into());
-        }
+        require_cert_rep(a)?;
         if a.transaction_id != *transaction_id {
             return Err(ProtocolError::TransactionIdMismatch.into());
         }
@@ -496,13 +490,7 @@ impl VerifiedMessage {
     /// decrypts with the requester's key. FAILURE and PENDING need no key.
     pub fn cert_rep_status(&self) -> Result<CertRepStatus<'_>> {
         let a = self.attributes();
-        if a.message_type != MessageType::CertRep {
-            return Err(ProtocolError::UnexpectedMessageType {
-                expected: &[MessageType::CertRep],
-                found: a.message_type,
-            }
-            .into());
-        }
+        require_cert_rep(a)?;
         match cert_rep::check_status(a.pki_status, a.fail_info)? {
             PkiStatus::Success => Ok(CertRepStatus::Success(SealedSuccess::new(self.envelope()?))),
             PkiStatus::Failure => Ok(CertRepStatus::Failure {
@@ -533,5 +521,18 @@ impl VerifiedMessage {
             }),
             CertRepStatus::Pending => Ok(CertRepContent::Pending),
         }
+    }
+}
+
+/// A CertRep, or [`ProtocolError::UnexpectedMessageType`].
+fn require_cert_rep(a: &ScepAttributes) -> Result<()> {
+    if a.message_type == MessageType::CertRep {
+        Ok(())
+    } else {
+        Err(ProtocolError::UnexpectedMessageType {
+            expected: &[MessageType::CertRep],
+            found: a.message_type,
+        }
+        .into())
     }
 }
