@@ -3,7 +3,7 @@
 //! MAY.
 //!
 //! ```text
-//! conformance URL [--challenge PW] [--pin SHA256] [--ecdsa] [--json]
+//! conformance URL [--challenge PW] [--pin SHA256] [--ecdsa] [--json | --json-out FILE]
 //!                 [--poll-interval SECS] [--max-polls N]
 //! ```
 //!
@@ -12,7 +12,8 @@
 //! challenge is still tried); `--pin` the SHA-256 fingerprint (hex) of the CA or root that
 //! GetCACert must return (without it the first answer is believed); `--ecdsa` enrols with
 //! P-256 keys (the CA then encrypts to the challenge password); `--json` prints the rows
-//! as JSON, one object a line, instead of the table. A PENDING answer is polled every
+//! as JSON, one object a line, instead of the table, and `--json-out FILE` writes them
+//! to FILE as well as printing the table (one probe, both forms). A PENDING answer is polled every
 //! `--poll-interval` seconds (default 2), at most `--max-polls` times (default 5).
 //!
 //! What it does to the server: a GetCACaps, a GetCACert, an enrolment for every cipher
@@ -545,12 +546,13 @@ struct Args {
     pin: Option<String>,
     ecdsa: bool,
     json: bool,
+    json_out: Option<String>,
     poll_interval: Duration,
     max_polls: u32,
 }
 
 fn usage() -> String {
-    "usage: conformance URL [--challenge PW] [--pin SHA256] [--ecdsa] [--json] \
+    "usage: conformance URL [--challenge PW] [--pin SHA256] [--ecdsa] [--json | --json-out FILE] \
      [--poll-interval SECS] [--max-polls N]"
         .into()
 }
@@ -563,6 +565,7 @@ fn parse_args() -> Result<Args, String> {
         pin: None,
         ecdsa: false,
         json: false,
+        json_out: None,
         poll_interval: Duration::from_secs(2),
         max_polls: 5,
     };
@@ -573,6 +576,7 @@ fn parse_args() -> Result<Args, String> {
             "--pin" => args.pin = Some(value()?),
             "--ecdsa" => args.ecdsa = true,
             "--json" => args.json = true,
+            "--json-out" => args.json_out = Some(value()?),
             "--poll-interval" => {
                 args.poll_interval =
                     Duration::from_secs(value()?.parse().map_err(|e| format!("{a}: {e}"))?)
@@ -599,6 +603,12 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok(report) => {
+            if let Some(path) = &args.json_out
+                && let Err(e) = std::fs::write(path, report.json())
+            {
+                eprintln!("error: {path}: {e}");
+                return ExitCode::from(2);
+            }
             if args.json {
                 print!("{}", report.json());
             } else {
