@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub(crate) mod algorithms;
+mod content_info;
 pub mod envelope;
 pub(crate) mod keys;
 pub(crate) mod signed;

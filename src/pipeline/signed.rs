@@ -26,7 +26,7 @@
 //! its attributes signed bytes that re-encoding would not reproduce: verification therefore
 //! first tries the DER re-encoding and then the attribute bytes exactly as received.
 
-use cms::content_info::{CmsVersion, ContentInfo};
+use cms::content_info::CmsVersion;
 use cms::signed_data::EncapsulatedContentInfo;
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Decode, Encode, Tag, Tagged};
@@ -41,6 +41,7 @@ use crate::error::{AlgorithmError, Element, Error, LimitKind, ProtocolError, Res
 use crate::limits::Limits;
 use crate::oids;
 use crate::pipeline::algorithms::{DigestAlgorithm, KeyAlgorithm, signature_algorithm};
+use crate::pipeline::content_info;
 use crate::pipeline::keys::{MessageSigner, verify_prehashed};
 
 /// What goes into a signed pkiMessage.
@@ -85,13 +86,7 @@ fn any_set<'t, T: Encode + 't>(
 }
 
 fn wrap_content_info(signed: &SignedData) -> Result<Vec<u8>> {
-    let content = Any::encode_from(signed).map_err(|e| Error::encode(Element::SignedData, e))?;
-    ContentInfo {
-        content_type: oids::ID_SIGNED_DATA,
-        content,
-    }
-    .to_der()
-    .map_err(|e| Error::encode(Element::ContentInfo, e))
+    content_info::wrap(oids::ID_SIGNED_DATA, signed, Element::SignedData)
 }
 
 /// Builds and signs a pkiMessage SignedData; returns the DER ContentInfo.
@@ -230,22 +225,14 @@ pub(crate) struct ParsedSignedData {
 
 /// Decodes a (BER or DER) ContentInfo holding SignedData.
 pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData> {
-    if input.len() > limits.max_message_size {
-        return Err(Error::Limit {
-            what: LimitKind::MessageSize,
-            limit: limits.max_message_size,
-        });
-    }
-    let der = crate::ber::to_der(input, limits)?;
-    let info = ContentInfo::from_der(&der).map_err(|e| Error::decode(Element::ContentInfo, e))?;
-    if info.content_type != oids::ID_SIGNED_DATA {
-        return Err(ProtocolError::WrongContentType(
-            "the pkiMessage ContentInfo is not id-signedData",
-        )
-        .into());
-    }
-    let inner = info
-        .content
+    let content = content_info::open(
+        input,
+        limits,
+        oids::ID_SIGNED_DATA,
+        Element::ContentInfo,
+        "the pkiMessage ContentInfo is not id-signedData",
+    )?;
+    let inner = content
         .to_der()
         .map_err(|e| Error::decode(Element::ContentInfoContent, e))?;
     let signed = SignedData::from_der(&inner).map_err(|e| Error::decode(Element::SignedData, e))?;

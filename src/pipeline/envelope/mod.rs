@@ -53,10 +53,10 @@ use block::{
 };
 use pwri::{Pbkdf2Params, pbkdf2, pwri_unwrap, pwri_wrap};
 
-use cms::content_info::{CmsVersion, ContentInfo};
+use cms::content_info::CmsVersion;
 use cms::enveloped_data::EncryptedContentInfo;
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
-use der::{Decode, Encode, Sequence};
+use der::Sequence;
 use rand_core::CryptoRng;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 

@@ -5,25 +5,15 @@ use super::*;
 use crate::error::{Element, LimitKind};
 
 fn parse(input: &[u8], limits: &Limits) -> Result<(EnvelopedData, Vec<RecipientInfo>)> {
-    if input.len() > limits.max_message_size {
-        return Err(Error::Limit {
-            what: LimitKind::MessageSize,
-            limit: limits.max_message_size,
-        });
-    }
-    let der = crate::ber::to_der(input, limits)?;
-    let info = ContentInfo::from_der(&der)
-        .map_err(|e| Error::decode(Element::PkcsPkiEnvelopeContentInfo, e))?;
-    if info.content_type != oids::ID_ENVELOPED_DATA {
-        return Err(ProtocolError::WrongContentType(
-            "the pkcsPKIEnvelope ContentInfo is not id-envelopedData",
-        )
-        .into());
-    }
-    let env = info
-        .content
-        .decode_as::<EnvelopedData>()
-        .map_err(|e| Error::decode(Element::EnvelopedData, e))?;
+    let env = crate::pipeline::content_info::open(
+        input,
+        limits,
+        oids::ID_ENVELOPED_DATA,
+        Element::PkcsPkiEnvelopeContentInfo,
+        "the pkcsPKIEnvelope ContentInfo is not id-envelopedData",
+    )?
+    .decode_as::<EnvelopedData>()
+    .map_err(|e| Error::decode(Element::EnvelopedData, e))?;
     if env.recip_infos.len() > limits.max_recipients {
         return Err(Error::Limit {
             what: LimitKind::Recipients,

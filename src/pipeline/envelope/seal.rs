@@ -132,10 +132,5 @@ pub fn seal_with_iterations<R: CryptoRng + ?Sized>(
         },
         unprotected_attrs: None,
     };
-    ContentInfo {
-        content_type: oids::ID_ENVELOPED_DATA,
-        content: Any::encode_from(&env).map_err(|e| Error::encode(Element::EnvelopedData, e))?,
-    }
-    .to_der()
-    .map_err(|e| Error::encode(Element::ContentInfo, e))
+    crate::pipeline::content_info::wrap(oids::ID_ENVELOPED_DATA, &env, Element::EnvelopedData)
 }
