@@ -55,8 +55,8 @@ use pwri::{Pbkdf2Params, pbkdf2, pwri_unwrap, pwri_wrap};
 
 use cms::content_info::CmsVersion;
 use cms::enveloped_data::EncryptedContentInfo;
-use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
 use der::Sequence;
+use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
 use rand_core::CryptoRng;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 

@@ -1,0 +1,303 @@
+//! The phases of a SCEP enrolment, named as the Go anchor (`../shared/perf/go-micromdm`)
+//! names them, and the primitives they are made of, measured alone.
+//!
+//! RSA-2048 CA and client keys and AES-128-CBC, as in the anchor. `benches/README.md` says
+//! how to run this beside the anchor and read the ratios and the protocol overhead
+//! (`benches/report.py` makes the table from one run of both).
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
+use scep::csr::CsrParams;
+use scep::message::{
+    CertRepContent, OutgoingCertRep, OutgoingRequest, PkiMessage, RequestContent, SealParams,
+};
+use scep::{
+    Certificate, DecryptOptions, DigestAlgorithm, EnvelopeKey, KeyDecryptor, Limits, MessageSigner,
+    Nonce, Recipient, TransactionId,
+};
+use x509_cert::name::Name;
+
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+/// A key and its self-signed certificate.
+fn party(cn: &str) -> (rsa::PrivateKey, Certificate) {
+    let key = rsa::PrivateKey::new(&mut rng(), 2048).expect("RSA key");
+    let name = Name::from_str(cn).expect("name");
+    let now = SystemTime::now();
+    let params = CertificateParams {
+        serial_number: random_serial(&mut rng()).expect("serial"),
+        subject: name.clone(),
+        public_key: key.public_key_info().expect("spki"),
+        not_before: now - Duration::from_secs(60),
+        not_after: now + Duration::from_secs(86400),
+        extensions: Vec::new(),
+    };
+    let cert = issue(&params, &name, &key, DigestAlgorithm::Sha256).expect("certificate");
+    (key, cert)
+}
+
+struct Setup {
+    ca_key: rsa::PrivateKey,
+    ca_cert: Certificate,
+    client_key: rsa::PrivateKey,
+    client_cert: Certificate,
+    csr: scep::asn1::CertReq,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let (ca_key, ca_cert) = party("CN=bench CA");
+        let (client_key, client_cert) = party("CN=bench client");
+        let mut params = CsrParams::new(Name::from_str("CN=bench client").expect("name"));
+        params.challenge_password = Some("bench challenge".into());
+        let csr = params.build(&client_key).expect("CSR");
+        Self {
+            ca_key,
+            ca_cert,
+            client_key,
+            client_cert,
+            csr,
+        }
+    }
+
+    /// The client: a PKCSReq for the CSR, enveloped for the CA (AES-128-CBC) and signed.
+    fn pkcsreq(&self) -> Vec<u8> {
+        let request = OutgoingRequest {
+            transaction_id: TransactionId::random(&mut rng()),
+            sender_nonce: Nonce::generate(&mut rng()),
+            content: RequestContent::PkcsReq(self.csr.clone()),
+        };
+        request
+            .seal(
+                &SealParams::new(&self.client_key, &self.client_cert),
+                Recipient::Certificate(&self.ca_cert),
+                &mut rng(),
+            )
+            .expect("seal")
+    }
+
+    /// The server: parse, verify, decrypt, check the CSR, issue, seal a CertRep SUCCESS.
+    fn serve(&self, wire: &[u8]) -> Vec<u8> {
+        let options = DecryptOptions::default();
+        let verified = PkiMessage::decode(wire, &options.limits)
+            .and_then(|m| m.verify(&[]))
+            .expect("verify");
+        let content = verified
+            .request(
+                EnvelopeKey::Key {
+                    key: &self.ca_key,
+                    certificate: Some(&self.ca_cert),
+                },
+                &options,
+            )
+            .expect("decrypt");
+        let (RequestContent::PkcsReq(csr), _cipher) = content else {
+            panic!("not a PKCSReq");
+        };
+        scep::csr::verify(&csr).expect("CSR signature");
+        let details = scep::csr::inspect(&csr).expect("CSR");
+        let now = SystemTime::now();
+        let ca = self.ca_cert.tbs_certificate();
+        let params = CertificateParams {
+            serial_number: random_serial(&mut rng()).expect("serial"),
+            extensions: end_entity_extensions(
+                &details.subject,
+                &details.public_key,
+                Some(ca.subject_public_key_info()),
+            )
+            .expect("extensions"),
+            subject: details.subject.clone(),
+            public_key: details.public_key.clone(),
+            not_before: now,
+            not_after: now + Duration::from_secs(3600),
+        };
+        let cert =
+            issue(&params, ca.subject(), &self.ca_key, DigestAlgorithm::Sha256).expect("issue");
+        OutgoingCertRep::reply_to(
+            verified.attributes(),
+            CertRepContent::issued(vec![cert]),
+            &mut rng(),
+        )
+        .and_then(|reply| {
+            reply.seal(
+                &SealParams::new(&self.ca_key, &self.ca_cert),
+                Recipient::Certificate(verified.signer()),
+                &mut rng(),
+            )
+        })
+        .expect("CertRep")
+    }
+
+    /// The client again: parse, verify against the CA, decrypt the issued certificate.
+    fn read_reply(&self, reply: &[u8]) -> CertRepContent {
+        let options = DecryptOptions::default();
+        PkiMessage::decode(reply, &options.limits)
+            .and_then(|m| m.verify(std::slice::from_ref(&self.ca_cert)))
+            .and_then(|v| {
+                v.cert_rep(
+                    EnvelopeKey::Key {
+                        key: &self.client_key,
+                        certificate: Some(&self.client_cert),
+                    },
+                    &options,
+                )
+            })
+            .expect("CertRep SUCCESS")
+    }
+}
+
+/// The phases of the Go anchor, under its names.
+fn phases(c: &mut Criterion) {
+    let s = Setup::new();
+    let wire = s.pkcsreq();
+    let limits = Limits::default();
+    let options = DecryptOptions::default();
+    let mut g = c.benchmark_group("phases");
+    g.bench_function("round_trip", |b| {
+        b.iter(|| {
+            let reply = s.serve(&s.pkcsreq());
+            assert!(matches!(
+                s.read_reply(&reply),
+                CertRepContent::Success { .. }
+            ));
+        })
+    });
+    g.bench_function("client_build_pkcsreq", |b| b.iter(|| s.pkcsreq()));
+    g.bench_function("server_parse_verify_pkcsreq", |b| {
+        b.iter(|| {
+            PkiMessage::decode(&wire, &limits)
+                .and_then(|m| m.verify(&[]))
+                .expect("verify")
+        })
+    });
+    g.bench_function("server_parse_verify_decrypt_pkcsreq", |b| {
+        b.iter(|| {
+            PkiMessage::decode(&wire, &limits)
+                .and_then(|m| m.verify(&[]))
+                .and_then(|v| {
+                    v.request(
+                        EnvelopeKey::Key {
+                            key: &s.ca_key,
+                            certificate: Some(&s.ca_cert),
+                        },
+                        &options,
+                    )
+                })
+                .expect("decrypt")
+        })
+    });
+    g.bench_function("pkcs7_parse_only", |b| {
+        b.iter(|| PkiMessage::decode(&wire, &limits).expect("decode"))
+    });
+    g.bench_function("rsa2048_sign_pkcs1v15", |b| {
+        b.iter(|| {
+            s.client_key
+                .sign_prehashed(DigestAlgorithm::Sha256, &[0x5a; 32])
+                .expect("sign")
+        })
+    });
+    g.finish();
+}
+
+/// Each primitive alone, to subtract from the phases (the protocol overhead).
+fn primitives(c: &mut Criterion) {
+    let s = Setup::new();
+    let mut g = c.benchmark_group("primitives");
+    let digest = [0x5a; 32];
+    let signature = s
+        .client_key
+        .sign_prehashed(DigestAlgorithm::Sha256, &digest)
+        .expect("sign");
+    let spki = s.client_key.public_key_info().expect("spki");
+    let public = {
+        use der::Encode;
+        use rsa::pkcs8::DecodePublicKey;
+        rsa::PublicKey::from_public_key_der(&spki.to_der().expect("spki DER")).expect("key")
+    };
+    g.bench_function("rsa2048_verify_pkcs1v15", |b| {
+        b.iter(|| {
+            public
+                .verify(
+                    rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                    &digest,
+                    &signature,
+                )
+                .expect("verify")
+        })
+    });
+    g.bench_function("rsa2048_encrypt_pkcs1v15", |b| {
+        b.iter(|| {
+            public
+                .encrypt(&mut rng(), rsa::Pkcs1v15Encrypt, &[7; 16])
+                .expect("encrypt")
+        })
+    });
+    let encrypted = public
+        .encrypt(&mut rng(), rsa::Pkcs1v15Encrypt, &[7; 16])
+        .expect("encrypt");
+    g.bench_function("rsa2048_decrypt_pkcs1v15", |b| {
+        b.iter(|| s.client_key.decrypt_key(&encrypted).expect("decrypt"))
+    });
+    let ec = {
+        use p256::elliptic_curve::Generate;
+        p256::ecdsa::SigningKey::generate_from_rng(&mut rng())
+    };
+    g.bench_function("ecdsa_p256_sign", |b| {
+        b.iter(|| {
+            ec.sign_prehashed(DigestAlgorithm::Sha256, &digest)
+                .expect("sign")
+        })
+    });
+    let ec_sig = {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        let sig: p256::ecdsa::Signature = ec.sign_prehash(&digest).expect("sign");
+        sig
+    };
+    let ec_public = *ec.verifying_key();
+    g.bench_function("ecdsa_p256_verify", |b| {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        b.iter(|| ec_public.verify_prehash(&digest, &ec_sig).expect("verify"))
+    });
+    let kib = vec![0x33u8; 1024];
+    g.throughput(Throughput::Bytes(1024));
+    g.bench_function("aes128_cbc_encrypt_1kib", |b| {
+        use cbc::cipher::{BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
+        b.iter(|| {
+            cbc::Encryptor::<aes::Aes128>::new(&[1u8; 16].into(), &[2u8; 16].into())
+                .encrypt_padded_vec::<Pkcs7>(&kib)
+        })
+    });
+    g.bench_function("sha256_1kib", |b| {
+        use sha2::Digest;
+        b.iter(|| sha2::Sha256::digest(&kib))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("primitives");
+    for iterations in [1_000u32, 10_000] {
+        g.bench_with_input(
+            BenchmarkId::new("pbkdf2_hmac_sha256", iterations),
+            &iterations,
+            |b, &n| {
+                b.iter(|| {
+                    let mut key = [0u8; 16];
+                    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"challenge", &[9; 16], n, &mut key);
+                    key
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3));
+    targets = phases, primitives
+}
+criterion_main!(benches);
