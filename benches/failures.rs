@@ -12,6 +12,8 @@
 #[path = "../tests/common/craft.rs"]
 mod craft;
 
+mod support;
+
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
@@ -25,13 +27,10 @@ use scep::{
     Certificate, DecryptOptions, DigestAlgorithm, EnvelopeKey, Limits, MessageSigner, MessageType,
     Nonce, Recipient, TransactionId,
 };
+use support::rng;
 use x509_cert::ext::ToExtension;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
-
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
 
 fn certificate(
     subject: &Name,

@@ -5,6 +5,8 @@
 //! how to run this beside the anchor and read the ratios and the protocol overhead
 //! (`benches/report.py` makes the table from one run of both).
 
+mod support;
+
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
@@ -18,28 +20,8 @@ use scep::{
     Certificate, DecryptOptions, DigestAlgorithm, EnvelopeKey, KeyDecryptor, Limits, MessageSigner,
     Nonce, Recipient, TransactionId,
 };
+use support::{party, rng};
 use x509_cert::name::Name;
-
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
-
-/// A key and its self-signed certificate.
-fn party(cn: &str) -> (rsa::PrivateKey, Certificate) {
-    let key = rsa::PrivateKey::new(&mut rng(), 2048).expect("RSA key");
-    let name = Name::from_str(cn).expect("name");
-    let now = SystemTime::now();
-    let params = CertificateParams {
-        serial_number: random_serial(&mut rng()).expect("serial"),
-        subject: name.clone(),
-        public_key: key.public_key_info().expect("spki"),
-        not_before: now - Duration::from_secs(60),
-        not_after: now + Duration::from_secs(86400),
-        extensions: Vec::new(),
-    };
-    let cert = issue(&params, &name, &key, DigestAlgorithm::Sha256).expect("certificate");
-    (key, cert)
-}
 
 struct Setup {
     ca_key: rsa::PrivateKey,
