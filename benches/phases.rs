@@ -23,10 +23,12 @@ use scep::{
 use support::{party, rng};
 use x509_cert::name::Name;
 
-struct Setup {
-    ca_key: rsa::PrivateKey,
+/// The two parties of an enrolment, their keys of type `K` (the `rsa` crate's, or with
+/// the `aws-lc-rs` feature aws-lc's).
+struct Setup<K = rsa::PrivateKey> {
+    ca_key: K,
     ca_cert: Certificate,
-    client_key: rsa::PrivateKey,
+    client_key: K,
     client_cert: Certificate,
     csr: scep::asn1::CertReq,
 }
@@ -47,6 +49,25 @@ impl Setup {
         }
     }
 
+    /// The same parties, their keys moved into aws-lc.
+    #[cfg(feature = "aws-lc-rs")]
+    fn aws_lc(&self) -> Setup<scep::pipeline::aws_lc::AwsLcRsaKey> {
+        use rsa::pkcs8::EncodePrivateKey;
+        let load = |k: &rsa::PrivateKey| {
+            let der = k.to_pkcs8_der().expect("PKCS #8");
+            scep::pipeline::aws_lc::AwsLcRsaKey::from_pkcs8_der(der.as_bytes()).expect("aws-lc key")
+        };
+        Setup {
+            ca_key: load(&self.ca_key),
+            ca_cert: self.ca_cert.clone(),
+            client_key: load(&self.client_key),
+            client_cert: self.client_cert.clone(),
+            csr: self.csr.clone(),
+        }
+    }
+}
+
+impl<K: MessageSigner + KeyDecryptor> Setup<K> {
     /// The client: a PKCSReq for the CSR, enveloped for the CA (AES-128-CBC) and signed.
     fn pkcsreq(&self) -> Vec<u8> {
         let request = OutgoingRequest {
@@ -183,6 +204,38 @@ fn phases(c: &mut Criterion) {
                 .expect("sign")
         })
     });
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        let a = s.aws_lc();
+        g.bench_function("round_trip_aws_lc", |b| {
+            b.iter(|| {
+                let reply = a.serve(&a.pkcsreq());
+                assert!(matches!(
+                    a.read_reply(&reply),
+                    CertRepContent::Success { .. }
+                ));
+            })
+        });
+        g.bench_function("rsa2048_sign_pkcs1v15_aws_lc", |b| {
+            b.iter(|| {
+                a.client_key
+                    .sign_prehashed(DigestAlgorithm::Sha256, &[0x5a; 32])
+                    .expect("sign")
+            })
+        });
+        let public = {
+            use der::Encode;
+            use rsa::pkcs8::DecodePublicKey;
+            let spki = a.client_key.recipient_key_info().expect("spki");
+            rsa::PublicKey::from_public_key_der(&spki.to_der().expect("DER")).expect("key")
+        };
+        let encrypted = public
+            .encrypt(&mut rng(), rsa::Pkcs1v15Encrypt, &[7; 16])
+            .expect("encrypt");
+        g.bench_function("rsa2048_decrypt_pkcs1v15_aws_lc", |b| {
+            b.iter(|| a.client_key.decrypt_key(&encrypted).expect("decrypt"))
+        });
+    }
     g.finish();
 }
 

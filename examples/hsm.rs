@@ -3,14 +3,16 @@
 //! never leaves it.
 //!
 //! ```text
-//! cargo run --example hsm -- --module /usr/lib/softhsm/libsofthsm2.so \
-//!     --token TOKEN --pin PIN --key LABEL [--init-token SO_PIN] [--generate BITS] \
-//!     [--ca-out CA.pem] [--cert-out DEVICE.pem]
+//! SCEP_PKCS11_PIN=... [SCEP_PKCS11_SO_PIN=...] cargo run --example hsm -- \
+//!     --module /usr/lib/softhsm/libsofthsm2.so --token TOKEN --key LABEL \
+//!     [--init-token] [--generate BITS] [--ca-out CA.pem] [--cert-out DEVICE.pem]
 //! ```
 //!
-//! `--init-token` initialises a token labelled TOKEN in a free slot first (with the user
-//! PIN PIN), `--generate` makes an RSA key pair of BITS labelled LABEL in it (sensitive,
-//! not extractable). Then the program makes the CA certificate with the token's key, runs
+//! The PINs come from the environment, not the command line (where `ps` and the shell's
+//! history would show them): `SCEP_PKCS11_PIN` the user PIN, `SCEP_PKCS11_SO_PIN` the
+//! security officer's, needed only by `--init-token`, which initialises a token labelled
+//! TOKEN in a free slot first. `--generate` makes an RSA key pair of BITS labelled LABEL
+//! in the token (sensitive, not extractable). Then the program makes the CA certificate with the token's key, runs
 //! this crate's SCEP server over it and enrols a client against it in-process (the same
 //! `Server::handle` an HTTP handler calls, as `examples/server.rs` does), and prints what
 //! happened. `tests/hsm.rs` runs it on SoftHSM2 with a token it initialises in a
@@ -46,8 +48,9 @@ use pkcs11::{Token, TokenKey};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: hsm --module PATH --token LABEL --pin PIN --key LABEL \
-    [--init-token SO_PIN] [--generate BITS] [--ca-out CA.pem] [--cert-out DEVICE.pem]";
+const USAGE: &str = "usage: SCEP_PKCS11_PIN=... [SCEP_PKCS11_SO_PIN=...] hsm --module PATH \
+    --token LABEL --key LABEL [--init-token] [--generate BITS] [--ca-out CA.pem] \
+    [--cert-out DEVICE.pem]";
 
 const CHALLENGE: &str = "hsm-example";
 
@@ -59,9 +62,8 @@ fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
 struct Args {
     module: Option<PathBuf>,
     token: Option<String>,
-    pin: Option<String>,
     key: Option<String>,
-    init_token: Option<String>,
+    init_token: bool,
     generate: Option<u64>,
     ca_out: Option<PathBuf>,
     cert_out: Option<PathBuf>,
@@ -78,9 +80,8 @@ fn parse_args() -> Result<Args, BoxError> {
         match flag.as_str() {
             "--module" => args.module = Some(value()?.into()),
             "--token" => args.token = Some(value()?),
-            "--pin" => args.pin = Some(value()?),
             "--key" => args.key = Some(value()?),
-            "--init-token" => args.init_token = Some(value()?),
+            "--init-token" => args.init_token = true,
             "--generate" => args.generate = Some(value()?.parse()?),
             "--ca-out" => args.ca_out = Some(value()?.into()),
             "--cert-out" => args.cert_out = Some(value()?.into()),
@@ -223,13 +224,16 @@ fn enrol(
 fn run() -> Result<(), BoxError> {
     let args = parse_args()?;
     let module = args.module.ok_or(USAGE)?;
-    let (token_label, pin, key_label) = match (args.token, args.pin, args.key) {
-        (Some(t), Some(p), Some(k)) => (t, p, k),
+    let (token_label, key_label) = match (args.token, args.key) {
+        (Some(t), Some(k)) => (t, k),
         _ => return Err(USAGE.into()),
     };
-    let token = match &args.init_token {
-        Some(so_pin) => Token::initialise(&module, &token_label, so_pin, &pin)?,
-        None => Token::open(&module, &token_label)?,
+    let pin = env_pin("SCEP_PKCS11_PIN")?;
+    let token = if args.init_token {
+        let so_pin = env_pin("SCEP_PKCS11_SO_PIN")?;
+        Token::initialise(&module, &token_label, &so_pin, &pin)?
+    } else {
+        Token::open(&module, &token_label)?
     };
     let key = match args.generate {
         Some(bits) => token.generate_rsa(&pin, &key_label, bits)?,
@@ -293,6 +297,14 @@ fn run() -> Result<(), BoxError> {
         tbs.issuer()
     );
     Ok(())
+}
+
+/// A PIN from the environment variable `name`, kept in a `Zeroizing` string.
+fn env_pin(name: &str) -> Result<zeroize::Zeroizing<String>, BoxError> {
+    match std::env::var(name) {
+        Ok(pin) if !pin.is_empty() => Ok(zeroize::Zeroizing::new(pin)),
+        _ => Err(format!("{name} is not set\n{USAGE}").into()),
+    }
 }
 
 fn write_pem(path: &std::path::Path, cert: &Certificate) -> Result<(), BoxError> {

@@ -472,7 +472,7 @@ pub fn requested_subject_alt_name(details: &crate::csr::CsrDetails) -> Result<Op
             std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
         };
         let octets = OctetString::new(octets)
-            .map_err(|e| Error::encode(Element::SubjectAltNameIPAddress, e))?;
+            .map_err(|e| Error::encode(Element::SubjectAltNameIpAddress, e))?;
         names.push(GeneralName::IpAddress(octets));
     }
     for e in &details.email_addresses {

@@ -203,7 +203,7 @@ fn ip_octets(ip: IpAddr) -> Result<OctetString> {
         IpAddr::V4(v4) => v4.octets().to_vec(),
         IpAddr::V6(v6) => v6.octets().to_vec(),
     };
-    OctetString::new(octets).map_err(|e| Error::encode(Element::SubjectAltNameIPAddress, e))
+    OctetString::new(octets).map_err(|e| Error::encode(Element::SubjectAltNameIpAddress, e))
 }
 
 /// What a server reads from a PKCS #10 request.
@@ -324,7 +324,7 @@ fn ip_from(octets: &[u8]) -> Result<IpAddr> {
     }
     <[u8; 16]>::try_from(octets).map(IpAddr::from).map_err(|_| {
         Error::decode(
-            Element::SubjectAltNameIPAddress,
+            Element::SubjectAltNameIpAddress,
             format_args!("{} octets, expected 4 or 16", octets.len()),
         )
     })

@@ -1124,6 +1124,7 @@ fn conformance(name: &str, url: &str, ca: &Certificate) -> (i32, Vec<(String, St
     std::fs::create_dir_all(&out_dir).unwrap();
     // One probe: the table on standard output, the rows as JSON in a file.
     let json_path = out_dir.join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&json_path);
     let mut cmd = Command::new(example("conformance"));
     cmd.args(args).arg("--json-out").arg(&json_path);
     let (code, table) = run(
@@ -1306,13 +1307,12 @@ fn our_client_and_our_server_over_http_every_operation() {
             dir.join(format!("{tag}-cert.pem")),
         );
         let cn = format!("ours-{tag}");
+        let subject = format!("CN={cn}");
         let mut args = [
-            enroll_args("secret", "", &k, &c),
+            enroll_args("secret", &subject, &k, &c),
             vec!["--url", &url, "--fingerprint", &pin, "--poll-interval", "1"],
         ]
         .concat();
-        let subject = format!("CN={cn}");
-        args[6] = &subject;
         if ecdsa {
             args.push("--ecdsa");
         }

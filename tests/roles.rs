@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::party::{Party, party_at, rsa_key};
+use common::party::{Party, client_at, rsa_key};
 use common::rng;
 
 use memory_ca::MemoryCa;
@@ -175,7 +175,7 @@ fn rsa_enrolment_then_renewal_both_ways_then_get_cert_and_crl() {
     let Party {
         key,
         cert: signer_cert,
-    } = party_at(rsa_key(), "CN=roles rsa", now);
+    } = client_at(rsa_key(), "CN=roles rsa", now);
     let mut e = initial(
         &info,
         &cfg,
@@ -366,7 +366,7 @@ fn polling_stops_at_the_configured_limit() {
     cfg.max_polls = 3;
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let Party { key, cert } = party_at(rsa_key(), "CN=patient", now);
+    let Party { key, cert } = client_at(rsa_key(), "CN=patient", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=patient", CHALLENGE, now);
     let env = EnvelopeKey::Key {
         key: &key,
@@ -385,7 +385,7 @@ fn wrong_challenge_fails_with_bad_request_and_replay_is_refused() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let Party { key, cert } = party_at(rsa_key(), "CN=intruder", now);
+    let Party { key, cert } = client_at(rsa_key(), "CN=intruder", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=intruder", "guess", now);
     let env = EnvelopeKey::Key {
         key: &key,
@@ -428,7 +428,7 @@ fn a_request_sent_again_unchanged_is_a_retransmission_when_accepted() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let Party { key, cert } = party_at(rsa_key(), "CN=resender", now);
+    let Party { key, cert } = client_at(rsa_key(), "CN=resender", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=resender", CHALLENGE, now);
     let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
     let query = req.query.as_str().to_owned();
@@ -483,7 +483,7 @@ fn cert_reps_from_strangers_and_for_other_transactions_are_refused() {
     let cfg = config(&ca);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let Party { key, cert } = party_at(rsa_key(), "CN=careful", now);
+    let Party { key, cert } = client_at(rsa_key(), "CN=careful", now);
     let env = EnvelopeKey::Key {
         key: &key,
         certificate: Some(&cert),
@@ -721,7 +721,7 @@ fn polling_stops_at_the_configured_time() {
     cfg.max_poll_duration = Duration::from_secs(12);
     let info = discover(&mut ca, &cfg);
     let now = SystemTime::now();
-    let Party { key, cert } = party_at(rsa_key(), "CN=late", now);
+    let Party { key, cert } = client_at(rsa_key(), "CN=late", now);
     let mut e = initial(&info, &cfg, &key, &cert, "CN=late", CHALLENGE, now);
     let env = EnvelopeKey::Key {
         key: &key,
@@ -823,7 +823,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
             now,
         )
         .unwrap();
-        let Party { key, cert } = party_at(rsa_key(), "CN=asked for", now);
+        let Party { key, cert } = client_at(rsa_key(), "CN=asked for", now);
         let mut e = initial(&info, &cfg, &key, &cert, "CN=asked for", CHALLENGE, now);
         let req = e.poll_request(&key, now, &mut rng()).unwrap().unwrap();
         let query = req.query.as_str();
@@ -886,7 +886,7 @@ fn subject_match_is_optional_because_cas_rewrite_subjects() {
 #[test]
 fn an_identity_owns_its_key_and_crosses_threads() {
     fn send_sync_static<T: Send + Sync + 'static>(_: &T) {}
-    let Party { key, cert } = party_at(rsa_key(), "CN=shared", SystemTime::now());
+    let Party { key, cert } = client_at(rsa_key(), "CN=shared", SystemTime::now());
     let id = Identity::new(cert.clone(), Arc::new(key)).unwrap();
     send_sync_static(&id);
     let moved = id.clone();
@@ -904,7 +904,7 @@ fn an_identity_owns_its_key_and_crosses_threads() {
     let Party {
         key: other,
         cert: _,
-    } = party_at(rsa_key(), "CN=other", SystemTime::now());
+    } = client_at(rsa_key(), "CN=other", SystemTime::now());
     assert!(matches!(
         Identity::new(cert, Arc::new(other)),
         Err(scep::Error::Key { .. })

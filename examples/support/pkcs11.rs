@@ -6,7 +6,11 @@
 //!
 //! A token reports bad PKCS #1 v1.5 padding as an error (`CKR_ENCRYPTED_DATA_INVALID`);
 //! the crate's envelope pipeline treats that error as it treats a wrong key, after the
-//! same work (no padding oracle), so nothing more is needed here.
+//! same work, so the answer and the work after it do not tell one from the other. What
+//! this cannot cover is the token's own timing: how long `CKM_RSA_PKCS` takes on bad
+//! padding is the token's (the Marvin attack); choose a token that decrypts in constant
+//! time. Every other failure of the token (a lost session, a removed device) is also
+//! answered as a decryption failure here; the operator sees it in the token's logs.
 
 #![allow(dead_code)]
 
@@ -262,8 +266,8 @@ impl MessageSigner for TokenKey {
 
 impl KeyDecryptor for TokenKey {
     fn decrypt_key(&self, encrypted_key: &[u8]) -> scep::Result<Vec<u8>> {
-        // The token's error (bad padding, a wrong key) is not passed on: the pipeline
-        // makes every failure here one uniform DecryptionFailed.
+        // The token's error is not passed on: the pipeline makes every failure of key
+        // transport one uniform DecryptionFailed (see the module documentation).
         self.with_session(|s| s.decrypt(&Mechanism::RsaPkcs, self.private, encrypted_key))
             .map_err(|_| Error::Crypto(CryptoError::DecryptionFailed))
     }

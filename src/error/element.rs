@@ -14,6 +14,8 @@ use core::fmt;
 pub enum Element {
     /// `attribute value`.
     AttributeValue,
+    /// `aws-lc signer's digest`: a digest an aws-lc key does not sign with.
+    AwsLcSignerDigest,
     /// `authorityKeyIdentifier extension`.
     AuthorityKeyIdentifierExtension,
     /// `basicConstraints extension`.
@@ -185,7 +187,7 @@ pub enum Element {
     /// `subjectAltName extension`.
     SubjectAltNameExtension,
     /// `subjectAltName iPAddress`.
-    SubjectAltNameIPAddress,
+    SubjectAltNameIpAddress,
     /// `subjectAltName rfc822Name`.
     SubjectAltNameRfc822Name,
     /// `subjectAltName uniformResourceIdentifier`.
@@ -213,6 +215,7 @@ impl Element {
     pub fn name(self) -> &'static str {
         match self {
             Self::AttributeValue => "attribute value",
+            Self::AwsLcSignerDigest => "aws-lc signer's digest",
             Self::AuthorityKeyIdentifierExtension => "authorityKeyIdentifier extension",
             Self::BasicConstraintsExtension => "basicConstraints extension",
             Self::BerEncoding => "BER encoding",
@@ -308,7 +311,7 @@ impl Element {
             Self::SignerInfos => "signerInfos",
             Self::SubjectAltNameDnsName => "subjectAltName dNSName",
             Self::SubjectAltNameExtension => "subjectAltName extension",
-            Self::SubjectAltNameIPAddress => "subjectAltName iPAddress",
+            Self::SubjectAltNameIpAddress => "subjectAltName iPAddress",
             Self::SubjectAltNameRfc822Name => "subjectAltName rfc822Name",
             Self::SubjectAltNameUniformResourceIdentifier => {
                 "subjectAltName uniformResourceIdentifier"
@@ -337,6 +340,7 @@ mod tests {
 
     const ALL: &[Element] = &[
         Element::AttributeValue,
+        Element::AwsLcSignerDigest,
         Element::AuthorityKeyIdentifierExtension,
         Element::BasicConstraintsExtension,
         Element::BerEncoding,
@@ -422,7 +426,7 @@ mod tests {
         Element::SignerInfos,
         Element::SubjectAltNameDnsName,
         Element::SubjectAltNameExtension,
-        Element::SubjectAltNameIPAddress,
+        Element::SubjectAltNameIpAddress,
         Element::SubjectAltNameRfc822Name,
         Element::SubjectAltNameUniformResourceIdentifier,
         Element::SubjectKeyIdentifier,

@@ -54,7 +54,7 @@ impl HttpRequest {
     ///
     /// # Errors
     ///
-    /// - [`Error::Encode`] (`"SCEPPATH"`) when `scep_path` does not start with `/` or
+    /// - [`Error::Encode`] ([`Element::RequestPath`](crate::error::Element::RequestPath)) when `scep_path` does not start with `/` or
     ///   contains `?`, `#`, whitespace, control or non-ASCII characters (percent-encode it
     ///   first);
     /// - [`HttpError::MethodNotAllowed`] for POST with anything but PKIOperation;

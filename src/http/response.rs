@@ -70,6 +70,16 @@ pub fn ca_cert_form(content_type: Option<&str>) -> Option<CaCertForm> {
 }
 
 impl HttpResponse {
+    /// A response with `status`, `content_type` and `body` (for a server's own answers;
+    /// the constructors below make the ones SCEP defines).
+    pub fn new(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            content_type,
+            body,
+        }
+    }
+
     /// 200, the GetCACert answer in `form` (its content type) with `body` (RFC 8894
     /// section 4.2.1), as [`CaCertificates::to_response`](crate::message::CaCertificates::to_response)
     /// gives them.

@@ -6,6 +6,8 @@
 
 pub mod adapters;
 pub(crate) mod algorithms;
+#[cfg(feature = "aws-lc-rs")]
+pub mod aws_lc;
 mod content_info;
 pub mod envelope;
 pub(crate) mod keys;

@@ -32,6 +32,21 @@ pub fn party_at<K: MessageSigner>(key: K, cn: &str, now: SystemTime) -> Party<K>
     Party { key, cert }
 }
 
+/// `key` with the self-signed certificate a SCEP client makes for it (RFC 8894 section
+/// 2.3: `scep::cert::self_signed_certificate`, with its key usage, basic constraints and
+/// key identifier), for `cn`, valid from `now` for a day.
+pub fn client_at<K: MessageSigner>(key: K, cn: &str, now: SystemTime) -> Party<K> {
+    let cert = scep::cert::self_signed_certificate(
+        &key,
+        &Name::from_str(cn).unwrap(),
+        now,
+        now + Duration::from_secs(86400),
+        &mut rng(),
+    )
+    .unwrap();
+    Party { key, cert }
+}
+
 /// [`party_at`] now.
 pub fn party<K: MessageSigner>(key: K, cn: &str) -> Party<K> {
     party_at(key, cn, SystemTime::now())
