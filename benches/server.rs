@@ -6,6 +6,8 @@
 //! Requests are made before the clock starts (each PKCSReq has its own nonce and
 //! transaction ID, as the server refuses a replay).
 
+#[path = "../examples/support/issue_at_once.rs"]
+mod issue_at_once;
 mod support;
 
 use std::str::FromStr;
@@ -13,81 +15,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use scep::asn1::{CertificateList, IssuerAndSerialNumber};
+use issue_at_once::IssueAtOnce;
+use scep::asn1::IssuerAndSerialNumber;
 use scep::caps::{Capabilities, Capability};
-use scep::cert::{CertificateParams, Identity, end_entity_extensions, issue, random_serial};
+use scep::cert::Identity;
 use scep::csr::CsrParams;
-use scep::error::StoreError;
 use scep::message::{
     CertRepContent, OutgoingCertRep, OutgoingRequest, PkiMessage, RequestContent, SealParams,
 };
-use scep::server::{
-    CertificateAuthority, Decision, DecryptionKey, Enrolment, Server, ServerConfig,
-    challenge_matches,
-};
-use scep::{
-    Certificate, DecryptOptions, DigestAlgorithm, EnvelopeKey, Limits, Nonce, Recipient,
-    TransactionId,
-};
+use scep::server::{DecryptionKey, Server, ServerConfig};
+use scep::{Certificate, DecryptOptions, EnvelopeKey, Limits, Nonce, Recipient, TransactionId};
 use support::{party, rng};
 use x509_cert::name::Name;
 
 const CHALLENGE: &str = "bench challenge";
 
-/// Issues every authorised enrolment at once, for a year.
-struct BenchCa {
-    key: Arc<rsa::PrivateKey>,
-    cert: Certificate,
-}
-
-impl CertificateAuthority for BenchCa {
-    fn check_challenge(&self, _: &Enrolment<'_>, given: Option<&str>) -> Result<bool, StoreError> {
-        Ok(challenge_matches(CHALLENGE, given))
-    }
-
-    fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
-        let now = SystemTime::now();
-        let d = enrolment.details;
-        let ca = self.cert.tbs_certificate();
-        let params = CertificateParams {
-            serial_number: random_serial(&mut rng()).map_err(|e| StoreError::caused_by("CA", e))?,
-            extensions: end_entity_extensions(
-                &d.subject,
-                &d.public_key,
-                Some(ca.subject_public_key_info()),
-            )
-            .map_err(|e| StoreError::caused_by("CA", e))?,
-            subject: d.subject.clone(),
-            public_key: d.public_key.clone(),
-            not_before: now,
-            not_after: now + Duration::from_secs(365 * 86400),
-        };
-        let cert = issue(
-            &params,
-            ca.subject(),
-            self.key.as_ref(),
-            DigestAlgorithm::Sha256,
-        )
-        .map_err(|e| StoreError::caused_by("CA", e))?;
-        Ok(Decision::Issue(vec![cert]))
-    }
-
-    fn revoked(&self, _: &Certificate) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-
-    fn certificate(&self, _: &IssuerAndSerialNumber) -> Result<Option<Certificate>, StoreError> {
-        Ok(None)
-    }
-
-    fn crl(&self, _: &IssuerAndSerialNumber) -> Result<Option<CertificateList>, StoreError> {
-        Ok(None)
-    }
-}
-
 struct Bench {
     server: Server,
-    ca: BenchCa,
+    ca: IssueAtOnce<rsa::PrivateKey>,
     client_key: rsa::PrivateKey,
     client_cert: Certificate,
     csr: scep::asn1::CertReq,
@@ -117,9 +62,10 @@ impl Bench {
         let csr = params.build(&client_key).expect("CSR");
         Self {
             server,
-            ca: BenchCa {
+            ca: IssueAtOnce {
                 key: ca_key,
                 cert: ca_cert,
+                challenge: CHALLENGE.into(),
             },
             client_key,
             client_cert,

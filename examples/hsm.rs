@@ -26,24 +26,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use scep::asn1::{CertificateList, IssuerAndSerialNumber};
 use scep::caps::{Capabilities, Capability};
 use scep::cert::Identity;
-use scep::cert::{CertificateParams, ca_extensions, end_entity_extensions, issue, random_serial};
+use scep::cert::{CertificateParams, ca_extensions, issue, random_serial};
 use scep::client::{ClientConfig, Discovery, Enrollment, EnrollmentKind, Fingerprint, Outcome};
 use scep::csr::CsrParams;
-use scep::error::StoreError;
 use scep::http::{HttpReply, HttpRequest, HttpResponse};
-use scep::server::{
-    CertificateAuthority, Decision, DecryptionKey, Enrolment, Server, ServerConfig,
-    challenge_matches,
-};
+use scep::server::{DecryptionKey, Server, ServerConfig};
 use scep::{Certificate, DigestAlgorithm, EnvelopeKey, MessageSigner};
 use x509_cert::name::Name;
 
+#[path = "support/issue_at_once.rs"]
+mod issue_at_once;
 #[path = "support/pkcs11.rs"]
 mod pkcs11;
 
+use issue_at_once::IssueAtOnce;
 use pkcs11::{Token, TokenKey};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -89,63 +87,6 @@ fn parse_args() -> Result<Args, BoxError> {
         }
     }
     Ok(args)
-}
-
-/// The CA's decisions: the static challenge, and every authorised enrolment issued at
-/// once, signed in the token.
-struct TokenCa {
-    key: Arc<TokenKey>,
-    cert: Certificate,
-}
-
-impl CertificateAuthority for TokenCa {
-    fn check_challenge(
-        &self,
-        _: &Enrolment<'_>,
-        challenge: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        Ok(challenge_matches(CHALLENGE, challenge))
-    }
-
-    fn enrol(&self, enrolment: &Enrolment<'_>) -> Result<Decision, StoreError> {
-        let now = SystemTime::now();
-        let d = enrolment.details;
-        let ca = self.cert.tbs_certificate();
-        let params = CertificateParams {
-            serial_number: random_serial(&mut rng())
-                .map_err(|e| StoreError::caused_by("token CA", e))?,
-            extensions: end_entity_extensions(
-                &d.subject,
-                &d.public_key,
-                Some(ca.subject_public_key_info()),
-            )
-            .map_err(|e| StoreError::caused_by("token CA", e))?,
-            subject: d.subject.clone(),
-            public_key: d.public_key.clone(),
-            not_before: now - Duration::from_secs(60),
-            not_after: now + Duration::from_secs(365 * 86400),
-        };
-        let cert = issue(
-            &params,
-            ca.subject(),
-            self.key.as_ref(),
-            DigestAlgorithm::Sha256,
-        )
-        .map_err(|e| StoreError::caused_by("token CA", e))?;
-        Ok(Decision::Issue(vec![cert]))
-    }
-
-    fn revoked(&self, _: &Certificate) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-
-    fn certificate(&self, _: &IssuerAndSerialNumber) -> Result<Option<Certificate>, StoreError> {
-        Ok(None)
-    }
-
-    fn crl(&self, _: &IssuerAndSerialNumber) -> Result<Option<CertificateList>, StoreError> {
-        Ok(None)
-    }
 }
 
 /// The CA certificate of `key`, signed in the token.
@@ -269,9 +210,10 @@ fn run() -> Result<(), BoxError> {
             key: key.clone(),
         }],
     )?;
-    let ca = TokenCa {
+    let ca = IssueAtOnce {
         key: key.clone(),
         cert: ca_cert.clone(),
+        challenge: CHALLENGE.into(),
     };
     let serve = |req: &HttpRequest| -> HttpResponse {
         let handled = server.handle(
