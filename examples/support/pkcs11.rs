@@ -53,6 +53,11 @@ impl Token {
     /// labelled `label`.
     pub fn open(module: &Path, label: &str) -> Result<Self, BoxError> {
         let pkcs11 = load(module)?;
+        Self::labelled(pkcs11, label)
+    }
+
+    /// The initialised token labelled `label` of `pkcs11`.
+    fn labelled(pkcs11: Pkcs11, label: &str) -> Result<Self, BoxError> {
         for slot in pkcs11.get_slots_with_initialized_token()? {
             if pkcs11.get_token_info(slot)?.label() == label {
                 return Ok(Self { pkcs11, slot });
@@ -84,12 +89,7 @@ impl Token {
         session.logout()?;
         // The module renumbers its slots once a token is initialised (SoftHSM2 does).
         drop(session);
-        for slot in pkcs11.get_slots_with_initialized_token()? {
-            if pkcs11.get_token_info(slot)?.label() == label {
-                return Ok(Self { pkcs11, slot });
-            }
-        }
-        Err("the token just initialised is not found".into())
+        Self::labelled(pkcs11, label)
     }
 
     /// Generates an RSA key pair of `bits` in the token, labelled `key_label`: the private
@@ -195,16 +195,14 @@ impl TokenKey {
     /// Whether the token marks the private key sensitive and not extractable (what
     /// "the key never leaves the token" rests on).
     pub fn is_sealed_in_token(&self) -> Result<bool, BoxError> {
-        let session = self
-            .session
-            .lock()
-            .map_err(|_| "the session lock is poisoned")?;
         let mut sensitive = false;
         let mut extractable = true;
-        for attribute in session.get_attributes(
-            self.private,
-            &[AttributeType::Sensitive, AttributeType::Extractable],
-        )? {
+        for attribute in self.with_session(|s| {
+            s.get_attributes(
+                self.private,
+                &[AttributeType::Sensitive, AttributeType::Extractable],
+            )
+        })? {
             match attribute {
                 Attribute::Sensitive(s) => sensitive = s,
                 Attribute::Extractable(x) => extractable = x,

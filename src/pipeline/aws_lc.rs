@@ -88,7 +88,7 @@ impl MessageSigner for AwsLcRsaKey {
         let mut out = vec![0u8; self.signing.public_modulus_len()];
         self.signing
             .sign_digest(encoding, &hashed, &mut out)
-            .map_err(|e| CryptoError::signing_failed(e.to_string()))?;
+            .map_err(CryptoError::signing_failed)?;
         Ok(out)
     }
 
@@ -160,7 +160,7 @@ impl MessageSigner for AwsLcEcdsaP256Key {
         let signature = self
             .pair
             .sign_digest(&hashed)
-            .map_err(|e| CryptoError::signing_failed(e.to_string()))?;
+            .map_err(CryptoError::signing_failed)?;
         Ok(signature.as_ref().to_vec())
     }
 
