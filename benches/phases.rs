@@ -7,21 +7,16 @@
 
 mod support;
 
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use scep::cert::{CertificateParams, end_entity_extensions, issue, random_serial};
-use scep::csr::CsrParams;
-use scep::message::{
-    CertRepContent, OutgoingCertRep, OutgoingRequest, PkiMessage, RequestContent, SealParams,
-};
+use scep::message::{CertRepContent, OutgoingCertRep, PkiMessage, RequestContent, SealParams};
 use scep::{
     Certificate, DecryptOptions, DigestAlgorithm, EnvelopeKey, KeyDecryptor, Limits, MessageSigner,
-    Nonce, Recipient, TransactionId,
+    Recipient,
 };
 use support::{party, rng};
-use x509_cert::name::Name;
 
 /// The two parties of an enrolment, their keys of type `K` (the `rsa` crate's, or with
 /// the `aws-lc-rs` feature aws-lc's).
@@ -37,9 +32,7 @@ impl Setup {
     fn new() -> Self {
         let (ca_key, ca_cert) = party("CN=bench CA");
         let (client_key, client_cert) = party("CN=bench client");
-        let mut params = CsrParams::new(Name::from_str("CN=bench client").expect("name"));
-        params.challenge_password = Some("bench challenge".into());
-        let csr = params.build(&client_key).expect("CSR");
+        let csr = support::csr(&client_key, "CN=bench client", "bench challenge");
         Self {
             ca_key,
             ca_cert,
@@ -70,18 +63,12 @@ impl Setup {
 impl<K: MessageSigner + KeyDecryptor> Setup<K> {
     /// The client: a PKCSReq for the CSR, enveloped for the CA (AES-128-CBC) and signed.
     fn pkcsreq(&self) -> Vec<u8> {
-        let request = OutgoingRequest {
-            transaction_id: TransactionId::random(&mut rng()),
-            sender_nonce: Nonce::generate(&mut rng()),
-            content: RequestContent::PkcsReq(self.csr.clone()),
-        };
-        request
-            .seal(
-                &SealParams::new(&self.client_key, &self.client_cert),
-                Recipient::Certificate(&self.ca_cert),
-                &mut rng(),
-            )
-            .expect("seal")
+        support::pkcsreq(
+            &self.csr,
+            &self.client_key,
+            &self.client_cert,
+            &self.ca_cert,
+        )
     }
 
     /// The server: parse, verify, decrypt, check the CSR, issue, seal a CertRep SUCCESS.

@@ -19,7 +19,6 @@ use issue_at_once::IssueAtOnce;
 use scep::asn1::IssuerAndSerialNumber;
 use scep::caps::{Capabilities, Capability};
 use scep::cert::Identity;
-use scep::csr::CsrParams;
 use scep::message::{
     CertRepContent, OutgoingCertRep, OutgoingRequest, PkiMessage, RequestContent, SealParams,
 };
@@ -57,9 +56,7 @@ impl Bench {
         )
         .expect("server");
         let (client_key, client_cert) = party("CN=bench client");
-        let mut params = CsrParams::new(Name::from_str("CN=bench client").expect("name"));
-        params.challenge_password = Some(CHALLENGE.into());
-        let csr = params.build(&client_key).expect("CSR");
+        let csr = support::csr(&client_key, "CN=bench client", CHALLENGE);
         Self {
             server,
             ca: IssueAtOnce {
@@ -75,17 +72,12 @@ impl Bench {
 
     /// A fresh PKCSReq (its own transaction ID and nonce), as the body of a POST.
     fn pkcsreq(&self) -> Vec<u8> {
-        OutgoingRequest {
-            transaction_id: TransactionId::random(&mut rng()),
-            sender_nonce: Nonce::generate(&mut rng()),
-            content: RequestContent::PkcsReq(self.csr.clone()),
-        }
-        .seal(
-            &SealParams::new(&self.client_key, &self.client_cert),
-            Recipient::Certificate(&self.ca.cert),
-            &mut rng(),
+        support::pkcsreq(
+            &self.csr,
+            &self.client_key,
+            &self.client_cert,
+            &self.ca.cert,
         )
-        .expect("seal")
     }
 
     fn handle(&self, method: &str, query: &str, body: &[u8]) -> u16 {
@@ -199,22 +191,8 @@ fn ecdsa_client(c: &mut Criterion) {
         &mut rng(),
     )
     .expect("certificate");
-    let mut csr = CsrParams::new(Name::from_str("CN=bench ec").expect("name"));
-    csr.challenge_password = Some(CHALLENGE.into());
-    let csr = csr.build(&key).expect("CSR");
-    let build = || {
-        OutgoingRequest {
-            transaction_id: TransactionId::random(&mut rng()),
-            sender_nonce: Nonce::generate(&mut rng()),
-            content: RequestContent::PkcsReq(csr.clone()),
-        }
-        .seal(
-            &SealParams::new(&key, &cert),
-            Recipient::Certificate(&ca_cert),
-            &mut rng(),
-        )
-        .expect("seal")
-    };
+    let csr = support::csr(&key, "CN=bench ec", CHALLENGE);
+    let build = || support::pkcsreq(&csr, &key, &cert, &ca_cert);
     let request = build();
     let limits = Limits::default();
     let verified = PkiMessage::decode(&request, &limits)
