@@ -4,7 +4,7 @@
 //!
 //! | item | attack | tests |
 //! |---|---|---|
-//! | 1 | CBC padding oracle, and a format oracle, on the server's decrypt path | `padding_oracle_attack_on_a_captured_request_learns_nothing`, `format_oracle_gets_one_answer_per_captured_envelope`, `format_oracle_reads_the_challenge_without_the_content_key_memory` |
+//! | 1 | CBC padding oracle, and a format oracle, on the server's decrypt path; a PKCS #1 v1.5 padding probe against a key that reports bad padding (an HSM, aws-lc) | `padding_oracle_attack_on_a_captured_request_learns_nothing`, `the_envelope_memory_is_no_padding_oracle_for_a_lenient_key_decryptor`, `a_padding_probe_against_an_aws_lc_ca_key_learns_nothing` (feature `aws-lc-rs`), `format_oracle_gets_one_answer_per_captured_envelope`, `format_oracle_reads_the_challenge_without_the_content_key_memory` |
 //! | 2 | an issued certificate taken for an RA or an intermediate; expired intermediates; a planted certificate; quadratic chain building; a subject twin of the RA; a sub-CA beside the chain; ignored critical extensions | `an_enrolled_device_certificate_in_get_ca_cert_is_not_trusted_as_an_ra`, `a_device_certificate_cannot_act_as_an_intermediate_ca`, `an_expired_intermediate_is_not_trusted`, `a_certificate_not_issued_by_the_ca_is_not_accepted_as_ours`, `a_long_chain_in_the_worst_order_is_built`, `an_ambiguous_chain_of_one_name_is_refused_with_bounded_work`, `get_next_ca_cert_signed_by_a_device_is_refused`, `a_device_certificate_with_the_ra_s_subject_is_not_an_ra`, `a_ca_certificate_beside_the_chain_is_refused`, `an_intermediate_with_an_unknown_critical_extension_is_refused` |
 //! | 3 | duplicate recipients, several password recipients | `duplicate_recipients_cost_no_rsa_decryption`, `several_password_recipients_are_refused_before_any_key_derivation` |
 //! | 4 | CA signatures for unauthenticated input; the requester's digest | `unverifiable_and_replayed_messages_get_no_signed_answer`, `get_next_ca_cert_costs_no_signature_per_request`, `replies_are_signed_with_the_servers_digest_not_the_requesters` |
@@ -658,6 +658,66 @@ fn the_envelope_memory_is_no_padding_oracle_for_a_lenient_key_decryptor() {
 
     let when_conforming = (ask(&mut ca, &conforming), ask(&mut ca, &conforming[1..]));
     let when_not = (ask(&mut ca, &random), ask(&mut ca, &random[1..]));
+    assert_eq!(
+        when_conforming, when_not,
+        "whether the padding conforms shows in the answers"
+    );
+}
+
+/// Bleichenbacher's probe against a CA whose key aws-lc holds (feature `aws-lc-rs`): aws-lc
+/// reports bad PKCS #1 v1.5 padding as an error, so the attacker replays the victim's
+/// KeyTransRecipientInfo once with a conforming encryptedKey (a wrong content key under
+/// good padding) and once with a random one (bad padding), under his own signature. The
+/// server answers both alike: the pipeline goes on with a substitute key after the error.
+#[cfg(feature = "aws-lc-rs")]
+#[test]
+fn a_padding_probe_against_an_aws_lc_ca_key_learns_nothing() {
+    use rsa::pkcs8::EncodePrivateKey;
+    let mut ca = ca_with(
+        |k| {
+            let der = k.key.to_pkcs8_der().unwrap();
+            let key = Arc::new(
+                scep::pipeline::aws_lc::AwsLcRsaKey::from_pkcs8_der(der.as_bytes()).unwrap(),
+            );
+            (key.clone(), key)
+        },
+        |_| {},
+    );
+    let ca_cert = ca.current.cert.clone();
+    let (_, _, sealed) = victim_request(&ca_cert, CHALLENGE);
+    let ktri = envelope_of(&sealed)
+        .recip_infos
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
+    let attacker = ec_key();
+    let attacker_cert = self_signed(&attacker, "CN=attacker");
+    let ask = |ca: &mut MemoryCa, enc: &[u8]| -> Observation {
+        let content = envelope(
+            CmsVersion::V0,
+            vec![ktri_with(&ktri, enc)],
+            const_oid::db::rfc5911::ID_AES_128_CBC,
+            &[7u8; 16],
+            &[9u8; 32],
+        );
+        post_as(ca, "attacker", &content, &attacker, &attacker_cert)
+    };
+    let conforming = ca
+        .current
+        .key
+        .as_public_key()
+        .encrypt(&mut rng(), rsa::Pkcs1v15Encrypt, &[0x42u8; 16])
+        .unwrap();
+    let mut random = vec![0u8; 256];
+    getrandom::fill(&mut random[1..]).unwrap();
+    let when_conforming = ask(&mut ca, &conforming);
+    let when_not = ask(&mut ca, &random);
+    assert_eq!(
+        when_conforming.fail_info.as_deref(),
+        Some("badMessageCheck (1)"),
+        "{when_conforming:?}"
+    );
     assert_eq!(
         when_conforming, when_not,
         "whether the padding conforms shows in the answers"
