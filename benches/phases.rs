@@ -265,6 +265,34 @@ fn primitives(c: &mut Criterion) {
     g.bench_function("rsa2048_decrypt_pkcs1v15", |b| {
         b.iter(|| s.client_key.decrypt_key(&encrypted).expect("decrypt"))
     });
+    // The public-key operations the pipeline hands to aws-lc when the feature is on.
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        use aws_lc_rs::digest::{Digest, SHA256};
+        use aws_lc_rs::rsa::{Pkcs1PublicEncryptingKey, PublicEncryptingKey};
+        use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+        use der::Encode;
+        let hashed = Digest::import_less_safe(&digest, &SHA256).expect("digest");
+        let rsa_public_key = spki.subject_public_key.raw_bytes().to_vec();
+        g.bench_function("rsa2048_verify_pkcs1v15_aws_lc", |b| {
+            b.iter(|| {
+                ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &rsa_public_key)
+                    .expect("key")
+                    .verify_digest_sig(&hashed, &signature)
+                    .expect("verify")
+            })
+        });
+        let spki_der = spki.to_der().expect("spki DER");
+        g.bench_function("rsa2048_encrypt_pkcs1v15_aws_lc", |b| {
+            b.iter(|| {
+                let key = PublicEncryptingKey::from_der(&spki_der).expect("key");
+                let key = Pkcs1PublicEncryptingKey::new(key).expect("key");
+                let mut out = [0u8; 256];
+                key.encrypt(&[7; 16], &mut out).expect("encrypt");
+                out
+            })
+        });
+    }
     let ec = {
         use p256::elliptic_curve::Generate;
         p256::ecdsa::SigningKey::generate_from_rng(&mut rng())

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """The side-by-side table of benches/README.md, from one run of both benchmarks.
 
-    python3 benches/report.py GO_OUTPUT [CRITERION_DIR]
+    python3 benches/report.py [--aws-lc] GO_OUTPUT [CRITERION_DIR]
 
 GO_OUTPUT is what `scep-go-bench` printed (`name iterations us/op` lines);
 CRITERION_DIR is `target/criterion` by default (after `cargo bench --bench phases`).
+`--aws-lc`: the run was `cargo bench --bench phases --features aws-lc-rs`, where the
+pipeline verifies and encrypts with aws-lc (the default phases then count aws-lc's public
+operations) and the `*_aws_lc` phases exist.
 Prints a Markdown table: each phase, this crate's mean, micromdm's, the ratio
 (micromdm / this crate: above 1 is faster here), the sum of the primitives the phase is
 made of (measured alone in the same run) and the protocol overhead (phase minus
@@ -34,9 +37,26 @@ def mean_us(root, *parts):
         return json.load(f)["mean"]["point_estimate"] / 1000.0
 
 
+AWS_LC_PHASES = {
+    "round_trip_aws_lc": {"rsa2048_sign_pkcs1v15_aws_lc": 3,
+                          "rsa2048_decrypt_pkcs1v15_aws_lc": 2,
+                          "rsa2048_verify_pkcs1v15_aws_lc": 3,
+                          "rsa2048_encrypt_pkcs1v15_aws_lc": 2},
+    "rsa2048_sign_pkcs1v15_aws_lc": None,
+    "rsa2048_decrypt_pkcs1v15_aws_lc": None,
+}
+
+# What the Go harness calls the phase an aws-lc phase stands beside.
+GO_NAME = {"round_trip_aws_lc": "round_trip",
+           "rsa2048_sign_pkcs1v15_aws_lc": "rsa2048_sign_pkcs1v15"}
+
+
 def main():
-    go_path = sys.argv[1]
-    root = sys.argv[2] if len(sys.argv) > 2 else "target/criterion"
+    args = sys.argv[1:]
+    aws_lc = "--aws-lc" in args
+    args = [a for a in args if a != "--aws-lc"]
+    go_path = args[0]
+    root = args[1] if len(args) > 1 else "target/criterion"
     go = {}
     with open(go_path) as f:
         for line in f:
@@ -50,11 +70,25 @@ def main():
                  "rsa2048_decrypt_pkcs1v15", "ecdsa_p256_sign", "ecdsa_p256_verify",
                  "aes128_cbc_encrypt_1kib", "sha256_1kib"]:
         prim[name] = mean_us(root, "primitives", name)
+    phases = dict(PHASES)
+    if aws_lc:
+        for name in ["rsa2048_sign_pkcs1v15_aws_lc", "rsa2048_decrypt_pkcs1v15_aws_lc"]:
+            prim[name] = mean_us(root, "phases", name)
+        for name in ["rsa2048_verify_pkcs1v15_aws_lc", "rsa2048_encrypt_pkcs1v15_aws_lc"]:
+            prim[name] = mean_us(root, "primitives", name)
+        # The pipeline's own verifications and encryptions are aws-lc's in this build.
+        for phase, parts in phases.items():
+            if parts:
+                phases[phase] = {
+                    (p + "_aws_lc" if p in ("rsa2048_verify_pkcs1v15",
+                                            "rsa2048_encrypt_pkcs1v15") else p): n
+                    for p, n in parts.items()}
+        phases.update(AWS_LC_PHASES)
     print("| phase | this crate (µs) | micromdm (µs) | ratio | primitives (µs) | overhead |")
     print("|---|---:|---:|---:|---:|---:|")
-    for phase, parts in PHASES.items():
+    for phase, parts in phases.items():
         ours = mean_us(root, "phases", phase)
-        theirs = go.get(phase)
+        theirs = go.get(GO_NAME.get(phase, phase))
         ratio = f"{theirs / ours:.2f}×" if theirs else "–"
         if parts is None:
             prims, over = "–", "–"

@@ -1,6 +1,7 @@
 //! The `aws-lc-rs` feature: keys held by aws-lc sign what this crate (over the RustCrypto
 //! crates) verifies, receive envelopes, answer a bad envelope exactly as a wrong key, and
-//! carry a whole enrolment on the CA's side.
+//! carry a whole enrolment on the CA's side; verification and key transport through
+//! aws-lc accept and refuse exactly what the default build does.
 
 #![cfg(feature = "aws-lc-rs")]
 
@@ -224,4 +225,94 @@ fn a_ca_with_an_aws_lc_key_answers_an_enrolment() {
         &cert,
         &client.key.public_key_info().unwrap()
     ));
+}
+
+/// `cert` with the last byte of its DER (inside the signature) changed.
+fn with_signature_changed(cert: &scep::Certificate) -> scep::Certificate {
+    let mut der = cert.to_der().unwrap();
+    let last = der.last_mut().unwrap();
+    *last ^= 0x01;
+    scep::Certificate::from_der(&der).unwrap()
+}
+
+#[test]
+fn verification_through_aws_lc_accepts_and_refuses_what_the_default_build_does() {
+    use scep::cert::{CertificateParams, issue, verify_issued_by};
+    // aws-lc verifies most of these; RSA-1024 with SHA-384 and every SHA-224 case fall
+    // back to the RustCrypto crates. Each must verify, and fail once the signature changes.
+    let rsa_1024 = rsa::PrivateKey::new(&mut rng(), 1024).unwrap();
+    let rsa_2048 = rsa_key();
+    let p256 = ec_key();
+    let signers: [(&str, &dyn MessageSigner); 3] = [
+        ("RSA-1024", &rsa_1024),
+        ("RSA-2048", &rsa_2048),
+        ("P-256", &p256),
+    ];
+    let subject = Name::from_str("CN=signed").unwrap();
+    for (name, signer) in signers {
+        let spki = signer.public_key_info().unwrap();
+        for digest in [
+            DigestAlgorithm::Sha1,
+            DigestAlgorithm::Sha224,
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha384,
+            DigestAlgorithm::Sha512,
+        ] {
+            let params = CertificateParams {
+                serial_number: scep::cert::random_serial(&mut rng()).unwrap(),
+                subject: subject.clone(),
+                public_key: spki.clone(),
+                not_before: std::time::SystemTime::now(),
+                not_after: std::time::SystemTime::now() + std::time::Duration::from_secs(60),
+                extensions: Vec::new(),
+            };
+            let cert = issue(&params, &subject, signer, digest).unwrap();
+            verify_issued_by(&cert, &spki)
+                .unwrap_or_else(|e| panic!("{name} with {digest:?}: {e}"));
+            assert_eq!(
+                verify_issued_by(&with_signature_changed(&cert), &spki),
+                Err(scep::Error::Crypto(CryptoError::BadSignature)),
+                "{name} with {digest:?}"
+            );
+            // Another key of the same kind does not verify it either.
+            let other = match name {
+                "P-256" => ec_key().public_key_info().unwrap(),
+                _ => rsa_key().public_key_info().unwrap(),
+            };
+            assert_eq!(
+                verify_issued_by(&cert, &other),
+                Err(scep::Error::Crypto(CryptoError::BadSignature)),
+                "{name} with {digest:?} under another key"
+            );
+        }
+    }
+}
+
+#[test]
+fn key_transport_to_any_rsa_size_opens_with_the_recipients_key() {
+    // aws-lc encrypts to 2048 bits and up; a 1024-bit recipient goes through the `rsa`
+    // crate. Either way the RustCrypto key opens it.
+    for bits in [1024, 2048, 3072] {
+        let Party { key, cert } = party(
+            rsa::PrivateKey::new(&mut rng(), bits).unwrap(),
+            "CN=recipient",
+        );
+        let sealed = envelope::seal(
+            b"content",
+            ContentCipher::Aes128Cbc,
+            Recipient::Certificate(&cert),
+            &mut rng(),
+        )
+        .unwrap();
+        let opened = envelope::open(
+            &sealed,
+            EnvelopeKey::Key {
+                key: &key,
+                certificate: Some(&cert),
+            },
+            &DecryptOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(opened.plaintext, b"content", "RSA-{bits}");
+    }
 }

@@ -16,6 +16,15 @@
 //!
 //! Keys load from PKCS #8, DER or PEM; the key is zeroized by aws-lc when dropped.
 //!
+//! With the feature on, the pipeline's public-key operations go through aws-lc too: every
+//! signature verification (SignerInfo, certificate, CRL, CSR) and the key transport of an
+//! envelope to an RSA recipient. Where aws-lc does not take the case (a digest it does not
+//! pair with the key, SHA-224; a key it refuses, such as an RSA key under 2048 bits for
+//! encryption), the `rsa` and `p256` crates do it as in the default build, so the feature
+//! changes speed, never which messages are accepted. aws-lc draws the PKCS #1 v1.5
+//! encryption padding from its own generator (the operating system's), not from the
+//! caller's `rng`.
+//!
 //! [aws-lc-rs]: https://docs.rs/aws-lc-rs
 
 use aws_lc_rs::digest::{self, Digest};
@@ -25,7 +34,7 @@ use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use der::Decode;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
-use crate::error::{CryptoError, Element, Error, PolicyError, Result};
+use crate::error::{Cause, CryptoError, Element, Error, PolicyError, Result};
 use crate::pipeline::{DigestAlgorithm, KeyAlgorithm, KeyDecryptor, MessageSigner};
 
 /// An RSA private key held by aws-lc, for signing and for key transport.
@@ -81,7 +90,7 @@ impl MessageSigner for AwsLcRsaKey {
             }
         };
         let hashed = Digest::import_less_safe(hashed, algorithm).map_err(|_| {
-            CryptoError::SigningFailed(crate::error::Cause::text(
+            CryptoError::SigningFailed(Cause::text(
                 "the digest has the wrong length for its algorithm",
             ))
         })?;
@@ -153,9 +162,7 @@ impl MessageSigner for AwsLcEcdsaP256Key {
             return Err(not_signed_by_aws_lc(digest));
         }
         let hashed = Digest::import_less_safe(hashed, &digest::SHA256).map_err(|_| {
-            CryptoError::SigningFailed(crate::error::Cause::text(
-                "the digest has the wrong length for SHA-256",
-            ))
+            CryptoError::SigningFailed(Cause::text("the digest has the wrong length for SHA-256"))
         })?;
         let signature = self
             .pair
@@ -199,4 +206,97 @@ fn pkcs8_pem(pem: &str) -> Result<Vec<u8>> {
         )));
     }
     Ok(der)
+}
+
+/// Verifies `signature` over the hash `hashed` with aws-lc, or `None` where aws-lc does
+/// not take the case (the caller then verifies with the `rsa` or `p256` crate). `spki`'s
+/// key algorithm has been checked to be `alg`, and `hashed` made with `digest`.
+pub(crate) fn verify_prehashed(
+    spki: &SubjectPublicKeyInfoOwned,
+    alg: KeyAlgorithm,
+    digest: DigestAlgorithm,
+    hashed: &[u8],
+    signature: &[u8],
+) -> Option<Result<()>> {
+    use DigestAlgorithm as D;
+    use aws_lc_rs::signature as s;
+    // RSAPublicKey (PKCS #1) or the SEC1 point, as aws-lc takes them.
+    let key = spki.subject_public_key.as_bytes()?;
+    let (algorithm, digest_algorithm): (&'static dyn s::VerificationAlgorithm, _) =
+        match (alg, digest) {
+            // The `rsa` crate's range, 1024 to 8192 bits, for each digest but SHA-384
+            // (aws-lc pairs it with 2048 bits and up only).
+            (KeyAlgorithm::Rsa, D::Sha1) => (
+                &s::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY as &dyn s::VerificationAlgorithm,
+                &digest::SHA1_FOR_LEGACY_USE_ONLY,
+            ),
+            (KeyAlgorithm::Rsa, D::Sha256) => (
+                &s::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY as _,
+                &digest::SHA256,
+            ),
+            (KeyAlgorithm::Rsa, D::Sha384) if rsa_modulus_bits(key)? >= 2048 => {
+                (&s::RSA_PKCS1_2048_8192_SHA384 as _, &digest::SHA384)
+            }
+            (KeyAlgorithm::Rsa, D::Sha512) => (
+                &s::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY as _,
+                &digest::SHA512,
+            ),
+            (KeyAlgorithm::EcdsaP256, D::Sha1) => (
+                &s::ECDSA_P256_SHA1_ASN1 as _,
+                &digest::SHA1_FOR_LEGACY_USE_ONLY,
+            ),
+            (KeyAlgorithm::EcdsaP256, D::Sha256) => {
+                (&s::ECDSA_P256_SHA256_ASN1 as _, &digest::SHA256)
+            }
+            (KeyAlgorithm::EcdsaP256, D::Sha384) => {
+                (&s::ECDSA_P256_SHA384_ASN1 as _, &digest::SHA384)
+            }
+            (KeyAlgorithm::EcdsaP256, D::Sha512) => {
+                (&s::ECDSA_P256_SHA512_ASN1 as _, &digest::SHA512)
+            }
+            _ => return None,
+        };
+    // A key aws-lc refuses to parse goes to the other crates, which decide alike for
+    // every key a peer really uses; only the verdict on the signature is taken from here.
+    let parsed = s::ParsedPublicKey::new(algorithm, key).ok()?;
+    let hashed = Digest::import_less_safe(hashed, digest_algorithm).ok()?;
+    Some(
+        parsed
+            .verify_digest_sig(&hashed, signature)
+            .map_err(|_| CryptoError::BadSignature.into()),
+    )
+}
+
+/// The size in bits of the modulus of a DER RSAPublicKey, `None` if it does not decode.
+fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Option<u32> {
+    let key = rsa::pkcs1::RsaPublicKey::<der::asn1::UintRef<'_>>::from_der(rsa_public_key).ok()?;
+    let modulus = key.modulus.as_bytes();
+    let first = modulus.first()?;
+    let whole = u32::try_from(modulus.len()).ok()?.checked_sub(1)?;
+    whole
+        .checked_mul(8)?
+        .checked_add(u32::BITS.checked_sub(first.leading_zeros())?)
+}
+
+/// Encrypts a content-encryption key to the RSA key in `spki` with PKCS #1 v1.5, or
+/// `None` where aws-lc refuses the key (under 2048 bits; the caller then uses the `rsa`
+/// crate).
+pub(crate) fn rsa_encrypt_key(
+    spki: &SubjectPublicKeyInfoOwned,
+    key: &[u8],
+) -> Option<Result<Vec<u8>>> {
+    use aws_lc_rs::rsa::{Pkcs1PublicEncryptingKey, PublicEncryptingKey};
+    let der = der::Encode::to_der(spki).ok()?;
+    let public = PublicEncryptingKey::from_der(&der)
+        .ok()
+        .and_then(|k| Pkcs1PublicEncryptingKey::new(k).ok())?;
+    let mut out = vec![0u8; public.ciphertext_size()];
+    Some(match public.encrypt(key, &mut out) {
+        Ok(written) => {
+            let len = written.len();
+            out.truncate(len);
+            Ok(out)
+        }
+        Err(e) => Err(CryptoError::EncryptionFailed(Cause::from_error(e)).into()),
+    })
 }

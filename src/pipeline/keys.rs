@@ -196,6 +196,12 @@ pub(crate) fn verify_prehashed(
         }
         .into());
     }
+    #[cfg(feature = "aws-lc-rs")]
+    if let Some(verdict) =
+        crate::pipeline::aws_lc::verify_prehashed(spki, alg, digest, hashed, signature)
+    {
+        return verdict;
+    }
     match alg {
         KeyAlgorithm::Rsa => {
             let key = rsa_public_key(spki)?;
@@ -215,17 +221,23 @@ pub(crate) fn verify_prehashed(
     }
 }
 
-/// Encrypts a content-encryption key to an RSA public key with PKCS #1 v1.5.
+/// Encrypts a content-encryption key to an RSA public key with PKCS #1 v1.5 (with feature
+/// `aws-lc-rs`, by aws-lc where it takes the key, with its own randomness).
 pub(crate) fn rsa_encrypt_key<R: rand_core::CryptoRng + ?Sized>(
     spki: &SubjectPublicKeyInfoOwned,
     key: &[u8],
     rng: &mut R,
 ) -> Result<Vec<u8>> {
+    #[cfg(feature = "aws-lc-rs")]
+    if let Some(encrypted) = crate::pipeline::aws_lc::rsa_encrypt_key(spki, key) {
+        return encrypted;
+    }
     let public = rsa_public_key(spki)?;
     public
         .encrypt(rng, Pkcs1v15Encrypt, key)
         .map_err(|e| CryptoError::EncryptionFailed(Cause::from_error(e)).into())
 }
+
 /// Verifies `signature` over `signed` with the key in `spki`, for a combined signature
 /// algorithm (`shaNWithRSAEncryption`, `ecdsa-with-SHAn`) named `alg`. `element` names the
 /// algorithm field in errors.
